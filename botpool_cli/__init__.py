@@ -1,0 +1,1 @@
+"""botpool_cli."""
