@@ -1,0 +1,1 @@
+"""PostgreSQL helpers shared by every service: connection pools and schema migrations."""
