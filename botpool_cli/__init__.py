@@ -1,1 +1,1 @@
-"""botpool_cli."""
+"""The ``botpool`` command for operators and developers: local stack, pool status, tenants, scaling."""

@@ -1,0 +1,315 @@
+"""The five real services of the local stack, each a small class: how to start it, how to know it is healthy.
+
+Every service runs the real binary on loopback (Consul and Vault in dev mode,
+a Nomad dev agent with raw_exec and the Consul integration, a throwaway
+PostgreSQL cluster and a password-protected Redis). Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import string
+import subprocess
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+import redis
+
+from devstack.binaries import REPO_ROOT, Binary, ensure
+from devstack.state import StackState
+
+_PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _http_ok(url: str, *, headers: dict[str, str] | None = None) -> httpx.Response | None:
+    try:
+        return httpx.get(url, headers=headers, timeout=2.0)
+    except httpx.HTTPError:
+        return None
+
+
+class Service(ABC):
+    """One process of the stack; subclasses say how it starts and how it proves it is healthy."""
+
+    name: ClassVar[str]
+    #: port labels this service binds, with the port a human-run stack prefers
+    port_labels: ClassVar[dict[str, int | None]]
+    #: services that must be healthy before this one starts
+    after: ClassVar[tuple[str, ...]] = ()
+    user: ClassVar[str | None] = None
+
+    def binary(self, state: StackState) -> str:
+        """Path of the executable, resolved (and built if needed) once per stack."""
+        return state.binaries[self.name]["path"]
+
+    def resolve_binary(self) -> Binary | None:
+        """Find the binary; HashiCorp products may be built, others must be installed."""
+        return None
+
+    def prepare(self, state: StackState) -> None:
+        """Create data directories and config files before the first start."""
+
+    @abstractmethod
+    def argv(self, state: StackState) -> list[str]:
+        """The command line that starts the service in the foreground."""
+
+    def env(self, state: StackState) -> dict[str, str]:
+        """Extra environment for the process."""
+        return {}
+
+    @abstractmethod
+    def problem(self, state: StackState) -> str | None:
+        """None when healthy, else a short reason shown while waiting and by ``status``."""
+
+    def after_healthy(self, state: StackState) -> None:
+        """One-time setup once the service answers (databases, mounts)."""
+
+    @abstractmethod
+    def addresses(self, state: StackState) -> dict[str, str]:
+        """Human-facing addresses printed by ``botpool up``."""
+
+    def log(self, state: StackState) -> Path:
+        return state.root / "logs" / f"{self.name}.log"
+
+
+class HashiCorpService(Service):
+    """A service whose binary is built from the Go module proxy when missing."""
+
+    def resolve_binary(self) -> Binary:
+        return ensure(self.name)
+
+
+class Consul(HashiCorpService):
+    """Consul dev agent with its UI: pool state, slot health checks and locks."""
+
+    name = "consul"
+    port_labels: ClassVar[dict[str, int | None]] = {
+        "consul_http": 8500, "consul_serf_lan": None, "consul_serf_wan": None, "consul_server": None,
+    }
+
+    def argv(self, state: StackState) -> list[str]:
+        p = state.ports
+        ports = (
+            f'ports {{ http = {p["consul_http"]} dns = -1 grpc = -1 grpc_tls = -1 '
+            f'serf_lan = {p["consul_serf_lan"]} serf_wan = {p["consul_serf_wan"]} '
+            f'server = {p["consul_server"]} }}'
+        )
+        return [
+            self.binary(state), "agent", "-dev", "-ui", "-client", "127.0.0.1", "-bind", "127.0.0.1",
+            "-node", "botpool-local", "-log-level", "warn", "-hcl", ports,
+            "-hcl", "disable_update_check = true",
+        ]
+
+    def problem(self, state: StackState) -> str | None:
+        resp = _http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/status/leader")
+        if resp is None or resp.status_code != 200:
+            return "not answering"
+        return None if resp.json() else "no leader yet"
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        base = f"http://127.0.0.1:{state.ports['consul_http']}"
+        return {"Consul UI": f"{base}/ui/", "CONSUL_HTTP_ADDR": base}
+
+
+class Vault(HashiCorpService):
+    """Vault dev server (KV v2 at secret/): tenant bot tokens and response wrapping."""
+
+    name = "vault"
+    port_labels: ClassVar[dict[str, int | None]] = {"vault": 8200}
+
+    def argv(self, state: StackState) -> list[str]:
+        return [
+            self.binary(state), "server", "-dev", "-dev-no-store-token",
+            f"-dev-listen-address=127.0.0.1:{state.ports['vault']}",
+            f"-dev-root-token-id={state.secret('vault_root_token')}", "-log-level=warn",
+        ]
+
+    def env(self, state: StackState) -> dict[str, str]:
+        # The dev server reads VAULT_* variables; never let an operator's real token leak in.
+        return {"VAULT_TOKEN": "", "VAULT_ADDR": "", "HOME": str(state.root)}
+
+    def problem(self, state: StackState) -> str | None:
+        resp = _http_ok(f"http://127.0.0.1:{state.ports['vault']}/v1/sys/health")
+        if resp is None:
+            return "not answering"
+        return None if resp.status_code == 200 else f"health {resp.status_code}"
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        base = f"http://127.0.0.1:{state.ports['vault']}"
+        return {"Vault UI": f"{base}/ui/ (if built with UI)", "VAULT_ADDR": base}
+
+
+class Nomad(HashiCorpService):
+    """Nomad dev agent (server + client, raw_exec, Consul integration) that runs the pool job."""
+
+    name = "nomad"
+    port_labels: ClassVar[dict[str, int | None]] = {
+        "nomad_http": 4646, "nomad_rpc": None, "nomad_serf": None,
+    }
+    after = ("consul",)
+
+    def config_path(self, state: StackState) -> Path:
+        return state.root / "nomad" / "agent.hcl"
+
+    def prepare(self, state: StackState) -> None:
+        template = string.Template((REPO_ROOT / "nomad" / "local.hcl").read_text())
+        data_dir = state.root / "nomad" / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        memory_mb = int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "20000"))
+        self.config_path(state).write_text(template.substitute(
+            data_dir=data_dir, http_port=state.ports["nomad_http"], rpc_port=state.ports["nomad_rpc"],
+            serf_port=state.ports["nomad_serf"], consul_http_port=state.ports["consul_http"],
+            memory_mb=memory_mb,
+        ))
+
+    def argv(self, state: StackState) -> list[str]:
+        return [self.binary(state), "agent", "-dev", "-config", str(self.config_path(state))]
+
+    def env(self, state: StackState) -> dict[str, str]:
+        return {"NOMAD_ADDR": "", "NOMAD_TOKEN": "", "CONSUL_HTTP_TOKEN": ""}
+
+    def problem(self, state: StackState) -> str | None:
+        base = f"http://127.0.0.1:{state.ports['nomad_http']}"
+        resp = _http_ok(f"{base}/v1/nodes")
+        if resp is None or resp.status_code != 200:
+            return "not answering"
+        ready = [n for n in resp.json() if n.get("Status") == "ready"]
+        if not ready:
+            return "no ready client node yet"
+        node = _http_ok(f"{base}/v1/node/{ready[0]['ID']}")
+        if node is None or node.status_code != 200:
+            return "node not readable"
+        raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
+        return None if raw_exec.get("Healthy") else "raw_exec driver not healthy yet"
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        base = f"http://127.0.0.1:{state.ports['nomad_http']}"
+        return {"Nomad API": base, "NOMAD_ADDR": base}
+
+
+class Postgres(Service):
+    """A throwaway PostgreSQL 15 cluster: control schema, one schema and role per tenant."""
+
+    name = "postgres"
+    port_labels: ClassVar[dict[str, int | None]] = {"postgres": 55432}
+    user = "postgres" if os.geteuid() == 0 else None
+
+    def resolve_binary(self) -> Binary | None:
+        postgres = _PG_BIN / "postgres"
+        if not postgres.exists():
+            return None
+        return Binary("postgres", postgres, "15", "path")
+
+    @property
+    def data_dir_name(self) -> str:
+        return "postgres"
+
+    def prepare(self, state: StackState) -> None:
+        data = state.root / "postgres" / "data"
+        if (data / "PG_VERSION").exists():
+            return
+        data.mkdir(parents=True, exist_ok=True)
+        pwfile = state.root / "postgres" / "pwfile"
+        pwfile.write_text(state.secret("postgres_password") + "\n")
+        sockets = state.root / "postgres" / "sockets"
+        sockets.mkdir(exist_ok=True)
+        if self.user is not None:
+            record = pwd.getpwnam(self.user)
+            for path in (state.root / "postgres", data, sockets, pwfile):
+                os.chown(path, record.pw_uid, record.pw_gid)
+            os.chmod(state.root, 0o755)  # noqa: S103 - the postgres user must traverse it
+        cmd = [
+            str(_PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
+            "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8",
+        ]
+        if self.user is not None:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True)
+        pwfile.unlink()
+
+    def argv(self, state: StackState) -> list[str]:
+        # fsync off: this cluster is throwaway by design; production uses a real server.
+        return [
+            self.binary(state), "-D", str(state.root / "postgres" / "data"),
+            "-p", str(state.ports["postgres"]), "-k", str(state.root / "postgres" / "sockets"),
+            "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=500", "-c", "fsync=off",
+            "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "log_min_messages=warning",
+        ]
+
+    def dsn(self, state: StackState, database: str = "botpool") -> str:
+        """Superuser DSN (secret): used by provisioning and tests, never by tenant bots."""
+        return (
+            f"postgresql://postgres:{state.secret('postgres_password')}@127.0.0.1:"
+            f"{state.ports['postgres']}/{database}"
+        )
+
+    def problem(self, state: StackState) -> str | None:
+        result = subprocess.run(
+            ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(state.ports["postgres"])],
+            check=False, capture_output=True,
+        )
+        return None if result.returncode == 0 else "not accepting connections"
+
+    def after_healthy(self, state: StackState) -> None:
+        sockets = state.root / "postgres" / "sockets"
+        check = subprocess.run(
+            ["psql", "-h", str(sockets), "-p", str(state.ports["postgres"]), "-U", "postgres",
+             "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'botpool'"],
+            check=True, capture_output=True, text=True,
+        )
+        if check.stdout.strip() != "1":
+            subprocess.run(
+                ["psql", "-h", str(sockets), "-p", str(state.ports["postgres"]), "-U", "postgres",
+                 "-c", "CREATE DATABASE botpool"], check=True, capture_output=True,
+            )
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        return {"PostgreSQL": f"postgresql://postgres@127.0.0.1:{state.ports['postgres']}/botpool"}
+
+
+class Redis(Service):
+    """A password-protected Redis 7 on loopback: FSM state and rate limits, one ACL user per tenant."""
+
+    name = "redis"
+    port_labels: ClassVar[dict[str, int | None]] = {"redis": 56379}
+
+    def resolve_binary(self) -> Binary | None:
+        path = shutil.which("redis-server")
+        if path is None:
+            return None
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout
+        version = next((w[2:] for w in out.split() if w.startswith("v=")), "?")
+        return Binary("redis", Path(path), version, "path")
+
+    def argv(self, state: StackState) -> list[str]:
+        data = state.root / "redis"
+        data.mkdir(parents=True, exist_ok=True)
+        return [
+            self.binary(state), "--bind", "127.0.0.1", "--port", str(state.ports["redis"]),
+            "--protected-mode", "yes", "--save", "", "--appendonly", "no", "--dir", str(data),
+            "--requirepass", state.secret("redis_password"), "--loglevel", "warning",
+        ]
+
+    def url(self, state: StackState) -> str:
+        """Admin URL (secret) used by provisioning and tests; tenants get their own ACL users."""
+        return f"redis://default:{state.secret('redis_password')}@127.0.0.1:{state.ports['redis']}/0"
+
+    def problem(self, state: StackState) -> str | None:
+        try:
+            client = redis.Redis.from_url(self.url(state), socket_timeout=2)
+            client.ping()
+            client.close()
+        except redis.RedisError as exc:
+            return type(exc).__name__
+        return None
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        return {"Redis": f"redis://127.0.0.1:{state.ports['redis']}"}
+
+
+#: Start order; ``after`` adds the few real dependencies (Nomad registers services in Consul).
+ALL: tuple[Service, ...] = (Consul(), Vault(), Postgres(), Redis(), Nomad())

@@ -1,0 +1,51 @@
+# Nomad agent for the local stack and the tests: one server+client on loopback,
+# raw_exec enabled (no Docker engine here), services registered in the local
+# Consul agent. devstack fills the ${...} placeholders with free ports and
+# paths; production agents are configured by the operator (docs/operating.md).
+bind_addr = "127.0.0.1"
+data_dir  = "${data_dir}"
+log_level = "INFO"
+disable_update_check = true
+
+ports {
+  http = ${http_port}
+  rpc  = ${rpc_port}
+  serf = ${serf_port}
+}
+
+advertise {
+  http = "127.0.0.1"
+  rpc  = "127.0.0.1"
+  serf = "127.0.0.1"
+}
+
+server {
+  enabled          = true
+  bootstrap_expect = 1
+}
+
+client {
+  enabled           = true
+  network_interface = "lo"
+  # Slots are scheduled by the memory they declare; give the dev node a known budget.
+  memory_total_mb = ${memory_mb}
+  # Deleting allocations quickly keeps a long test session's data dir small.
+  gc_interval = "30s"
+}
+
+plugin "raw_exec" {
+  config {
+    enabled = true
+  }
+}
+
+consul {
+  address             = "127.0.0.1:${consul_http_port}"
+  auto_advertise      = true
+  server_auto_join    = false
+  client_auto_join    = false
+}
+
+telemetry {
+  disable_hostname = true
+}
