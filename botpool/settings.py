@@ -86,6 +86,4 @@ def load(cls: type[S]) -> S:
             info = cls.model_fields.get(field)
             name = (info.alias if info is not None and info.alias else field).upper()
             problems.append(f"{name}: {err['msg']}")
-        raise ConfigurationError(
-            f"{cls.__name__} is invalid: " + "; ".join(problems)
-        ) from None
+        raise ConfigurationError(f"{cls.__name__} is invalid: " + "; ".join(problems)) from None

@@ -16,8 +16,11 @@ from botpool.errors import BotpoolError
 from devstack import doctor
 from devstack.stack import DEFAULT_ROOT, Stack
 
-app = typer.Typer(help="botpool: a warm pool of Telegram booking bots on Nomad, Consul and Vault.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="botpool: a warm pool of Telegram booking bots on Nomad, Consul and Vault.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console()
 
 RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")

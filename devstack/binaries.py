@@ -43,9 +43,7 @@ class Binary:
 def version_of(path: Path | str) -> str | None:
     """Return the ``x.y.z`` version a HashiCorp binary reports, or None if it does not run."""
     try:
-        out = subprocess.run(
-            [str(path), "version"], capture_output=True, text=True, timeout=30, check=False
-        ).stdout
+        out = subprocess.run([str(path), "version"], capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = _VERSION.search(out)
@@ -103,9 +101,7 @@ def ensure(product: str) -> Binary:
             f"{product} is not installed and Go is missing to build it: install Go 1.25+ "
             "(https://go.dev/doc/install or apt-get install golang-go) and run `make binaries`"
         )
-    result = subprocess.run(
-        ["bash", str(BUILD_SCRIPT), product], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(["bash", str(BUILD_SCRIPT), product], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-15:])
         raise DependencyUnavailable(f"building {product} failed:\n{tail}")

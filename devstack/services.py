@@ -88,20 +88,36 @@ class Consul(HashiCorpService):
 
     name = "consul"
     port_labels: ClassVar[dict[str, int | None]] = {
-        "consul_http": 8500, "consul_serf_lan": None, "consul_serf_wan": None, "consul_server": None,
+        "consul_http": 8500,
+        "consul_serf_lan": None,
+        "consul_serf_wan": None,
+        "consul_server": None,
     }
 
     def argv(self, state: StackState) -> list[str]:
         p = state.ports
         ports = (
-            f'ports {{ http = {p["consul_http"]} dns = -1 grpc = -1 grpc_tls = -1 '
-            f'serf_lan = {p["consul_serf_lan"]} serf_wan = {p["consul_serf_wan"]} '
-            f'server = {p["consul_server"]} }}'
+            f"ports {{ http = {p['consul_http']} dns = -1 grpc = -1 grpc_tls = -1 "
+            f"serf_lan = {p['consul_serf_lan']} serf_wan = {p['consul_serf_wan']} "
+            f"server = {p['consul_server']} }}"
         )
         return [
-            self.binary(state), "agent", "-dev", "-ui", "-client", "127.0.0.1", "-bind", "127.0.0.1",
-            "-node", "botpool-local", "-log-level", "warn", "-hcl", ports,
-            "-hcl", "disable_update_check = true",
+            self.binary(state),
+            "agent",
+            "-dev",
+            "-ui",
+            "-client",
+            "127.0.0.1",
+            "-bind",
+            "127.0.0.1",
+            "-node",
+            "botpool-local",
+            "-log-level",
+            "warn",
+            "-hcl",
+            ports,
+            "-hcl",
+            "disable_update_check = true",
         ]
 
     def problem(self, state: StackState) -> str | None:
@@ -123,9 +139,13 @@ class Vault(HashiCorpService):
 
     def argv(self, state: StackState) -> list[str]:
         return [
-            self.binary(state), "server", "-dev", "-dev-no-store-token",
+            self.binary(state),
+            "server",
+            "-dev",
+            "-dev-no-store-token",
             f"-dev-listen-address=127.0.0.1:{state.ports['vault']}",
-            f"-dev-root-token-id={state.secret('vault_root_token')}", "-log-level=warn",
+            f"-dev-root-token-id={state.secret('vault_root_token')}",
+            "-log-level=warn",
         ]
 
     def env(self, state: StackState) -> dict[str, str]:
@@ -148,7 +168,9 @@ class Nomad(HashiCorpService):
 
     name = "nomad"
     port_labels: ClassVar[dict[str, int | None]] = {
-        "nomad_http": 4646, "nomad_rpc": None, "nomad_serf": None,
+        "nomad_http": 4646,
+        "nomad_rpc": None,
+        "nomad_serf": None,
     }
     after = ("consul",)
 
@@ -160,11 +182,16 @@ class Nomad(HashiCorpService):
         data_dir = state.root / "nomad" / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         memory_mb = int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "20000"))
-        self.config_path(state).write_text(template.substitute(
-            data_dir=data_dir, http_port=state.ports["nomad_http"], rpc_port=state.ports["nomad_rpc"],
-            serf_port=state.ports["nomad_serf"], consul_http_port=state.ports["consul_http"],
-            memory_mb=memory_mb,
-        ))
+        self.config_path(state).write_text(
+            template.substitute(
+                data_dir=data_dir,
+                http_port=state.ports["nomad_http"],
+                rpc_port=state.ports["nomad_rpc"],
+                serf_port=state.ports["nomad_serf"],
+                consul_http_port=state.ports["consul_http"],
+                memory_mb=memory_mb,
+            )
+        )
 
     def argv(self, state: StackState) -> list[str]:
         return [self.binary(state), "agent", "-dev", "-config", str(self.config_path(state))]
@@ -223,8 +250,17 @@ class Postgres(Service):
                 os.chown(path, record.pw_uid, record.pw_gid)
             os.chmod(state.root, 0o755)  # noqa: S103 - the postgres user must traverse it
         cmd = [
-            str(_PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
-            "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8",
+            str(_PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
         ]
         if self.user is not None:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
@@ -234,37 +270,74 @@ class Postgres(Service):
     def argv(self, state: StackState) -> list[str]:
         # fsync off: this cluster is throwaway by design; production uses a real server.
         return [
-            self.binary(state), "-D", str(state.root / "postgres" / "data"),
-            "-p", str(state.ports["postgres"]), "-k", str(state.root / "postgres" / "sockets"),
-            "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=500", "-c", "fsync=off",
-            "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "log_min_messages=warning",
+            self.binary(state),
+            "-D",
+            str(state.root / "postgres" / "data"),
+            "-p",
+            str(state.ports["postgres"]),
+            "-k",
+            str(state.root / "postgres" / "sockets"),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "max_connections=500",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "log_min_messages=warning",
         ]
 
     def dsn(self, state: StackState, database: str = "botpool") -> str:
         """Superuser DSN (secret): used by provisioning and tests, never by tenant bots."""
         return (
-            f"postgresql://postgres:{state.secret('postgres_password')}@127.0.0.1:"
-            f"{state.ports['postgres']}/{database}"
+            f"postgresql://postgres:{state.secret('postgres_password')}@127.0.0.1:{state.ports['postgres']}/{database}"
         )
 
     def problem(self, state: StackState) -> str | None:
         result = subprocess.run(
             ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(state.ports["postgres"])],
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
         return None if result.returncode == 0 else "not accepting connections"
 
     def after_healthy(self, state: StackState) -> None:
         sockets = state.root / "postgres" / "sockets"
         check = subprocess.run(
-            ["psql", "-h", str(sockets), "-p", str(state.ports["postgres"]), "-U", "postgres",
-             "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'botpool'"],
-            check=True, capture_output=True, text=True,
+            [
+                "psql",
+                "-h",
+                str(sockets),
+                "-p",
+                str(state.ports["postgres"]),
+                "-U",
+                "postgres",
+                "-tAc",
+                "SELECT 1 FROM pg_database WHERE datname = 'botpool'",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         if check.stdout.strip() != "1":
             subprocess.run(
-                ["psql", "-h", str(sockets), "-p", str(state.ports["postgres"]), "-U", "postgres",
-                 "-c", "CREATE DATABASE botpool"], check=True, capture_output=True,
+                [
+                    "psql",
+                    "-h",
+                    str(sockets),
+                    "-p",
+                    str(state.ports["postgres"]),
+                    "-U",
+                    "postgres",
+                    "-c",
+                    "CREATE DATABASE botpool",
+                ],
+                check=True,
+                capture_output=True,
             )
 
     def addresses(self, state: StackState) -> dict[str, str]:
@@ -289,9 +362,23 @@ class Redis(Service):
         data = state.root / "redis"
         data.mkdir(parents=True, exist_ok=True)
         return [
-            self.binary(state), "--bind", "127.0.0.1", "--port", str(state.ports["redis"]),
-            "--protected-mode", "yes", "--save", "", "--appendonly", "no", "--dir", str(data),
-            "--requirepass", state.secret("redis_password"), "--loglevel", "warning",
+            self.binary(state),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(state.ports["redis"]),
+            "--protected-mode",
+            "yes",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data),
+            "--requirepass",
+            state.secret("redis_password"),
+            "--loglevel",
+            "warning",
         ]
 
     def url(self, state: StackState) -> str:

@@ -25,9 +25,7 @@ from devstack import ports, process
 from devstack.services import ALL, Nomad, Postgres, Redis, Service
 from devstack.state import StackState
 
-DEFAULT_ROOT = Path(
-    os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local")
-)
+DEFAULT_ROOT = Path(os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local"))
 
 Progress = Callable[[str], None]
 
@@ -99,11 +97,12 @@ class Stack:
                 binary = service.resolve_binary()
                 if binary is None:
                     raise DependencyUnavailable(
-                        f"{service.name} is not installed: run `make deps` "
-                        "(apt-get install postgresql-15 redis-server)"
+                        f"{service.name} is not installed: run `make deps` (apt-get install postgresql-15 redis-server)"
                     )
                 self.state.binaries[service.name] = {
-                    "path": str(binary.path), "version": binary.version, "source": binary.source,
+                    "path": str(binary.path),
+                    "version": binary.version,
+                    "source": binary.source,
                 }
         self._assign_ports()
         self.state.save()
@@ -120,8 +119,11 @@ class Stack:
                         progress(f"starting {service.name}")
                         service.prepare(self.state)
                         self.state.pids[service.name] = process.spawn(
-                            service.argv(self.state), log=service.log(self.state),
-                            env=service.env(self.state), cwd=self.root, user=service.user,
+                            service.argv(self.state),
+                            log=service.log(self.state),
+                            env=service.env(self.state),
+                            cwd=self.root,
+                            user=service.user,
                         )
                         self.state.save()
                         started[service.name] = time.monotonic()

@@ -59,9 +59,7 @@ def load(package: str, directory: str = "migrations") -> list[Migration]:
     return found
 
 
-async def apply(
-    conn: asyncpg.Connection, schema: str, migrations: list[Migration]
-) -> list[str]:
+async def apply(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
     """Apply the migrations ``schema`` lacks and return the names applied.
 
     Safe to call concurrently from several processes: an advisory lock keyed by
@@ -83,14 +81,11 @@ async def apply(
         for migration in migrations:
             if migration.version in done:
                 if done[migration.version] != migration.checksum:
-                    raise RuntimeError(
-                        f"migration {migration.name} changed after it was applied to {schema}"
-                    )
+                    raise RuntimeError(f"migration {migration.name} changed after it was applied to {schema}")
                 continue
             await conn.execute(migration.sql)
             await conn.execute(
-                f"INSERT INTO {ident}.schema_migrations (version, name, checksum)"
-                " VALUES ($1, $2, $3)",
+                f"INSERT INTO {ident}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                 migration.version,
                 migration.name,
                 migration.checksum,

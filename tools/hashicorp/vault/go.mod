@@ -519,6 +519,10 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
+// Vault's own go.mod requires sdk v0.21.0 but replaces it with ./sdk, whose
+// code at v1.21.4 matches sdk v0.20.0 (ActivationFunc takes two arguments).
+replace github.com/hashicorp/vault/sdk => github.com/hashicorp/vault/sdk v0.20.0
+
 replace (
 	github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3
 	github.com/ma314smith/signedxml v1.1.1 => github.com/moov-io/signedxml v1.1.1

@@ -1,0 +1,59 @@
+"""Consul access through py-consul's asyncio client, plus the session call it lacks.
+
+py-consul cannot create a session bound to *service* checks (``ServiceChecks``),
+which is how a slot's keys vanish as soon as Consul sees the slot unhealthy,
+so ``create_session`` sends that request through the client's own HTTP layer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+import consul.aio
+from consul.callback import CB
+
+from botpool.settings import ConsulSettings
+
+
+def connect(settings: ConsulSettings) -> consul.aio.Consul:
+    """Return an asyncio Consul client for the configured agent."""
+    url = urlparse(str(settings.http_addr))
+    token = settings.token.get_secret_value() if settings.token else None
+    return consul.aio.Consul(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or (443 if url.scheme == "https" else 80),
+        scheme=url.scheme,
+        token=token,
+    )
+
+
+async def create_session(
+    client: consul.aio.Consul,
+    *,
+    name: str,
+    ttl_s: int | None = None,
+    behavior: str = "delete",
+    service_checks: list[str] | None = None,
+    node_checks: list[str] | None = None,
+    lock_delay_s: int = 0,
+) -> str:
+    """Create a session and return its id.
+
+    ``behavior="delete"`` makes every key the session holds ephemeral: the keys go
+    when the session is invalidated (TTL missed, a bound check critical, or destroyed).
+    ``lock_delay_s=0`` lets a successor acquire at once, which the pool needs to
+    re-activate a dead slot's tenant quickly.
+    """
+    body: dict[str, Any] = {"Name": name, "Behavior": behavior, "LockDelay": f"{lock_delay_s}s"}
+    if ttl_s is not None:
+        body["TTL"] = f"{ttl_s}s"
+    if service_checks:
+        body["ServiceChecks"] = [{"ID": check_id} for check_id in service_checks]
+    if node_checks is not None:
+        body["NodeChecks"] = node_checks
+    result: dict[str, str] = await client.http.put(
+        CB.json(), "/v1/session/create", data=json.dumps(body), headers=client.prepare_headers(None)
+    )
+    return result["ID"]

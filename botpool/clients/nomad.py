@@ -1,0 +1,130 @@
+"""A small asyncio client for the Nomad HTTP API.
+
+Why not python-nomad: it is synchronous, has no group scale call and no event
+stream, and botpool's scaler needs all three inside one event loop. The API
+surface botpool uses is eight endpoints, so a typed httpx client is smaller
+than an adapter around the library would be.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from botpool.errors import BotpoolError, DependencyUnavailable
+from botpool.settings import NomadSettings
+
+
+class NomadError(BotpoolError):
+    """Nomad answered with an error; ``status`` and Nomad's own message are kept for decisions."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"Nomad API error {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class ScaleBlocked(NomadError):
+    """A scale request was refused because a deployment is active; retry later (not a failure)."""
+
+
+class NomadClient:
+    """Async access to the handful of Nomad endpoints botpool needs."""
+
+    def __init__(self, addr: str, *, token: str | None = None, namespace: str = "default") -> None:
+        headers = {"X-Nomad-Token": token} if token else {}
+        self._http = httpx.AsyncClient(base_url=addr.rstrip("/"), headers=headers, timeout=30)
+        self.namespace = namespace
+
+    @classmethod
+    def from_settings(cls, settings: NomadSettings) -> NomadClient:
+        """Build a client from validated settings."""
+        token = settings.token.get_secret_value() if settings.token else None
+        return cls(str(settings.addr), token=token, namespace=settings.namespace)
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool."""
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        params = kwargs.pop("params", {}) or {}
+        params.setdefault("namespace", self.namespace)
+        try:
+            resp = await self._http.request(method, path, params=params, **kwargs)
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"Nomad unreachable: {type(exc).__name__}") from None
+        if resp.status_code >= 400:
+            text = resp.text.strip()
+            if "active deployment" in text:
+                raise ScaleBlocked(resp.status_code, text)
+            raise NomadError(resp.status_code, text)
+        return resp
+
+    async def parse_hcl(self, hcl: str, variables: dict[str, str] | None = None) -> dict[str, Any]:
+        """Turn an HCL job spec (with HCL2 variables) into the JSON job the API registers."""
+        var_lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in (variables or {}).items())
+        resp = await self._call(
+            "POST", "/v1/jobs/parse", json={"JobHCL": hcl, "Canonicalize": True, "Variables": var_lines}
+        )
+        job: dict[str, Any] = resp.json()
+        return job
+
+    async def register(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Register (create or update) a job; returns Nomad's answer with the evaluation id."""
+        resp = await self._call("POST", "/v1/jobs", json={"Job": job})
+        result: dict[str, Any] = resp.json()
+        return result
+
+    async def job(self, job_id: str) -> dict[str, Any] | None:
+        """Return a job or None if it does not exist."""
+        try:
+            resp = await self._call("GET", f"/v1/job/{job_id}")
+        except NomadError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        result: dict[str, Any] = resp.json()
+        return result
+
+    async def scale_status(self, job_id: str, *, index: int = 0, wait: str = "") -> tuple[dict[str, Any], int]:
+        """Return the job's per-group scale status and the index for a blocking follow-up."""
+        params: dict[str, Any] = {}
+        if index:
+            params.update(index=index, wait=wait or "60s")
+        resp = await self._call("GET", f"/v1/job/{job_id}/scale", params=params)
+        return resp.json(), int(resp.headers.get("X-Nomad-Index", "0"))
+
+    async def scale(
+        self, job_id: str, group: str, count: int, *, message: str, meta: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Set a group's count (``POST /v1/job/:id/scale``); raises ``ScaleBlocked`` during a deployment."""
+        body = {"Count": count, "Target": {"Group": group}, "Message": message, "Meta": meta or {}}
+        resp = await self._call("POST", f"/v1/job/{job_id}/scale", json=body)
+        result: dict[str, Any] = resp.json()
+        return result
+
+    async def allocations(self, job_id: str) -> list[dict[str, Any]]:
+        """Return the job's allocations (all states)."""
+        resp = await self._call("GET", f"/v1/job/{job_id}/allocations")
+        result: list[dict[str, Any]] = resp.json()
+        return result
+
+    async def stop(self, job_id: str, *, purge: bool = False) -> None:
+        """Stop (and optionally purge) a job."""
+        await self._call("DELETE", f"/v1/job/{job_id}", params={"purge": str(purge).lower()})
+
+    async def events(self, topics: list[str], *, index: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """Yield event-stream frames (``GET /v1/event/stream``), skipping heartbeats."""
+        params: list[tuple[str, str | int | float | bool | None]] = [("topic", t) for t in topics] + [
+            ("index", str(index)),
+            ("namespace", self.namespace),
+        ]
+        async with self._http.stream("GET", "/v1/event/stream", params=params, timeout=None) as resp:
+            if resp.status_code >= 400:
+                raise NomadError(resp.status_code, (await resp.aread()).decode(errors="replace"))
+            async for line in resp.aiter_lines():
+                if line.strip() and line.strip() != "{}":
+                    yield json.loads(line)

@@ -1,0 +1,90 @@
+"""Vault access through hvac, and the response-wrapping handoff of tenant bot tokens.
+
+The activator reads a tenant's secret *wrapped* (``X-Vault-Wrap-TTL: 300``), so
+only a single-use wrapping token travels through Consul. The receiver looks the
+token up, insists that its creation path is exactly the tenant's KV path (a
+re-wrap via ``sys/wrapping/wrap`` or a ``cubbyhole/`` path means someone
+unwrapped it first), then unwraps with that token as its only credential.
+hvac is synchronous; async callers run these in a thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import requests
+
+from botpool.errors import HandoffRefused
+from botpool.settings import VaultSettings
+
+WRAP_TTL_S = 300
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    """A wrapping token and what Vault says about it; the token is a secret and not printed."""
+
+    token: str
+    creation_path: str
+    ttl_s: int
+
+    def __repr__(self) -> str:
+        return f"Wrapped(creation_path={self.creation_path!r}, ttl_s={self.ttl_s})"
+
+
+def connect(settings: VaultSettings) -> hvac.Client:
+    """Return an authenticated hvac client for the configured Vault."""
+    token = settings.token.get_secret_value() if settings.token else None
+    return hvac.Client(url=str(settings.addr).rstrip("/"), token=token, timeout=10)
+
+
+def kv_data_path(mount: str, secret_path: str) -> str:
+    """The API path a KV v2 read goes to, which is also the wrapped token's creation path."""
+    return f"{mount}/data/{secret_path}"
+
+
+def write_kv(client: hvac.Client, mount: str, secret_path: str, data: dict[str, str]) -> int:
+    """Write a KV v2 secret and return its new version."""
+    result = client.secrets.kv.v2.create_or_update_secret(path=secret_path, secret=data, mount_point=mount)
+    return int(result["data"]["version"])
+
+
+def read_wrapped(client: hvac.Client, mount: str, secret_path: str, ttl_s: int = WRAP_TTL_S) -> Wrapped:
+    """Read a KV v2 secret as a single-use wrapping token valid for ``ttl_s`` seconds."""
+    response = client.adapter.get(f"/v1/{kv_data_path(mount, secret_path)}", wrap_ttl=f"{ttl_s}s")
+    info = response["wrap_info"]
+    return Wrapped(info["token"], info["creation_path"], int(info["ttl"]))
+
+
+def lookup(addr: str, wrapping_token: str) -> dict[str, Any]:
+    """Look a wrapping token up without consuming it (needs no other credential)."""
+    try:
+        resp = requests.post(f"{addr.rstrip('/')}/v1/sys/wrapping/lookup", json={"token": wrapping_token}, timeout=10)
+    except requests.RequestException as exc:
+        raise HandoffRefused(f"wrapping lookup failed: {type(exc).__name__}") from None
+    if resp.status_code != 200:
+        raise HandoffRefused(f"wrapping token lookup refused (HTTP {resp.status_code})")
+    data: dict[str, Any] = resp.json()["data"]
+    return data
+
+
+def unwrap_verified(addr: str, wrapping_token: str, expected_path: str) -> dict[str, Any]:
+    """Verify the creation path is exactly ``expected_path``, then unwrap and return the KV data.
+
+    Raises ``HandoffRefused`` on a lookup failure (expired or already used), a
+    path mismatch (tampering), or a failed unwrap; the token is never used after
+    a failed check.
+    """
+    info = lookup(addr, wrapping_token)
+    if info.get("creation_path") != expected_path:
+        raise HandoffRefused(f"wrapping token was created at {info.get('creation_path')!r}, expected {expected_path!r}")
+    unwrapper = hvac.Client(url=addr.rstrip("/"), token=wrapping_token, timeout=10)
+    try:
+        result = unwrapper.sys.unwrap()
+    except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+        raise HandoffRefused(f"unwrap failed: {type(exc).__name__}") from None
+    data: dict[str, Any] = result["data"]["data"]
+    return data
