@@ -118,10 +118,9 @@ class NomadClient:
 
     async def events(self, topics: list[str], *, index: int = 0) -> AsyncIterator[dict[str, Any]]:
         """Yield event-stream frames (``GET /v1/event/stream``), skipping heartbeats."""
-        params: list[tuple[str, str | int | float | bool | None]] = [("topic", t) for t in topics] + [
-            ("index", str(index)),
-            ("namespace", self.namespace),
-        ]
+        params = httpx.QueryParams([("topic", t) for t in topics]).merge(
+            {"index": str(index), "namespace": self.namespace}
+        )
         async with self._http.stream("GET", "/v1/event/stream", params=params, timeout=None) as resp:
             if resp.status_code >= 400:
                 raise NomadError(resp.status_code, (await resp.aread()).decode(errors="replace"))
