@@ -110,3 +110,18 @@ def ensure(product: str) -> Binary:
     if version is None:
         raise DependencyUnavailable(f"built {product} at {path} but it does not run")
     return Binary(product, path, version, "built")
+
+
+def main() -> None:
+    """``python -m devstack.binaries``: make sure all three binaries exist, building what is missing."""
+    import time
+
+    for product in PRODUCTS:
+        started = time.monotonic()
+        binary = ensure(product)
+        took = time.monotonic() - started
+        print(f"{product:<7} {binary.version:<8} {binary.source:<6} {binary.path}  ({took:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+# botpool: `make up` starts the system locally, `make test` runs every test.
+# Both install what they need first (Debian packages, the built HashiCorp binaries,
+# the Python environment). `make help` lists every target.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo .botpool/uv/bin/uv)
+RUN := $(UV) run --frozen
+PY_SOURCES := botpool botpool_cli bot_runtime scaler sales_bot devstack tests bench
+
+.DEFAULT_GOAL := help
+.PHONY: help deps binaries up down status doctor lint test bench clean
+
+help: ## List the targets and what they do.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+deps: ## Install Debian packages (PostgreSQL 15, Redis 7), uv and the locked Python environment.
+	@scripts/install-deps.sh
+
+binaries: deps ## Build Nomad, Consul and Vault from the Go module proxy (cached; skipped if on PATH).
+	@$(RUN) python -m devstack.binaries
+
+up: binaries ## Start the local stack (Consul, Vault, Nomad, PostgreSQL, Redis) and print its addresses.
+	@$(RUN) botpool up
+
+down: ## Stop the local stack and everything it started.
+	@$(RUN) botpool down
+
+status: ## Show the local stack's services and their health.
+	@$(RUN) botpool status
+
+doctor: deps ## Check every dependency and say how to fix what is missing.
+	@$(RUN) botpool doctor
+
+lint: deps ## Run ruff and mypy (strict) over all Python code.
+	@$(RUN) ruff check $(PY_SOURCES)
+	@$(RUN) mypy $(PY_SOURCES)
+
+test: binaries lint ## Run every test against the real services (installs what it needs first).
+	@$(RUN) pytest
+
+bench: binaries ## Run the benchmarks; each prints one JSON object on its last line.
+	@for b in bench/*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done
+
+clean: down ## Stop the stack and remove caches inside the work tree (not the built binaries).
+	@rm -rf .mypy_cache .ruff_cache .pytest_cache
