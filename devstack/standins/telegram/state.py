@@ -383,7 +383,6 @@ class World:
         self.bots_by_token.pop(bot.token, None)
         bot.token = f"{bot.id}:{self._token_secret()}"
         self.bots_by_token[bot.token] = bot
-        bot.poll_generation += 1
         bot.updates.notify()
         return bot.token
 
