@@ -136,14 +136,15 @@ CREATE TABLE bookings (
         master_id WITH =, tstzrange(busy_from, busy_to) WITH &&
     ) WHERE (status IN ('held', 'pending', 'confirmed'))
 );
-CREATE INDEX bookings_starts ON bookings (starts_at) WHERE status IN ('pending', 'confirmed', 'no_show');
+CREATE INDEX bookings_starts ON bookings (starts_at);
 CREATE INDEX bookings_client ON bookings (client_id, starts_at);
 CREATE INDEX bookings_holds ON bookings (hold_expires_at) WHERE status = 'held';
 CREATE INDEX bookings_created ON bookings (created_at);
 
 -- Reminders (and the rating request after a visit), planned when a booking
--- is confirmed and re-planned when it moves; the worker claims due rows with
--- FOR UPDATE SKIP LOCKED and marks them in the transaction that sends them.
+-- is confirmed and re-planned when it moves (unsent rows are replaced, sent
+-- ones stay as history); the worker claims due rows with FOR UPDATE SKIP
+-- LOCKED and marks them in the transaction that sends them.
 CREATE TABLE reminders (
     id         bigserial PRIMARY KEY,
     booking_id bigint NOT NULL REFERENCES bookings (id) ON DELETE CASCADE,
@@ -152,7 +153,7 @@ CREATE TABLE reminders (
     due_at     timestamptz NOT NULL,
     sent_at    timestamptz,
     outcome    text CHECK (outcome IN ('sent', 'skipped', 'failed')),
-    UNIQUE (booking_id, kind, offset_min)
+    UNIQUE (booking_id, kind, due_at)
 );
 CREATE INDEX reminders_due ON reminders (due_at) WHERE sent_at IS NULL;
 

@@ -362,9 +362,7 @@ def _parse_markdown(text: str) -> tuple[str, list[JsonDict]]:
             closing = "```" if text.startswith("```", i) else c
             end = text.find(closing, i + len(closing))
             if end == -1:
-                raise EntityParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-                )
+                raise EntityParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
             content = text[i + len(closing) : end]
             if closing == "```":
                 language = ""
@@ -382,9 +380,7 @@ def _parse_markdown(text: str) -> tuple[str, list[JsonDict]]:
             close = text.find("](", i + 1)
             end = text.find(")", close + 2) if close != -1 else -1
             if close == -1 or end == -1:
-                raise EntityParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-                )
+                raise EntityParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
             builder.add(text[i + 1 : close])
             builder.entity("text_link", start, url=text[close + 2 : end])
             i = end + 1

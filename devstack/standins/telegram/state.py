@@ -113,13 +113,13 @@ class Notifier:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the next change and report whether one happened."""
+    async def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the next change and report whether one happened."""
         event = self._event
-        if timeout <= 0:
+        if seconds <= 0:
             return False
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 await event.wait()
         except TimeoutError:
             return False

@@ -1,0 +1,1 @@
+"""asyncpg repositories over the tenant's schema; the only code that writes SQL."""

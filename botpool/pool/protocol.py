@@ -1,0 +1,186 @@
+"""Claim, release and watch pool slots atomically through Consul.
+
+``claim`` takes the **lowest-index** free healthy slot so busy slots pack at
+low indexes: Nomad removes the highest name indexes when the group shrinks, so
+packing low is what lets the scaler shrink without touching a busy slot. The
+claim, the tenant's slot record and a check that the slot is still the same
+waiting slot go in **one Consul transaction**, so concurrent claimers in any
+number of processes can never hand one slot to two tenants or two slots to
+one tenant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from consul.aio import Consul
+
+from botpool.errors import ClaimConflict, PoolExhausted
+from botpool.pool import keys
+from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow, validate_tenant_id
+
+
+@dataclass
+class PoolSnapshot:
+    """A consistent read of the whole pool prefix at one Consul index."""
+
+    index: int
+    slots: dict[int, SlotState] = field(default_factory=dict)
+    claims: dict[int, Claim] = field(default_factory=dict)
+    tenants: dict[str, tuple[int, int]] = field(default_factory=dict)  # tenant -> (slot index, modify index)
+
+    def free(self) -> list[SlotState]:
+        """Waiting slots with no claim, lowest index first: what a buyer can get right now."""
+        return sorted(
+            (s for i, s in self.slots.items() if s.mode is SlotMode.WAITING and i not in self.claims),
+            key=lambda s: s.index,
+        )
+
+    def active(self) -> list[SlotState]:
+        """Slots serving a tenant."""
+        return [s for s in self.slots.values() if s.mode is SlotMode.ACTIVE]
+
+
+def _kv_op(verb: str, key: str, *, value: str | None = None, index: int | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"Verb": verb, "Key": key}
+    if value is not None:
+        op["Value"] = base64.b64encode(value.encode()).decode()
+    if index is not None:
+        op["Index"] = index
+    return {"KV": op}
+
+
+async def transact(consul: Consul, ops: list[dict[str, Any]]) -> bool:
+    """Run a Consul KV transaction; True if every operation applied, False if a check failed.
+
+    py-consul's ``txn.put`` raises on the 409 Consul uses for a failed check, so
+    the raw response is read instead to tell a lost race from a real error.
+    """
+    response = await consul.http.put(
+        lambda r: r, "/v1/txn", data=json.dumps(ops), headers=consul.prepare_headers(None)
+    )
+    if response.code == 200:
+        return True
+    if response.code == 409:
+        return False
+    raise ClaimConflict(f"Consul transaction failed with HTTP {response.code}: {response.body[:200]!r}")
+
+
+async def snapshot(consul: Consul, *, index: int | None = None, wait: str = "30s") -> PoolSnapshot:
+    """Read the pool prefix; with ``index`` this is a blocking query that returns on change."""
+    new_index, entries = await consul.kv.get(keys.POOL, recurse=True, index=index, wait=wait if index else None)
+    snap = PoolSnapshot(index=int(new_index))
+    for entry in entries or []:
+        key: str = entry["Key"]
+        if entry.get("Value") is None:
+            continue
+        if key.startswith(keys.SLOTS):
+            state = SlotState.from_kv(entry)
+            snap.slots[state.index] = state
+        elif key.startswith(keys.CLAIMS):
+            snap.claims[keys.index_of(key)] = Claim.from_kv(entry)
+        elif key.startswith(keys.TENANTS):
+            snap.tenants[key[len(keys.TENANTS) :]] = (int(entry["Value"]), int(entry["ModifyIndex"]))
+    return snap
+
+
+async def watch(consul: Consul, *, wait: str = "30s") -> AsyncIterator[PoolSnapshot]:
+    """Yield pool snapshots as they change (blocking queries; the index resets if it goes backwards)."""
+    index = 0
+    while True:
+        snap = await snapshot(consul, index=index or None, wait=wait)
+        if snap.index < index:
+            index = 0
+            continue
+        if snap.index != index:
+            yield snap
+        index = snap.index
+
+
+async def claim(
+    consul: Consul, tenant_id: str, wrap_token: str, *, exclude: set[int] | None = None, attempts: int = 50
+) -> tuple[SlotState, Claim]:
+    """Assign ``tenant_id`` to the lowest-index free slot and return that slot and the claim.
+
+    Idempotent per tenant: if the tenant already holds a slot, that slot's claim
+    is returned and nothing changes. Raises ``PoolExhausted`` when no free slot
+    exists (the scaler is adding some). ``exclude`` skips slots that just failed
+    this tenant, so a retry lands elsewhere.
+    """
+    validate_tenant_id(tenant_id)
+    for _ in range(attempts):
+        snap = await snapshot(consul)
+        held = snap.tenants.get(tenant_id)
+        if held is not None and held[0] in snap.claims and held[0] in snap.slots:
+            return snap.slots[held[0]], snap.claims[held[0]]
+        candidates = [s for s in snap.free() if s.index not in (exclude or set())]
+        if not candidates:
+            raise PoolExhausted(f"no free slot for tenant {tenant_id} ({len(snap.slots)} slots, all busy)")
+        slot = candidates[0]
+        record = Claim(
+            kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session=slot.session,
+            alloc_id=slot.alloc_id, claimed_at=utcnow().isoformat(), tenant_id=tenant_id,
+            wrap_token=wrap_token,
+        )
+        ops = [
+            _kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
+            _kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=0),
+        ]
+        if held is not None:
+            # A stale record (its claim is gone): replace it, but only if nobody changed it meanwhile.
+            ops.append(_kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=held[1]))
+        else:
+            ops.append(_kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=0))
+        if await transact(consul, ops):
+            return slot, record
+        await asyncio.sleep(0)  # lost a race: read again and try the next lowest slot
+    raise ClaimConflict(f"could not claim a slot for {tenant_id} after {attempts} attempts")
+
+
+async def release(consul: Consul, tenant_id: str) -> int | None:
+    """Remove a tenant's claim and slot record atomically; returns the freed index (None if none)."""
+    validate_tenant_id(tenant_id)
+    for _ in range(20):
+        snap = await snapshot(consul)
+        held = snap.tenants.get(tenant_id)
+        if held is None:
+            return None
+        index, record_index = held
+        ops = [_kv_op("delete-cas", keys.tenant(tenant_id), index=record_index)]
+        current = snap.claims.get(index)
+        if current is not None and current.tenant_id == tenant_id:
+            ops.append(_kv_op("delete-cas", keys.claim(index), index=current.modify_index))
+        if await transact(consul, ops):
+            return index
+    raise ClaimConflict(f"could not release {tenant_id}: the pool kept changing")
+
+
+async def drop_claim(consul: Consul, index: int, claim_record: Claim) -> bool:
+    """Delete one specific claim (and its tenant record) if unchanged; used to retry a failed activation."""
+    ops = [_kv_op("delete-cas", keys.claim(index), index=claim_record.modify_index)]
+    if claim_record.tenant_id:
+        snap = await snapshot(consul)
+        held = snap.tenants.get(claim_record.tenant_id)
+        if held is not None and held[0] == index:
+            ops.append(_kv_op("delete-cas", keys.tenant(claim_record.tenant_id), index=held[1]))
+    return await transact(consul, ops)
+
+
+async def wait_until(
+    consul: Consul, predicate: Callable[[PoolSnapshot], bool], *, timeout_s: float
+) -> PoolSnapshot:
+    """Block (Consul blocking queries, no sleep loop) until ``predicate`` holds; TimeoutError otherwise."""
+
+    async def run() -> PoolSnapshot:
+        async for snap in watch(consul, wait="10s"):
+            if predicate(snap):
+                return snap
+        raise AssertionError("unreachable")
+
+    return await asyncio.wait_for(run(), timeout_s)

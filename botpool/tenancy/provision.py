@@ -1,0 +1,92 @@
+"""Give a tenant its own PostgreSQL role and schema and its own Redis ACL user, idempotently.
+
+Slots never hold admin credentials: the control plane creates the role,
+schema and ACL user with fresh passwords, stores those passwords with the bot
+token in Vault, and the slot receives them only through the wrapped handoff.
+The tenant role owns its schema (so it runs its own migrations) and can use
+nothing else; the Redis user can touch only keys and channels under its prefix.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from botpool.db.migrations import quote_ident
+from botpool.pool.model import validate_tenant_id
+
+
+def redis_prefix(tenant_id: str) -> str:
+    """The Redis key prefix every key of this tenant starts with."""
+    return f"{validate_tenant_id(tenant_id)}:"
+
+
+def new_password() -> str:
+    """A fresh random password for a tenant's role or Redis user."""
+    return secrets.token_urlsafe(32)
+
+
+def scram_verifier(password: str, *, iterations: int = 4096) -> str:
+    """Return a PostgreSQL SCRAM-SHA-256 verifier so the plain password never reaches the server.
+
+    Hand-written (RFC 5802/7677, about ten lines) because asyncpg exposes no
+    helper and ``ALTER ROLE ... PASSWORD 'plain'`` would put the password in any
+    server log that records DDL.
+    """
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = base64.b64encode
+    return (
+        f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}"
+        f"${b64(stored_key).decode()}:{b64(server_key).decode()}"
+    )
+
+
+async def prepare_database(admin: asyncpg.Connection, database: str) -> None:
+    """One-time, database-wide hardening and extensions (superuser); safe to repeat."""
+    db = quote_ident(database)
+    await admin.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
+    await admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    # Booking bots enforce "no double booking" with an exclusion constraint over time ranges.
+    await admin.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
+
+
+async def provision_postgres(admin: asyncpg.Connection, tenant_id: str, password: str, database: str) -> None:
+    """Create or update the tenant's role (login with ``password``) and its schema; idempotent."""
+    role = quote_ident(validate_tenant_id(tenant_id))
+    verifier = scram_verifier(password).replace("'", "''")
+    async with admin.transaction():
+        await admin.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"provision:{tenant_id}")
+        exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", tenant_id)
+        if not exists:
+            await admin.execute(f"CREATE ROLE {role} LOGIN")
+        await admin.execute(
+            f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT "
+            f"CONNECTION LIMIT 20 PASSWORD '{verifier}'"
+        )
+        await admin.execute(f"CREATE SCHEMA IF NOT EXISTS {role} AUTHORIZATION {role}")
+        await admin.execute(f"REVOKE ALL ON SCHEMA {role} FROM PUBLIC")
+        await admin.execute(f"ALTER ROLE {role} SET search_path = {role}, public")
+        await admin.execute(f"GRANT CONNECT ON DATABASE {quote_ident(database)} TO {role}")
+
+
+async def provision_redis(admin: aioredis.Redis, tenant_id: str, password: str) -> None:
+    """Create or update the tenant's Redis ACL user, confined to its key and channel prefix."""
+    prefix = redis_prefix(tenant_id)
+    await admin.acl_setuser(
+        tenant_id,
+        enabled=True,
+        reset=True,
+        passwords=[f"+{password}"],
+        keys=[f"{prefix}*"],
+        channels=[f"{prefix}*"],
+        commands=["+@all", "-@dangerous", "-@admin"],
+    )

@@ -1,0 +1,124 @@
+"""The control schema's tenants table: durable desired state, written before any action is acknowledged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from botpool.db import migrations
+
+SCHEMA = "control"
+MIGRATIONS = migrations.load("botpool.tenancy")
+
+
+@dataclass(frozen=True)
+class TenantRecord:
+    """One tenant as the control plane knows it."""
+
+    tenant_id: str
+    company_name: str
+    admin_telegram_id: int
+    bot_id: int
+    bot_username: str | None
+    timezone: str
+    language: str
+    paid_until: datetime
+    status: str
+    slot_index: int | None
+    last_error: str | None
+
+
+async def migrate(conn: asyncpg.Connection) -> None:
+    """Create or upgrade the control schema (idempotent, safe under concurrency)."""
+    await migrations.apply(conn, SCHEMA, MIGRATIONS)
+
+
+_COLUMNS = (
+    "tenant_id, company_name, admin_telegram_id, bot_id, bot_username, timezone, language, "
+    "paid_until, status, slot_index, last_error"
+)
+
+
+async def upsert(
+    db: asyncpg.Pool | asyncpg.Connection,
+    *,
+    tenant_id: str,
+    company_name: str,
+    admin_telegram_id: int,
+    bot_id: int,
+    paid_until: datetime,
+    timezone: str,
+    language: str,
+) -> TenantRecord:
+    """Record (or renew) a tenant as wanting a slot; repeated calls converge on the same row."""
+    row = await db.fetchrow(
+        f"""
+        INSERT INTO {SCHEMA}.tenants (tenant_id, company_name, admin_telegram_id, bot_id, paid_until,
+                                      timezone, language, status)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, 'activating')
+        ON CONFLICT (tenant_id) DO UPDATE SET
+            company_name = EXCLUDED.company_name, admin_telegram_id = EXCLUDED.admin_telegram_id,
+            bot_id = EXCLUDED.bot_id, paid_until = GREATEST(tenants.paid_until, EXCLUDED.paid_until),
+            timezone = EXCLUDED.timezone, language = EXCLUDED.language,
+            status = CASE WHEN tenants.status = 'active' THEN 'active' ELSE 'activating' END,
+            updated_at = now()
+        RETURNING {_COLUMNS}
+        """,
+        tenant_id, company_name, admin_telegram_id, bot_id, paid_until, timezone, language,
+    )
+    assert row is not None
+    return TenantRecord(**dict(row))
+
+
+async def mark(
+    db: asyncpg.Pool | asyncpg.Connection,
+    tenant_id: str,
+    status: str,
+    *,
+    slot_index: int | None = None,
+    bot_username: str | None = None,
+    error: str | None = None,
+) -> None:
+    """Record an outcome: active on a slot, failed with a reason, or released."""
+    await db.execute(
+        f"""
+        UPDATE {SCHEMA}.tenants SET status = $2, slot_index = $3,
+            bot_username = COALESCE($4, bot_username), last_error = $5, updated_at = now(),
+            activated_at = CASE WHEN $2 = 'active' THEN now() ELSE activated_at END,
+            released_at = CASE WHEN $2 = 'released' THEN now() ELSE released_at END
+        WHERE tenant_id = $1
+        """,
+        tenant_id, status, slot_index, bot_username, error,
+    )
+
+
+async def get(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str) -> TenantRecord | None:
+    """Return one tenant or None."""
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants WHERE tenant_id = $1", tenant_id)
+    return TenantRecord(**dict(row)) if row else None
+
+
+async def list_all(db: asyncpg.Pool | asyncpg.Connection) -> list[TenantRecord]:
+    """Every tenant, newest first."""
+    rows = await db.fetch(f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants ORDER BY created_at DESC")
+    return [TenantRecord(**dict(r)) for r in rows]
+
+
+async def desired(db: asyncpg.Pool | asyncpg.Connection, now: datetime) -> list[TenantRecord]:
+    """Tenants that must be served now: not released, not failed, paid until a future moment."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants WHERE status IN ('activating', 'active') AND paid_until > $1",
+        now,
+    )
+    return [TenantRecord(**dict(r)) for r in rows]
+
+
+async def expired(db: asyncpg.Pool | asyncpg.Connection, now: datetime) -> list[TenantRecord]:
+    """Tenants still marked as served whose paid period has ended."""
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants WHERE status IN ('activating', 'active') AND paid_until <= $1",
+        now,
+    )
+    return [TenantRecord(**dict(r)) for r in rows]

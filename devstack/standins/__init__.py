@@ -1,0 +1,1 @@
+"""Local stand-ins for external services (Telegram, payment providers) that this machine cannot reach."""

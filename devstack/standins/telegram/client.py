@@ -1,0 +1,267 @@
+"""Async client for the Telegram stand-in's control API, used by tests, benchmarks and demos.
+
+It plays the Telegram users (send messages, press buttons) and reads back what bots did, so a test can
+drive a real aiogram bot end to end: ``send_message`` then ``wait_for_message`` (a server-side long
+poll, no sleeping). Bots may be named by ``BotInfo`` or by token; ``BotInfo`` is sent as its numeric id
+so tokens stay out of URLs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BotInfo:
+    """A bot registered in the stand-in: what a test needs to start an aiogram ``Bot`` for it."""
+
+    id: int
+    token: str
+    username: str
+
+
+@dataclass(frozen=True)
+class TgUser:
+    """A Telegram user acted out by a test; the private chat with a bot has the user's id."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+    language_code: str = "ru"
+
+    def to_json(self) -> JsonDict:
+        """Serialise for the control API."""
+        data: JsonDict = {"id": self.id, "first_name": self.first_name, "language_code": self.language_code}
+        if self.username:
+            data["username"] = self.username
+        return data
+
+
+class ControlApiError(Exception):
+    """The control API refused a request; ``status`` and ``message`` say why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        """Keep the HTTP status and the server's explanation."""
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def _ref(bot: BotInfo | str | int) -> str:
+    """Name a bot for the control API: ``BotInfo`` by id, anything else (token, username) as given."""
+    if isinstance(bot, BotInfo):
+        return str(bot.id)
+    return str(bot)
+
+
+class TelegramControl:
+    """Client for ``/control/...`` of a running stand-in at ``base_url``."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        """Create the HTTP client; ``timeout`` bounds ordinary calls, waits get their own bound."""
+        self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+
+    async def __aenter__(self) -> Self:
+        """Use as ``async with TelegramControl(url) as control``."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the HTTP client."""
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client and its connections."""
+        await self._http.aclose()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: JsonDict | None = None,
+        params: dict[str, str | int | float] | None = None,
+        request_timeout: float | None = None,
+    ) -> JsonDict:
+        """Send one control request and return its JSON body, raising ``ControlApiError`` on failure."""
+        response = await self._http.request(
+            method,
+            path,
+            json=json,
+            params=params,
+            timeout=request_timeout if request_timeout is not None else self._timeout,
+        )
+        body: JsonDict = response.json()
+        if response.status_code >= 400:
+            raise ControlApiError(response.status_code, str(body.get("error", body)))
+        return body
+
+    async def health(self) -> JsonDict:
+        """Return the stand-in's health document (``{"ok": true, "bots": n}``)."""
+        return await self._request("GET", "/control/health")
+
+    async def create_bot(
+        self, username: str | None = None, token: str | None = None, *, first_name: str | None = None
+    ) -> BotInfo:
+        """Register a bot (or get the existing one with that username) and return its credentials."""
+        body: JsonDict = {"username": username, "token": token, "first_name": first_name}
+        data = await self._request("POST", "/control/bots", json={k: v for k, v in body.items() if v})
+        return BotInfo(id=int(data["id"]), token=str(data["token"]), username=str(data["username"]))
+
+    async def revoke_bot(self, bot: BotInfo | str) -> None:
+        """Delete a bot; its token gets 401 Unauthorized from the Bot API afterwards."""
+        await self._request("POST", "/control/bots/revoke", json={"bot": _ref(bot)})
+
+    async def rotate_token(self, bot: BotInfo | str) -> BotInfo:
+        """Issue a new token for the same bot id; the old token gets 401 afterwards."""
+        data = await self._request("POST", "/control/bots/rotate-token", json={"bot": _ref(bot)})
+        return BotInfo(id=int(data["id"]), token=str(data["token"]), username=str(data["username"]))
+
+    async def bot_info(self, bot: BotInfo | str) -> JsonDict:
+        """Return delivery state: webhook info, pending updates, whether an instance is polling now."""
+        return await self._request("GET", f"/control/bots/{_ref(bot)}")
+
+    async def wait_until_polling(
+        self,
+        bot: BotInfo | str,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the server bounds the wait; part of the public API
+    ) -> None:
+        """Wait until some process has a getUpdates long poll in flight for the bot; raises
+        ``TimeoutError`` if none arrives within ``timeout`` seconds."""
+        try:
+            await self._request(
+                "GET",
+                f"/control/bots/{_ref(bot)}/wait-polling",
+                params={"timeout": timeout},
+                request_timeout=timeout + 5.0,
+            )
+        except ControlApiError as exc:
+            if exc.status == 408:
+                raise TimeoutError(f"bot {_ref(bot)} was not polled within {timeout}s") from None
+            raise
+
+    async def set_rate_limit(self, limit: int | None, *, window: float = 1.0, bot: BotInfo | str | None = None) -> None:
+        """Allow at most ``limit`` sends per chat per ``window`` seconds (None turns the limit off).
+
+        Without ``bot`` it sets the default for every bot that has no limit of its own.
+        """
+        body: JsonDict = {"limit": limit, "window": window, "bot": _ref(bot) if bot is not None else None}
+        await self._request("POST", "/control/rate-limit", json=body)
+
+    async def send_message(
+        self, bot: BotInfo | str, user: TgUser, text: str, *, reply_to_message_id: int | None = None
+    ) -> JsonDict:
+        """Write ``text`` to the bot as ``user``; returns the user's Bot API message (with message_id)."""
+        body: JsonDict = {"bot": _ref(bot), "user": user.to_json(), "text": text}
+        if reply_to_message_id is not None:
+            body["reply_to_message_id"] = reply_to_message_id
+        data = await self._request("POST", "/control/messages", json=body)
+        message: JsonDict = data["message"]
+        return message
+
+    async def press_button(
+        self, bot: BotInfo | str, user: TgUser, message_id: int, data: str, *, force: bool = False
+    ) -> str:
+        """Press the inline button with ``data`` under a bot message; returns the callback query id.
+
+        The stand-in refuses buttons that do not exist on the message unless ``force`` is set.
+        """
+        body: JsonDict = {
+            "bot": _ref(bot),
+            "user": user.to_json(),
+            "message_id": message_id,
+            "data": data,
+            "force": force,
+        }
+        result = await self._request("POST", "/control/callbacks", json=body)
+        return str(result["callback_query_id"])
+
+    async def messages(self, bot: BotInfo | str, chat_id: int, *, include_user: bool = False) -> list[JsonDict]:
+        """List messages the bot sent in a chat, with edits applied and ``deleted`` flagged."""
+        params: dict[str, str | int | float] = {"bot": _ref(bot), "chat_id": chat_id}
+        if include_user:
+            params["include_user"] = 1
+        data = await self._request("GET", "/control/messages", params=params)
+        messages: list[JsonDict] = data["messages"]
+        return messages
+
+    async def events(self, bot: BotInfo | str, chat_id: int) -> list[JsonDict]:
+        """Return the chat's ordered log: sends, edits, deletions, user messages and button presses."""
+        data = await self._request("GET", "/control/messages", params={"bot": _ref(bot), "chat_id": chat_id})
+        events: list[JsonDict] = data["events"]
+        return events
+
+    async def wait_for_message(
+        self,
+        bot: BotInfo | str,
+        chat_id: int,
+        *,
+        contains: str | None = None,
+        after_message_id: int = 0,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the server bounds the wait; part of the public API
+    ) -> JsonDict:
+        """Wait until the bot has a message in the chat newer than ``after_message_id`` whose current
+        text contains ``contains``; raises ``TimeoutError`` if none appears within ``timeout`` seconds."""
+        params: dict[str, str | int | float] = {
+            "bot": _ref(bot),
+            "chat_id": chat_id,
+            "after_message_id": after_message_id,
+            "timeout": timeout,
+        }
+        if contains is not None:
+            params["contains"] = contains
+        try:
+            data = await self._request("GET", "/control/messages/wait", params=params, request_timeout=timeout + 5.0)
+        except ControlApiError as exc:
+            if exc.status == 408:
+                raise TimeoutError(
+                    f"bot sent no message containing {contains!r} after #{after_message_id} "
+                    f"in chat {chat_id} within {timeout}s"
+                ) from None
+            raise
+        message: JsonDict = data["message"]
+        return message
+
+    async def callback_answers(self, bot: BotInfo | str) -> list[JsonDict]:
+        """List the bot's callback queries that have been answered, each with its answer."""
+        data = await self._request("GET", "/control/callbacks", params={"bot": _ref(bot)})
+        return [c for c in data["callbacks"] if c["answered"]]
+
+    async def wait_for_callback_answer(
+        self,
+        bot: BotInfo | str,
+        callback_query_id: str,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the server bounds the wait; part of the public API
+    ) -> JsonDict:
+        """Wait until the bot answers a callback query and return that callback with its answer;
+        raises ``TimeoutError`` if it is not answered within ``timeout`` seconds."""
+        params: dict[str, str | int | float] = {
+            "bot": _ref(bot),
+            "wait_answer": callback_query_id,
+            "timeout": timeout,
+        }
+        try:
+            data = await self._request("GET", "/control/callbacks", params=params, request_timeout=timeout + 5.0)
+        except ControlApiError as exc:
+            if exc.status == 408:
+                raise TimeoutError(f"callback query {callback_query_id} not answered within {timeout}s") from None
+            raise
+        for callback in data["callbacks"]:
+            if callback["callback_query_id"] == callback_query_id:
+                found: JsonDict = callback
+                return found
+        raise ControlApiError(404, "callback query vanished")

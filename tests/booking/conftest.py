@@ -1,0 +1,122 @@
+"""Fixtures of the booking bot tests: a migrated tenant schema with its own role, Redis, a clock.
+
+The servers come from the shared stack fixtures (``postgres``, ``redis_server``,
+``pg_schema``, ``redis_prefix`` in tests/fixtures/stack.py). Each test gets a
+fresh schema owned by a fresh login role whose connections see only that
+schema (plus ``public`` for btree_gist), exactly how the runtime runs a
+tenant, so a migration that needs superuser would fail here too.
+
+For quick iteration on this package alone, ``BOOKING_DEV_PG_DSN`` and
+``BOOKING_DEV_REDIS_URL`` point the two session fixtures at servers already
+running instead of starting the whole stack; unset, the shared stack is used.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from bot_runtime.booking import MIGRATIONS
+from bot_runtime.booking.clock import ManualClock
+from botpool.db import migrations
+from tests.fixtures.telegram import telegram_standin  # noqa: F401 - the shared stand-in fixture
+
+
+
+@dataclass(frozen=True)
+class _DevPostgres:
+    dsn: str
+
+
+@dataclass(frozen=True)
+class _DevRedis:
+    url: str
+
+
+if os.environ.get("BOOKING_DEV_PG_DSN") and os.environ.get("BOOKING_DEV_REDIS_URL"):
+
+    @pytest.fixture(scope="session")
+    def postgres() -> _DevPostgres:
+        """Development override: an already running PostgreSQL (see the module docstring)."""
+        return _DevPostgres(os.environ["BOOKING_DEV_PG_DSN"])
+
+    @pytest.fixture(scope="session")
+    def redis_server() -> _DevRedis:
+        """Development override: an already running Redis (see the module docstring)."""
+        return _DevRedis(os.environ["BOOKING_DEV_REDIS_URL"])
+
+
+class _HasDsn:
+    dsn: str
+
+
+class _HasUrl:
+    url: str
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def btree_gist(postgres: _HasDsn) -> None:
+    """Create btree_gist once as superuser, as the runtime's provisioner does per database."""
+    conn = await asyncpg.connect(postgres.dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock(hashtext('btree_gist'))")
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
+        await conn.execute("SELECT pg_advisory_unlock(hashtext('btree_gist'))")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def tenant_schema(pg_schema: str) -> str:
+    """The tenant's schema name (also its tenant id in ``BookingConfig``)."""
+    return pg_schema
+
+
+@pytest_asyncio.fixture
+async def db(postgres: _HasDsn, pg_schema: str, btree_gist: None) -> AsyncIterator[asyncpg.Pool]:
+    """A pool connected as the tenant's own role, search_path = its schema, migrations applied."""
+    role = f"r_{pg_schema}"[:63]
+    password = secrets.token_hex(12)
+    admin = await asyncpg.connect(postgres.dsn)
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        await admin.execute(f"ALTER SCHEMA {pg_schema} OWNER TO {role}")
+        await admin.execute(f"ALTER ROLE {role} SET search_path = {pg_schema}, public")
+        owner = await asyncpg.connect(postgres.dsn, user=role, password=password)
+        try:
+            await migrations.apply(owner, pg_schema, MIGRATIONS)
+        finally:
+            await owner.close()
+        pool = await asyncpg.create_pool(postgres.dsn, user=role, password=password, min_size=2, max_size=20)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()
+
+
+@pytest_asyncio.fixture
+async def redis(redis_server: _HasUrl) -> AsyncIterator[aioredis.Redis]:
+    """A Redis client for one test (the bot's FSM and anything else under its prefix)."""
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def clock() -> Iterator[ManualClock]:
+    """A clock standing on Monday 2025-03-10 09:00 UTC (12:00 in Moscow) until a test moves it."""
+    yield ManualClock(datetime(2025, 3, 10, 9, 0, tzinfo=UTC))

@@ -1,0 +1,460 @@
+"""The Telegram stand-in checked against the Bot API's documented shapes and behaviour, with real aiogram.
+
+Every test drives the stand-in subprocess over HTTP the way a production bot would (aiogram ``Bot`` with
+a custom ``TelegramAPIServer``, and a ``Dispatcher`` polling it), and plays users through the control API.
+Assertions are about observable behaviour: what aiogram parses, which exceptions it raises, how long a
+long poll holds, what a webhook receiver gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from aiogram import Bot, Dispatcher, F
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramRetryAfter,
+    TelegramUnauthorizedError,
+)
+from aiogram.filters import CommandStart
+from aiogram.types import BotCommand, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiohttp import web
+
+from devstack.standins.telegram.client import BotInfo, ControlApiError, TelegramControl, TgUser
+from tests.fixtures.telegram import TelegramStandin
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _unique(prefix: str) -> str:
+    """Return a bot username no other test uses, so tests sharing one stand-in stay isolated."""
+    return f"{prefix}_{secrets.token_hex(4)}_bot"
+
+
+def _user() -> TgUser:
+    """Return a fresh user; private chat ids equal user ids."""
+    return TgUser(id=100_000 + secrets.randbelow(900_000_000), first_name="Anna", username="anna_test")
+
+
+@pytest.fixture
+def control(telegram_standin: TelegramStandin) -> TelegramControl:
+    """The control client of the session's stand-in."""
+    return telegram_standin.control
+
+
+@pytest_asyncio.fixture
+async def tg(telegram_standin: TelegramStandin) -> AsyncIterator[tuple[BotInfo, Bot]]:
+    """A freshly registered bot and an aiogram ``Bot`` pointed at the stand-in, closed afterwards."""
+    info = await telegram_standin.control.create_bot(_unique("t"))
+    bot = telegram_standin.make_bot(info)
+    try:
+        yield info, bot
+    finally:
+        await bot.session.close()
+
+
+async def test_created_token_has_telegram_shape_and_create_is_idempotent(control: TelegramControl) -> None:
+    """Generated tokens look like real ones, embed the bot id, and re-creating by username is a no-op."""
+    username = _unique("shape")
+    info = await control.create_bot(username)
+    assert re.fullmatch(r"\d+:[A-Za-z0-9_-]{35}", info.token)
+    assert info.token.split(":")[0] == str(info.id)
+    assert info.username == username
+    assert await control.create_bot(username) == info
+
+
+async def test_get_me_validates_into_aiogram_user(tg: tuple[BotInfo, Bot]) -> None:
+    """``getMe`` returns a bot ``User`` with the getMe-only capability fields."""
+    info, bot = tg
+    me = await bot.get_me()
+    assert isinstance(me, User)
+    assert me.is_bot is True
+    assert me.id == info.id == bot.id
+    assert me.username == info.username
+    assert me.first_name
+    assert me.can_join_groups is not None
+    assert me.can_read_all_group_messages is not None
+    assert me.supports_inline_queries is not None
+
+
+async def test_every_request_encoding_is_understood(
+    telegram_standin: TelegramStandin, control: TelegramControl
+) -> None:
+    """Query string, JSON body, urlencoded and multipart forms all reach the same method semantics."""
+    info = await control.create_bot(_unique("enc"))
+    user = _user()
+    await control.send_message(info, user, "hi")
+    url = f"{telegram_standin.base_url}/bot{info.token}"
+    markup = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
+    async with httpx.AsyncClient(timeout=10) as http:
+        by_query = (await http.get(f"{url}/getMe")).json()
+        by_json = (
+            await http.post(f"{url}/sendMessage", json={"chat_id": user.id, "text": "j", "reply_markup": markup})
+        ).json()
+        by_form = (
+            await http.post(
+                f"{url}/sendMessage", data={"chat_id": str(user.id), "text": "f", "reply_markup": json.dumps(markup)}
+            )
+        ).json()
+        by_multipart = (
+            await http.post(
+                f"{url}/sendMessage",
+                data={"chat_id": str(user.id), "text": "m"},
+                files={"unused": ("x.txt", b"x")},
+            )
+        ).json()
+        unknown = await http.post(f"{url}/noSuchMethod")
+    assert by_query["ok"] is True
+    assert by_query["result"]["is_bot"] is True
+    assert by_json["ok"] is True
+    assert by_json["result"]["reply_markup"] == markup
+    assert by_form["ok"] is True
+    assert by_form["result"]["reply_markup"] == markup
+    assert by_multipart["ok"] is True
+    assert by_multipart["result"]["text"] == "m"
+    assert unknown.status_code == 404
+    assert unknown.json() == {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+
+async def test_idle_long_poll_holds_for_the_timeout(tg: tuple[BotInfo, Bot]) -> None:
+    """With nothing queued, getUpdates(timeout=2) holds the request about two seconds and returns []."""
+    _, bot = tg
+    started = time.monotonic()
+    updates = await bot.get_updates(timeout=2)
+    elapsed = time.monotonic() - started
+    assert updates == []
+    assert 1.8 <= elapsed < 4.0
+
+
+async def test_long_poll_returns_as_soon_as_a_message_arrives(
+    tg: tuple[BotInfo, Bot], control: TelegramControl
+) -> None:
+    """A getUpdates(timeout=10) already waiting wakes immediately when a user writes."""
+    info, bot = tg
+    user = _user()
+    poll = asyncio.create_task(bot.get_updates(timeout=10))
+    await control.wait_until_polling(info, timeout=5)
+    started = time.monotonic()
+    await control.send_message(info, user, "/start deep-link")
+    updates = await asyncio.wait_for(poll, timeout=5)
+    assert time.monotonic() - started < 1.5
+    assert len(updates) == 1
+    message = updates[0].message
+    assert message is not None
+    assert message.text == "/start deep-link"
+    assert message.from_user is not None
+    assert message.from_user.id == user.id
+    assert message.chat.id == user.id
+    assert message.chat.type == "private"
+    assert message.entities is not None
+    assert message.entities[0].type == "bot_command"
+    assert message.entities[0].offset == 0
+    assert message.entities[0].length == len("/start")
+
+
+async def test_offset_confirms_and_forgets_updates(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:
+    """Offsets confirm older updates, negative offsets keep only the newest, ``limit`` caps the batch."""
+    info, bot = tg
+    user = _user()
+    for text in ("one", "two", "three"):
+        await control.send_message(info, user, text)
+    first = await bot.get_updates()
+    ids = [u.update_id for u in first]
+    assert [u.message.text for u in first if u.message] == ["one", "two", "three"]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 3
+    assert [u.update_id for u in await bot.get_updates(limit=1)] == ids[:1]
+    assert [u.update_id for u in await bot.get_updates(offset=ids[1])] == ids[1:]
+    assert await bot.get_updates(offset=ids[2] + 1) == []
+    assert await bot.get_updates() == []  # confirmed updates are gone for good
+
+    for text in ("four", "five", "six"):
+        await control.send_message(info, user, text)
+    newest = await bot.get_updates(offset=-1)
+    assert [u.message.text for u in newest if u.message] == ["six"]
+    again = await bot.get_updates()
+    assert [u.update_id for u in again] == [newest[0].update_id]
+    assert newest[0].update_id > ids[2]
+
+
+async def test_second_poller_terminates_the_first(telegram_standin: TelegramStandin, tg: tuple[BotInfo, Bot]) -> None:
+    """Two processes polling one token: the older long poll ends with 409, as on Telegram."""
+    info, bot = tg
+    other = telegram_standin.make_bot(info)
+    try:
+        first = asyncio.create_task(bot.get_updates(timeout=10))
+        await telegram_standin.control.wait_until_polling(info, timeout=5)
+        assert await other.get_updates(timeout=0) == []
+        with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):
+            await asyncio.wait_for(first, timeout=5)
+    finally:
+        await other.session.close()
+
+
+async def test_unknown_and_revoked_tokens_are_unauthorized(
+    telegram_standin: TelegramStandin, control: TelegramControl
+) -> None:
+    """A token the stand-in never issued, or one that was revoked or rotated, gets 401."""
+    stranger = telegram_standin.make_bot("123456789:" + "A" * 35)
+    info = await control.create_bot(_unique("revoke"))
+    rotated_from = await control.create_bot(_unique("rotate"))
+    old = telegram_standin.make_bot(info)
+    old_rotated = telegram_standin.make_bot(rotated_from)
+    try:
+        with pytest.raises(TelegramUnauthorizedError):
+            await stranger.get_me()
+        assert (await old.get_me()).id == info.id
+        await control.revoke_bot(info)
+        with pytest.raises(TelegramUnauthorizedError):
+            await old.get_me()
+        rotated = await control.rotate_token(rotated_from)
+        assert rotated.id == rotated_from.id
+        assert rotated.token != rotated_from.token
+        with pytest.raises(TelegramUnauthorizedError):
+            await old_rotated.get_me()
+        fresh = telegram_standin.make_bot(rotated)
+        try:
+            assert (await fresh.get_me()).id == rotated.id
+        finally:
+            await fresh.session.close()
+    finally:
+        for bot in (stranger, old, old_rotated):
+            await bot.session.close()
+
+
+async def test_get_updates_conflicts_while_a_webhook_is_set(tg: tuple[BotInfo, Bot]) -> None:
+    """With a webhook set getUpdates is a 409 conflict; deleting the webhook restores polling."""
+    _, bot = tg
+    assert await bot.set_webhook("http://127.0.0.1:9/never-called")
+    with pytest.raises(TelegramConflictError, match="webhook is active"):
+        await bot.get_updates()
+    info = await bot.get_webhook_info()
+    assert info.url == "http://127.0.0.1:9/never-called"
+    assert await bot.delete_webhook()
+    assert await bot.get_updates() == []
+
+
+async def test_rate_limit_raises_retry_after(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:
+    """Above the configured per-chat rate, sends get 429 with ``retry_after`` (TelegramRetryAfter)."""
+    info, bot = tg
+    user = _user()
+    await control.send_message(info, user, "hi")
+    await control.set_rate_limit(2, window=30.0, bot=info)
+    try:
+        await bot.send_message(user.id, "1")
+        await bot.send_message(user.id, "2")
+        with pytest.raises(TelegramRetryAfter) as caught:
+            await bot.send_message(user.id, "3")
+        assert 1 <= caught.value.retry_after <= 30
+    finally:
+        await control.set_rate_limit(None, bot=info)
+    await bot.send_message(user.id, "after the limit is lifted")
+
+
+async def test_sending_and_editing_errors_match_telegram(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:
+    """Too long, empty, unknown chat, unchanged edit, missing message, bad markup: Telegram's 400s."""
+    info, bot = tg
+    user = _user()
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_message(user.id, "nobody wrote to me yet")
+    await control.send_message(info, user, "hi")
+
+    assert len((await bot.send_message(user.id, "x" * 4096)).text or "") == 4096
+    with pytest.raises(TelegramBadRequest, match="message is too long"):
+        await bot.send_message(user.id, "x" * 4097)
+    with pytest.raises(TelegramBadRequest, match="message text is empty"):
+        await bot.send_message(user.id, "")
+    too_long_data = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="x", callback_data="d" * 65)]])
+    with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
+        await bot.send_message(user.id, "x", reply_markup=too_long_data)
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.send_message(user.id, "Price 10.5", parse_mode="MarkdownV2")
+    escaped = await bot.send_message(user.id, r"*Price* 10\.5", parse_mode="MarkdownV2")
+    assert escaped.text == "Price 10.5"
+    assert escaped.entities is not None
+    assert escaped.entities[0].type == "bold"
+
+    sent = await bot.send_message(user.id, "original")
+    with pytest.raises(TelegramBadRequest, match="message is not modified"):
+        await bot.edit_message_text(chat_id=user.id, message_id=sent.message_id, text="original")
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text(chat_id=user.id, message_id=sent.message_id + 1000, text="x")
+    assert await bot.delete_message(user.id, sent.message_id)
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text(chat_id=user.id, message_id=sent.message_id, text="ghost")
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_callback_query("424242")
+
+
+async def test_control_api_reflects_edits_deletions_and_the_event_log(
+    tg: tuple[BotInfo, Bot], control: TelegramControl
+) -> None:
+    """The control view shows each message's current state and the ordered history of what happened."""
+    info, bot = tg
+    user = _user()
+    await control.send_message(info, user, "hi")
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="A", callback_data="a")]])
+    first = await bot.send_message(user.id, "<b>Menu</b>", parse_mode="HTML", reply_markup=keyboard)
+    assert first.text == "Menu"
+    assert first.entities is not None
+    assert first.entities[0].type == "bold"
+    edited = await bot.edit_message_text(chat_id=user.id, message_id=first.message_id, text="Menu v2")
+    assert isinstance(edited, Message)
+    assert edited.edit_date is not None
+    second = await bot.send_message(user.id, "temporary")
+    await bot.delete_message(user.id, second.message_id)
+
+    messages = await control.messages(info, user.id)
+    assert [(m["message_id"], m["text"], m["deleted"]) for m in messages] == [
+        (first.message_id, "Menu v2", False),
+        (second.message_id, "temporary", True),
+    ]
+    assert messages[0]["reply_markup"] is None  # editMessageText without reply_markup drops the keyboard
+    kinds = [e["kind"] for e in await control.events(info, user.id)]
+    assert kinds == ["user_message", "send", "edit_text", "send", "delete"]
+    found = await control.wait_for_message(info, user.id, contains="v2", timeout=1)
+    assert found["message_id"] == first.message_id
+    with pytest.raises(TimeoutError):
+        await control.wait_for_message(info, user.id, contains="never sent", timeout=0.5)
+
+
+async def test_stale_buttons_are_refused_unless_forced(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:
+    """Pressing a button that is not on the message is refused; ``force`` delivers it anyway."""
+    info, bot = tg
+    user = _user()
+    await control.send_message(info, user, "hi")
+    keyboard = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Old", callback_data="old")]])
+    sent = await bot.send_message(user.id, "pick", reply_markup=keyboard)
+    await bot.edit_message_reply_markup(chat_id=user.id, message_id=sent.message_id, reply_markup=None)
+    with pytest.raises(ControlApiError) as refused:
+        await control.press_button(info, user, sent.message_id, "old")
+    assert refused.value.status == 409
+    callback_id = await control.press_button(info, user, sent.message_id, "old", force=True)
+    updates = await bot.get_updates()
+    query = updates[-1].callback_query
+    assert query is not None
+    assert query.id == callback_id
+    assert query.data == "old"
+    assert query.chat_instance
+    assert query.from_user.id == user.id
+    assert query.message is not None
+    assert query.message.message_id == sent.message_id
+
+
+async def test_dispatcher_end_to_end_echo_buttons_and_callback_answers(
+    tg: tuple[BotInfo, Bot], control: TelegramControl
+) -> None:
+    """A real Dispatcher polling the stand-in: /start shows a button, the press is answered and edits."""
+    info, bot = tg
+    user = _user()
+    dp = Dispatcher()
+
+    @dp.message(CommandStart())
+    async def start(message: Message) -> None:
+        button = InlineKeyboardButton(text="Book 10:00", callback_data="slot:10")
+        await message.answer("Pick a slot", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
+
+    @dp.callback_query(F.data.startswith("slot:"))
+    async def picked(query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        assert query.data is not None
+        await query.answer("Booked")
+        await query.message.edit_text(f"Booked {query.data.removeprefix('slot:')}:00")
+
+    @dp.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(f"echo: {message.text}")
+
+    polling = asyncio.create_task(
+        dp.start_polling(bot, polling_timeout=5, handle_signals=False, close_bot_session=False)
+    )
+    try:
+        await control.wait_until_polling(info, timeout=10)
+        sent = await control.send_message(info, user, "/start")
+        menu = await control.wait_for_message(
+            info, user.id, contains="Pick a slot", after_message_id=sent["message_id"]
+        )
+        assert menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "slot:10"
+
+        callback_id = await control.press_button(info, user, menu["message_id"], "slot:10")
+        answered = await control.wait_for_callback_answer(info, callback_id, timeout=10)
+        assert answered["answer"]["text"] == "Booked"
+        edited = await control.wait_for_message(info, user.id, contains="Booked 10:00")
+        assert edited["message_id"] == menu["message_id"]
+        assert edited["edit_date"] is not None
+        assert [a["callback_query_id"] for a in await control.callback_answers(info)] == [callback_id]
+
+        hello = await control.send_message(info, user, "hello there")
+        echo_reply = await control.wait_for_message(info, user.id, contains="echo: hello there")
+        assert echo_reply["message_id"] > hello["message_id"]
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(polling, timeout=10)
+
+
+async def test_webhook_delivery_with_secret_retry_and_reply_method(
+    tg: tuple[BotInfo, Bot], control: TelegramControl
+) -> None:
+    """Updates are POSTed with the secret header, redelivered after a failure, and a method in the
+    webhook's answer is executed, as Telegram does."""
+    info, bot = tg
+    user = _user()
+    received: asyncio.Queue[tuple[str | None, dict[str, Any]]] = asyncio.Queue()
+    failures_left = 1
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal failures_left
+        await received.put((request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json()))
+        if failures_left:
+            failures_left -= 1
+            return web.Response(status=500)
+        reply = {"method": "sendMessage", "chat_id": user.id, "text": "answered from the webhook"}
+        return web.json_response(reply)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret-Token_1")
+        await control.send_message(info, user, "/start")
+        secret1, first = await asyncio.wait_for(received.get(), timeout=10)
+        secret2, second = await asyncio.wait_for(received.get(), timeout=10)
+        assert secret1 == secret2 == "s3cret-Token_1"
+        assert first == second
+        assert first["message"]["text"] == "/start"
+        reply = await control.wait_for_message(info, user.id, contains="answered from the webhook")
+        assert reply["from_bot"] is True
+        webhook_info = await bot.get_webhook_info()
+        assert webhook_info.url.endswith("/hook")
+        assert webhook_info.last_error_message is not None
+        assert "500" in webhook_info.last_error_message
+    finally:
+        await bot.delete_webhook()
+        await runner.cleanup()
+
+
+async def test_commands_round_trip(tg: tuple[BotInfo, Bot]) -> None:
+    """setMyCommands / getMyCommands / deleteMyCommands store commands per scope and language."""
+    _, bot = tg
+    commands = [BotCommand(command="start", description="Start"), BotCommand(command="book", description="Book")]
+    assert await bot.set_my_commands(commands)
+    assert [(c.command, c.description) for c in await bot.get_my_commands()] == [("start", "Start"), ("book", "Book")]
+    assert await bot.get_my_commands(language_code="en") == []
+    assert await bot.delete_my_commands()
+    assert await bot.get_my_commands() == []
+    with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
