@@ -1,6 +1,6 @@
 # Nomad agent for the local stack and the tests: one server+client on loopback,
 # raw_exec enabled (no Docker engine here), services registered in the local
-# Consul agent. devstack fills the ${...} placeholders with free ports and
+# Consul agent. devstack fills the dollar-brace placeholders with free ports and
 # paths; production agents are configured by the operator (docs/operating.md).
 bind_addr = "127.0.0.1"
 data_dir  = "${data_dir}"
@@ -31,6 +31,11 @@ client {
   memory_total_mb = ${memory_mb}
   # Deleting allocations quickly keeps a long test session's data dir small.
   gc_interval = "30s"
+  # Cloud metadata fingerprinters probe IMDS endpoints that do not exist on a
+  # loopback-only machine (and env_aws fails hard in this build); skip them.
+  options = {
+    "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
+  }
 }
 
 plugin "raw_exec" {

@@ -108,9 +108,16 @@ class NomadClient:
 
     async def allocations(self, job_id: str) -> list[dict[str, Any]]:
         """Return the job's allocations (all states)."""
-        resp = await self._call("GET", f"/v1/job/{job_id}/allocations")
-        result: list[dict[str, Any]] = resp.json()
+        result, _ = await self.allocations_blocking(job_id)
         return result
+
+    async def allocations_blocking(
+        self, job_id: str, *, index: int = 0, wait: str = "30s"
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return the job's allocations and the index; with ``index`` it blocks until they change."""
+        params: dict[str, Any] = {"index": index, "wait": wait} if index else {}
+        resp = await self._call("GET", f"/v1/job/{job_id}/allocations", params=params)
+        return resp.json(), int(resp.headers.get("X-Nomad-Index", "0"))
 
     async def stop(self, job_id: str, *, purge: bool = False) -> None:
         """Stop (and optionally purge) a job."""

@@ -130,7 +130,7 @@ def test_spring_forward_day_has_23_hours_of_slots() -> None:
 def test_fall_back_day_has_25_hours_of_slots() -> None:
     sunday = date(2025, 10, 26)  # Europe/Berlin repeats 02:00-03:00
     cal = MasterCalendar(1, {6: (0, 1440)})
-    starts = free_starts(sunday, BERLIN, HOUR, Rules(step=HOUR), cal, EARLY)
+    starts = free_starts(sunday, BERLIN, HOUR, Rules(step=HOUR), cal, datetime(2025, 10, 20, tzinfo=UTC))
     assert len(starts) == 25
     assert labels(starts, BERLIN).count("02:00") == 2
 
@@ -148,7 +148,7 @@ def test_local_day_not_utc_day_decides() -> None:
     # 20:00-23:00 in New York is 00:00-03:00 UTC of the next day (EDT in June).
     cal = MasterCalendar(1, {0: (1200, 1380)})
     monday = date(2025, 6, 2)
-    starts = free_starts(monday, NEW_YORK, HOUR, Rules(), cal, EARLY)
+    starts = free_starts(monday, NEW_YORK, HOUR, Rules(), cal, datetime(2025, 6, 1, tzinfo=UTC))
     assert labels(starts, NEW_YORK) == ["20:00", "20:30", "21:00", "21:30", "22:00"]
     assert starts[0] == datetime(2025, 6, 3, 0, 0, tzinfo=UTC)
 

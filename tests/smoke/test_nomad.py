@@ -58,5 +58,10 @@ async def test_raw_exec_service_passes_and_scales(nomad: NomadClient, consul: Co
     assert status["TaskGroups"]["web"]["Desired"] == 2
     both = await wait_passing(consul, "smoke-echo", 2)
     assert len({n["Service"]["ID"] for n in both}) == 2
-    allocs = [a for a in await nomad.allocations("smoke-echo") if a["ClientStatus"] == "running"]
-    assert sorted(a["Name"] for a in allocs) == ["smoke-echo.web[0]", "smoke-echo.web[1]"]
+    # Nomad's server learns client status a moment after Consul sees the check pass.
+    index, running = 0, []
+    async with asyncio.timeout(30):
+        while len(running) < 2:
+            allocs, index = await nomad.allocations_blocking("smoke-echo", index=index, wait="5s")
+            running = sorted(a["Name"] for a in allocs if a["ClientStatus"] == "running")
+    assert running == ["smoke-echo.web[0]", "smoke-echo.web[1]"]

@@ -458,3 +458,35 @@ async def test_commands_round_trip(tg: tuple[BotInfo, Bot]) -> None:
     assert await bot.get_my_commands() == []
     with pytest.raises(TelegramBadRequest, match="BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand(command="Bad Command", description="x")])
+
+
+async def test_aiogram_webhook_handler_end_to_end(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:
+    """aiogram's own SimpleRequestHandler checks the secret and answers in its webhook reply (multipart),
+    which the stand-in executes as the bot's sendMessage."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+    info, bot = tg
+    user = _user()
+    dp = Dispatcher()
+
+    @dp.message(F.text)
+    async def echo(message: Message) -> Any:
+        return message.answer(f"webhook echo: {message.text}")
+
+    app = web.Application()
+    SimpleRequestHandler(dp, bot, handle_in_background=False, secret_token="hook-secret").register(app, "/tg")
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/tg", secret_token="hook-secret")
+        sent = await control.send_message(info, user, "ping")
+        reply = await control.wait_for_message(
+            info, user.id, contains="webhook echo: ping", after_message_id=sent["message_id"]
+        )
+        assert reply["from_bot"] is True
+    finally:
+        await bot.delete_webhook()
+        await runner.cleanup()

@@ -242,11 +242,16 @@ class BotApi:
         app.router.add_route("GET", "/bot{token}/{method}", self.handle)
         app.router.add_route("POST", "/bot{token}/{method}", self.handle)
         app.on_startup.append(self._startup)
+        app.on_shutdown.append(self._shutdown)
         app.on_cleanup.append(self._cleanup)
 
     async def _startup(self, app: web.Application) -> None:
         """Open the HTTP client used for webhook delivery."""
         self._http = aiohttp.ClientSession()
+
+    async def _shutdown(self, app: web.Application) -> None:
+        """End held long polls with what they have (usually ``[]``) so shutdown does not wait them out."""
+        self.world.close()
 
     async def _cleanup(self, app: web.Application) -> None:
         """Stop webhook delivery and close its HTTP client."""
@@ -421,7 +426,7 @@ class BotApi:
                     raise BotApiError(409, _CONFLICT_WEBHOOK)
                 updates = self.world.peek_updates(bot, limit)
                 remaining = deadline - loop.time()
-                if updates or remaining <= 0:
+                if updates or remaining <= 0 or self.world.closing:
                     return updates
                 await bot.updates.wait(remaining)
         finally:

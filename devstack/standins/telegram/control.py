@@ -188,6 +188,8 @@ class ControlApi:
             if bot.active_polls > 0:
                 return web.json_response({"polling": True})
             remaining = deadline - loop.time()
+            if self.world.closing:
+                return _error(503, "the stand-in is shutting down")
             if remaining <= 0:
                 return _error(408, "no getUpdates request arrived before the timeout")
             await self.world.changed.wait(remaining)
@@ -290,6 +292,8 @@ class ControlApi:
                     if message.from_bot and message_id > after and (contains is None or contains in message.text):
                         return web.json_response({"message": self.world.message_view(message)})
             remaining = deadline - loop.time()
+            if self.world.closing:
+                return _error(503, "the stand-in is shutting down")
             if remaining <= 0:
                 return _error(408, "no matching message before the timeout")
             await self.world.changed.wait(remaining)
@@ -315,6 +319,8 @@ class ControlApi:
             if callback.answer is not None:
                 break
             remaining = deadline - loop.time()
+            if self.world.closing:
+                return _error(503, "the stand-in is shutting down")
             if remaining <= 0:
                 return _error(408, "the callback query was not answered before the timeout")
             await self.world.changed.wait(remaining)

@@ -293,7 +293,15 @@ class World:
         self.users: dict[int, UserRecord] = {}
         self.default_rate_limit: RateLimit | None = None
         self.changed = Notifier()
+        self.closing = False
         self._event_seq = 0
+
+    def close(self) -> None:
+        """Mark the world as shutting down and wake every waiter so held requests end promptly."""
+        self.closing = True
+        for bot in self.bots_by_id.values():
+            bot.updates.notify()
+        self.changed.notify()
 
     # ------------------------------------------------------------------------------------ bots
 
