@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 5, **kwargs: Any) -> asyncpg.Pool:
+async def create_pool(dsn: str | None = None, *, min_size: int = 1, max_size: int = 5, **kwargs: Any) -> asyncpg.Pool:
     """Open a small pool; every service keeps its own and closes it on shutdown.
 
     Pools are small on purpose: a hundred tenant bots share one server, so each

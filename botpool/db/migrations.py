@@ -59,7 +59,9 @@ def load(package: str, directory: str = "migrations") -> list[Migration]:
     return found
 
 
-async def apply(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
+async def apply(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, schema: str, migrations: list[Migration]
+) -> list[str]:
     """Apply the migrations ``schema`` lacks and return the names applied.
 
     Safe to call concurrently from several processes: an advisory lock keyed by

@@ -173,7 +173,7 @@ class TelegramControl:
         return message
 
     async def press_button(
-        self, bot: BotInfo | str, user: TgUser, message_id: int, data: str, *, force: bool = False
+        self, bot: BotInfo | str, user: TgUser, message_id: int, data: str, force: bool = False
     ) -> str:
         """Press the inline button with ``data`` under a bot message; returns the callback query id.
 

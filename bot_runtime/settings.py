@@ -1,0 +1,34 @@
+"""Settings of a pool slot: its identity from Nomad, and where the shared services are.
+
+A slot has no Vault token and no database or Redis admin credentials: all it
+ever receives for a tenant arrives through the wrapped handoff.
+"""
+
+from __future__ import annotations
+
+from pydantic import AnyHttpUrl, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    """Everything a slot needs before it is assigned; validated at start."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    alloc_id: str = Field(alias="NOMAD_ALLOC_ID", min_length=8)
+    alloc_index: int = Field(alias="NOMAD_ALLOC_INDEX", ge=0)
+    health_port: int = Field(alias="NOMAD_PORT_http", ge=1, le=65535)
+    consul_addr: AnyHttpUrl = Field(AnyHttpUrl("http://127.0.0.1:8500"), alias="CONSUL_HTTP_ADDR")
+    vault_addr: AnyHttpUrl = Field(AnyHttpUrl("http://127.0.0.1:8200"), alias="VAULT_ADDR")
+    vault_kv_mount: str = Field("secret", alias="BOTPOOL_VAULT_KV_MOUNT")
+    telegram_api_base: AnyHttpUrl = Field(AnyHttpUrl("https://api.telegram.org"), alias="TELEGRAM_API_BASE")
+    tenant_pg_host: str = Field("127.0.0.1", alias="BOTPOOL_TENANT_PG_HOST")
+    tenant_pg_port: int = Field(5432, alias="BOTPOOL_TENANT_PG_PORT")
+    tenant_pg_database: str = Field("botpool", alias="BOTPOOL_TENANT_PG_DATABASE")
+    tenant_redis_host: str = Field("127.0.0.1", alias="BOTPOOL_TENANT_REDIS_HOST")
+    tenant_redis_port: int = Field(6379, alias="BOTPOOL_TENANT_REDIS_PORT")
+    #: Updates one Telegram user may send per minute before the bot asks them to slow down.
+    user_rate_per_min: int = Field(60, alias="BOTPOOL_USER_RATE_PER_MIN", ge=1)
+    #: Updates one tenant bot handles per second in total (protects the shared database).
+    tenant_rate_per_s: int = Field(300, alias="BOTPOOL_TENANT_RATE_PER_S", ge=1)
+    log_level: str = Field("INFO", alias="BOTPOOL_LOG_LEVEL")

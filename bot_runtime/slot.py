@@ -1,0 +1,224 @@
+"""A pool slot's life: WAITING → ACTIVATING → ACTIVE → WAITING, driven by its claim in Consul.
+
+The slot publishes ``slots/<index>`` under a Consul session bound to its own
+service check, so a dead or unhealthy slot disappears from the pool by itself.
+It watches ``claims/<index>`` with blocking queries (never a sleep loop) and
+accepts only claims addressed to its current session: a claim left over from a
+previous incarnation of this allocation (the process was killed and restarted)
+is not consumed and not mistaken for tampering; the reconciler re-issues it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+
+import structlog
+from consul.aio import Consul
+
+from bot_runtime.settings import RuntimeSettings
+from bot_runtime.tenant_bot import TenantBot
+from botpool import alerts
+from botpool.clients import vault as vault_client
+from botpool.clients.consul import create_session
+from botpool.errors import BotpoolError, HandoffRefused, InvalidBotToken
+from botpool.pool import keys
+from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
+from botpool.tenancy.package import TenantPackage, creation_path
+
+log = structlog.get_logger("bot_runtime.slot")
+
+
+class Slot:
+    """One warm slot; ``run`` returns when ``stop`` is set, leaving the pool cleanly."""
+
+    def __init__(self, settings: RuntimeSettings, consul: Consul) -> None:
+        self.settings = settings
+        self.consul = consul
+        self.index = settings.alloc_index
+        self.bot = TenantBot(settings)
+        self.state = SlotState(
+            index=self.index, alloc_id=settings.alloc_id, mode=SlotMode.WAITING, session="",
+            started_at=utcnow().isoformat(),
+        )
+        self.claim: Claim | None = None
+
+    # ------------------------------------------------------------------ health
+    def probe(self) -> tuple[bool, str]:
+        """What Consul's HTTP check sees: WAITING / ACTIVE with tenant, or a failure (503)."""
+        mode = self.state.mode
+        if mode is SlotMode.ACTIVE:
+            if not self.bot.healthy:
+                return False, f"FAILING tenant={self.state.tenant_id} (bot stopped polling)"
+            return True, f"ACTIVE tenant={self.state.tenant_id} @{self.state.bot_username} slot={self.index}"
+        return True, f"{mode.value.upper()} slot={self.index} alloc={self.settings.alloc_id[:8]}"
+
+    # ----------------------------------------------------------------- session
+    async def _service_check_id(self) -> str:
+        """Wait (blocking queries) until Nomad's service check for this allocation passes; return its id."""
+        index = None
+        while True:
+            index, checks = await self.consul.health.checks(keys.SLOT_SERVICE, index=index, wait="10s")
+            for check in checks:
+                if self.settings.alloc_id in check.get("ServiceID", "") and check.get("Status") == "passing":
+                    return str(check["CheckID"])
+
+    async def _open_session(self) -> None:
+        """Create a session bound to our service check and take our slot key (clearing a dead incarnation)."""
+        check_id = await self._service_check_id()
+        self.state.session = await create_session(
+            self.consul, name=f"bot-pool-slot-{self.index}", behavior="delete",
+            service_checks=[check_id], lock_delay_s=0,
+        )
+        while True:
+            _, entry = await self.consul.kv.get(keys.slot(self.index))
+            if entry and entry.get("Session") and entry["Session"] != self.state.session:
+                previous = SlotState.from_kv(entry)
+                if previous.alloc_id == self.settings.alloc_id:
+                    # Same allocation, so that process is dead (Nomad restarted the task): end its session.
+                    await self.consul.session.destroy(entry["Session"])
+                    continue
+                # Another allocation still holds this index (being stopped): wait until its key goes.
+                await self.consul.kv.get(keys.slot(self.index), index=int(entry["ModifyIndex"]), wait="15s")
+                continue
+            if await self._publish():
+                return
+
+    async def _publish(self) -> bool:
+        """Write our state under our session; False if the key is held by someone else."""
+        ok = await self.consul.kv.put(keys.slot(self.index), self.state.to_json(), acquire=self.state.session)
+        return bool(ok)
+
+    async def _set(self, **changes: object) -> None:
+        self.state = replace(self.state, **changes)  # type: ignore[arg-type]
+        if not await self._publish():
+            log.warning("slot key lost; reopening session", slot=self.index)
+            await self._open_session()
+            await self._readopt_claim()
+
+    async def _readopt_claim(self) -> None:
+        """After a session change while serving, point our claim at the new session (CAS, so a reconciler wins ties)."""
+        if self.claim is None:
+            return
+        _, entry = await self.consul.kv.get(keys.claim(self.index))
+        if entry is None:
+            return
+        current = Claim.from_kv(entry)
+        if current.attempt != self.claim.attempt:
+            return
+        updated = replace(current, slot_session=self.state.session)
+        if await self.consul.kv.put(keys.claim(self.index), updated.to_json(), cas=current.modify_index):
+            self.claim = replace(updated, modify_index=current.modify_index)
+
+    # ------------------------------------------------------------------ claims
+    async def _on_claim(self, claim: Claim | None) -> None:
+        if claim is None:
+            if self.state.mode is not SlotMode.WAITING or self.state.tenant_id:
+                await self._deactivate()
+            return
+        if claim.kind is ClaimKind.FENCE:
+            if self.state.mode is SlotMode.ACTIVE:
+                return  # never drain a busy slot; the scaler re-checks before shrinking
+            if self.state.mode is not SlotMode.DRAINING:
+                await self._set(mode=SlotMode.DRAINING, tenant_id=None, attempt=claim.attempt, error=None)
+            return
+        if claim.slot_session != self.state.session:
+            return  # left over from a previous incarnation: not ours to consume
+        if self.claim is not None and self.claim.attempt == claim.attempt:
+            self.claim = claim
+            return
+        if self.state.tenant_id:
+            await self._deactivate()
+        await self._activate(claim)
+
+    async def _activate(self, claim: Claim) -> None:
+        tenant_id = claim.tenant_id or ""
+        self.claim = claim
+        started = asyncio.get_running_loop().time()
+        await self._set(mode=SlotMode.ACTIVATING, tenant_id=tenant_id, attempt=claim.attempt, error=None)
+        expected = creation_path(self.settings.vault_kv_mount, tenant_id)
+        try:
+            data = await asyncio.to_thread(
+                vault_client.unwrap_verified, str(self.settings.vault_addr), claim.wrap_token or "", expected
+            )
+            package = TenantPackage.from_vault(data)
+            if package.tenant_id != tenant_id:
+                raise HandoffRefused(f"unwrapped secret belongs to {package.tenant_id}, claim names {tenant_id}")
+        except HandoffRefused as exc:
+            log.error("handoff refused", slot=self.index, tenant_id=tenant_id, reason=str(exc))
+            await alerts.raise_alert(
+                self.consul, "handoff_refused", f"slot {self.index} refused the token handoff for {tenant_id}",
+                slot=self.index, tenant_id=tenant_id, reason=str(exc), attempt=claim.attempt,
+            )
+            await self._fail(f"handoff_refused: {exc}")
+            return
+        try:
+            username = await self.bot.start(package)
+        except InvalidBotToken as exc:
+            await self._fail(f"invalid_token: {exc}")
+            return
+        except BotpoolError as exc:
+            await self._fail(f"start_failed: {exc}")
+            return
+        finally:
+            del package
+        await self._set(
+            mode=SlotMode.ACTIVE, bot_username=username, activated_at=utcnow().isoformat(), error=None,
+        )
+        log.info("tenant active", slot=self.index, tenant_id=tenant_id, bot=username,
+                 seconds=round(asyncio.get_running_loop().time() - started, 3))
+
+    async def _fail(self, error: str) -> None:
+        """Report a failed attempt (the activator and reconciler read it) and stay free of the tenant."""
+        await self.bot.stop()
+        attempt = self.claim.attempt if self.claim else None
+        self.claim = None
+        await self._set(mode=SlotMode.WAITING, tenant_id=None, bot_username=None, activated_at=None,
+                        attempt=attempt, error=error[:300])
+
+    async def _deactivate(self) -> None:
+        tenant_id = self.state.tenant_id
+        await self.bot.stop()
+        self.claim = None
+        await self._set(mode=SlotMode.WAITING, tenant_id=None, bot_username=None, activated_at=None,
+                        attempt=None, error=None)
+        log.info("tenant released", slot=self.index, tenant_id=tenant_id)
+
+    # --------------------------------------------------------------------- run
+    async def run(self, stop: asyncio.Event) -> None:
+        """Join the pool, follow our claim until ``stop``, then leave the pool (session destroyed)."""
+        await self._open_session()
+        log.info("slot waiting", slot=self.index, alloc=self.settings.alloc_id)
+        watcher = asyncio.create_task(self._watch_claims())
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait({watcher, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if watcher in done:
+                watcher.result()
+        finally:
+            for task in (watcher, stopper):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await self.bot.stop()
+            with contextlib.suppress(Exception):
+                await self.consul.session.destroy(self.state.session)
+
+    async def _watch_claims(self) -> None:
+        index = None
+        while True:
+            new_index, entry = await self.consul.kv.get(keys.claim(self.index), index=index, wait="30s")
+            new_index = int(new_index)
+            if index is not None and new_index < index:
+                index = None
+                continue
+            if new_index != index:
+                claim = Claim.from_kv(entry) if entry and entry.get("Value") else None
+                try:
+                    await self._on_claim(claim)
+                except BotpoolError as exc:
+                    log.error("claim handling failed", slot=self.index, error=str(exc))
+            index = new_index
+            if self.state.mode is SlotMode.ACTIVE and not self.bot.healthy:
+                log.error("tenant bot stopped polling", slot=self.index, tenant_id=self.state.tenant_id)

@@ -1,0 +1,129 @@
+"""Run one tenant's bot inside a slot, and take it down without leaving a trace of the tenant.
+
+Starting verifies the token with getMe (a revoked or mistyped token is
+refused, never run), connects to PostgreSQL as the tenant's own role and to
+Redis as the tenant's own ACL user, applies the booking migrations in the
+tenant's schema, and starts long polling. Stopping ends polling and closes
+every connection; the slot keeps no reference to the tenant's credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import asyncpg
+import redis.asyncio as aioredis
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+
+from bot_runtime import starter
+from bot_runtime.booking import MIGRATIONS
+from bot_runtime.ratelimit import RateLimitMiddleware
+from bot_runtime.settings import RuntimeSettings
+from botpool.clients.postgres import create_pool
+from botpool.db import migrations
+from botpool.errors import ActivationFailed, InvalidBotToken
+from botpool.tenancy.package import TenantPackage
+from botpool.tenancy.provision import redis_prefix
+
+
+@dataclass
+class _Running:
+    bot: Bot
+    dispatcher: Dispatcher
+    db: asyncpg.Pool
+    redis: aioredis.Redis
+    polling: asyncio.Task[None]
+
+
+class TenantBot:
+    """One tenant's bot: started on assignment, stopped on release."""
+
+    def __init__(self, settings: RuntimeSettings) -> None:
+        self._settings = settings
+        self._running: _Running | None = None
+        self.tenant_id: str | None = None
+        self.username: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """True while polling runs (a crashed poller makes the slot unhealthy, and the tenant moves)."""
+        return self._running is not None and not self._running.polling.done()
+
+    async def start(self, package: TenantPackage) -> str:
+        """Start the tenant's bot and return its @username; raises ``InvalidBotToken`` or ``ActivationFailed``."""
+        s = self._settings
+        session = AiohttpSession(api=TelegramAPIServer.from_base(str(s.telegram_api_base).rstrip("/")))
+        bot = Bot(package.bot_token.get_secret_value(), session=session)
+        db: asyncpg.Pool | None = None
+        redis: aioredis.Redis | None = None
+        try:
+            try:
+                me = await bot.get_me()
+            except TelegramUnauthorizedError:
+                raise InvalidBotToken(f"Telegram rejected the bot token of tenant {package.tenant_id}") from None
+            db = await create_pool(
+                host=s.tenant_pg_host, port=s.tenant_pg_port, database=s.tenant_pg_database,
+                user=package.tenant_id, password=package.db_password.get_secret_value(),
+                min_size=1, max_size=4,
+                server_settings={"search_path": f"{package.tenant_id}, public", "application_name": "botpool-slot"},
+            )
+            async with db.acquire() as conn:
+                await migrations.apply(conn, package.tenant_id, MIGRATIONS)
+            redis = aioredis.Redis(
+                host=s.tenant_redis_host, port=s.tenant_redis_port,
+                username=package.tenant_id, password=package.redis_password.get_secret_value(),
+            )
+            await redis.ping()
+            prefix = redis_prefix(package.tenant_id)
+            storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}fsm", with_bot_id=True))
+            dispatcher = Dispatcher(storage=storage)
+            dispatcher.update.outer_middleware(
+                RateLimitMiddleware(redis, prefix, user_per_min=s.user_rate_per_min, tenant_per_s=s.tenant_rate_per_s)
+            )
+            dispatcher.include_router(starter.router(package.company_name))
+            polling = asyncio.create_task(
+                dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=25),
+                name=f"polling-{package.tenant_id}",
+            )
+        except InvalidBotToken:
+            await _close(bot, db, redis)
+            raise
+        except Exception as exc:
+            await _close(bot, db, redis)
+            raise ActivationFailed(f"could not start tenant {package.tenant_id}: {type(exc).__name__}") from None
+        self._running = _Running(bot, dispatcher, db, redis, polling)
+        self.tenant_id, self.username = package.tenant_id, me.username
+        return me.username or ""
+
+    async def stop(self) -> None:
+        """Stop polling and close every tenant connection; safe to call when nothing runs."""
+        running, self._running = self._running, None
+        self.tenant_id = self.username = None
+        if running is None:
+            return
+        with contextlib.suppress(Exception):
+            await running.dispatcher.stop_polling()
+        running.polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await running.polling
+        with contextlib.suppress(Exception):
+            await running.dispatcher.storage.close()
+        await _close(running.bot, running.db, running.redis)
+
+
+async def _close(bot: Bot, db: asyncpg.Pool | None, redis: aioredis.Redis | None) -> None:
+    with contextlib.suppress(Exception):
+        await bot.session.close()
+    if db is not None:
+        with contextlib.suppress(Exception):
+            await db.close()
+    if redis is not None:
+        with contextlib.suppress(Exception):
+            await redis.aclose()

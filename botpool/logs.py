@@ -1,0 +1,79 @@
+"""Structured logging for every service, with secrets redacted as defence in depth.
+
+Code never logs secrets on purpose (settings hold ``SecretStr``, records hide
+tokens in their repr), but libraries can: an HTTP client may log a URL that
+carries a bot token in its path. A filter on the root handler masks anything
+shaped like a Telegram bot token, a Vault token or a password in a DSN before
+any line is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+_PATTERNS = (
+    re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}"),  # Telegram bot token
+    re.compile(r"\b(hvs|hvb|hvr|s|b|r)\.[A-Za-z0-9_-]{20,}"),  # Vault tokens (service, batch, recovery)
+    re.compile(r"(?<=://)([^:/@\s]+):([^@\s]+)@"),  # user:password@ in URLs / DSNs
+)
+
+
+def redact(text: str) -> str:
+    """Mask every secret-shaped substring of ``text``."""
+    text = _PATTERNS[0].sub("<bot-token>", text)
+    text = _PATTERNS[1].sub("<vault-token>", text)
+    return _PATTERNS[2].sub(r"\1:<password>@", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's final message with secrets masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            text = redact(str(exc))
+            if text != str(exc):
+                record.exc_info = None
+                record.msg = f"{record.msg} ({type(exc).__name__}: {text})"
+        return True
+
+
+def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
+
+
+def setup(service: str, *, level: str = "INFO", json: bool = True) -> structlog.stdlib.BoundLogger:
+    """Configure stdlib logging and structlog once per process; return the service's logger."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiogram.event", "aiohttp.access", "httpx", "httpcore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact_event,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(service).bind(service=service)
+    return logger
