@@ -29,6 +29,7 @@ from bot_runtime.settings import RuntimeSettings
 from botpool.clients.postgres import create_pool
 from botpool.db import migrations
 from botpool.errors import ActivationFailed, InvalidBotToken
+from botpool.logs import redact
 from botpool.tenancy.package import TenantPackage
 from botpool.tenancy.provision import redis_prefix
 
@@ -97,7 +98,10 @@ class TenantBot:
             raise
         except Exception as exc:
             await _close(bot, db, redis)
-            raise ActivationFailed(f"could not start tenant {package.tenant_id}: {type(exc).__name__}") from None
+            reason = redact(str(exc))[:200]
+            raise ActivationFailed(
+                f"could not start tenant {package.tenant_id}: {type(exc).__name__}: {reason}"
+            ) from None
         self._running = _Running(bot, dispatcher, db, redis, polling)
         self.tenant_id, self.username = package.tenant_id, me.username
         return me.username or ""

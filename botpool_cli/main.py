@@ -6,13 +6,23 @@ shows progress on the long steps (a first ``up`` builds Go binaries).
 
 from __future__ import annotations
 
+import asyncio
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
 from botpool.errors import BotpoolError
+from botpool.pool import protocol
+from botpool.pool.model import SlotMode
+from botpool.tenancy import store
+from botpool.tenancy.activation import TenantSpec
+from botpool_cli.context import connect
 from devstack import doctor
 from devstack.stack import DEFAULT_ROOT, Stack
 
@@ -57,19 +67,136 @@ def down(root: Path = RootOption) -> None:
 
 @app.command()
 def status(root: Path = RootOption) -> None:
-    """Show each service of the local stack: process, health and version."""
+    """Show the local stack's services (if one runs here) and every pool slot: state, tenant, uptime, health."""
     stack = Stack(root)
-    if not stack.state.pids:
-        console.print("local stack is not running (botpool up)")
+    healthy = True
+    if stack.state.pids:
+        table = Table("service", "pid", "health", "version", title="local stack")
+        for row in stack.status():
+            health = "[green]healthy[/green]" if row.healthy else f"[red]{row.problem}[/red]"
+            table.add_row(row.name, str(row.pid or "-"), health, row.version)
+            healthy &= row.healthy
+        console.print(table)
+    try:
+        asyncio.run(_pool_table(root))
+    except BotpoolError as exc:
+        console.print(f"[yellow]pool not readable:[/yellow] {exc}")
+        healthy = False
+    if not healthy:
         raise typer.Exit(1)
-    table = Table("service", "pid", "health", "version")
-    rows = stack.status()
-    for row in rows:
-        health = "[green]healthy[/green]" if row.healthy else f"[red]{row.problem}[/red]"
-        table.add_row(row.name, str(row.pid or "-"), health, row.version)
+
+
+async def _pool_table(root: Path) -> None:
+    async with connect(root, activator=False) as services:
+        snap = await protocol.snapshot(services.consul)
+        _, checks = await services.consul.health.checks("bot-pool-slot")
+    by_alloc = {c["ServiceID"]: c for c in checks}
+    now = datetime.now(UTC)
+    table = Table("slot", "state", "tenant", "bot", "uptime", "health", title="pool")
+    indexes = sorted(set(snap.slots) | set(snap.claims))
+    for index in indexes:
+        slot = snap.slots.get(index)
+        claim = snap.claims.get(index)
+        if slot is None:
+            table.add_row(str(index), "[red]gone[/red]", claim.tenant_id or "-" if claim else "-", "-", "-", "-")
+            continue
+        state = slot.mode.value
+        if slot.mode is SlotMode.WAITING and claim is not None:
+            state = "claimed"
+        uptime = now - datetime.fromisoformat(slot.activated_at or slot.started_at)
+        check = next((c for sid, c in by_alloc.items() if slot.alloc_id in sid), None)
+        health = check["Status"] if check else "unknown"
+        colour = "green" if health == "passing" else "red"
+        tenant = slot.tenant_id or (claim.tenant_id if claim else None) or "-"
+        table.add_row(str(index), state, tenant, f"@{slot.bot_username}" if slot.bot_username else "-",
+                      _age(uptime), f"[{colour}]{health}[/{colour}]")
     console.print(table)
-    if not all(r.healthy for r in rows):
-        raise typer.Exit(1)
+    console.print(f"free {len(snap.free())} · active {len(snap.active())} · total {len(snap.slots)}")
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+tenant_app = typer.Typer(help="Activate, release and list tenants (a salon's bot).", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+
+
+@tenant_app.command("add")
+def tenant_add(
+    company: str = typer.Option(..., help="The salon's name, shown to its clients."),
+    admin: int = typer.Option(..., help="Telegram user id of the salon's owner."),
+    days: int = typer.Option(30, min=1, max=3660, help="Paid period in days."),
+    tenant_id: str = typer.Option("", "--id", help="Tenant id (t_...); generated when omitted."),
+    timezone: str = typer.Option("Europe/Moscow", help="The business's IANA time zone."),
+    language: str = typer.Option("ru", help="ru or en."),
+    root: Path = RootOption,
+) -> None:
+    """Activate a tenant's bot on a free slot; the token is read from BOTPOOL_BOT_TOKEN or prompted (hidden)."""
+    import os
+
+    token = os.environ.get("BOTPOOL_BOT_TOKEN") or typer.prompt("bot token (from @BotFather)", hide_input=True)
+    if not re.fullmatch(r"\d{3,}:[A-Za-z0-9_-]{20,}", token.strip()):
+        console.print("[red]error:[/red] that does not look like a bot token (123456789:AA...)")
+        raise typer.Exit(2)
+    spec = TenantSpec(
+        tenant_id=tenant_id or f"t_{secrets.token_hex(6)}", bot_token=SecretStr(token.strip()),
+        admin_telegram_id=admin, company_name=company, paid_until=datetime.now(UTC) + timedelta(days=days),
+        timezone=timezone, language=language,
+    )
+
+    async def run() -> None:
+        async with connect(root) as services:
+            assert services.activator is not None
+            result = await services.activator.activate(spec)
+        console.print(
+            f"[green]active[/green] {result.tenant_id}: @{result.bot_username} on slot {result.slot_index} "
+            f"in {result.seconds:.2f} s"
+        )
+
+    try:
+        asyncio.run(run())
+    except (BotpoolError, ValueError) as exc:
+        _fail(BotpoolError(str(exc)))
+
+
+@tenant_app.command("release")
+def tenant_release(tenant_id: str, root: Path = RootOption) -> None:
+    """Stop serving a tenant; its slot returns to the pool and its data is kept."""
+
+    async def run() -> None:
+        async with connect(root) as services:
+            assert services.activator is not None
+            index = await services.activator.release(tenant_id)
+        console.print(f"released {tenant_id}" + (f" from slot {index}" if index is not None else " (held no slot)"))
+
+    try:
+        asyncio.run(run())
+    except (BotpoolError, ValueError) as exc:
+        _fail(BotpoolError(str(exc)))
+
+
+@tenant_app.command("list")
+def tenant_list(root: Path = RootOption) -> None:
+    """List tenants with their status, bot, slot and paid period."""
+
+    async def run() -> None:
+        async with connect(root) as services:
+            assert services.activator is not None
+            tenants = await store.list_all(services.activator.db)
+        table = Table("tenant", "company", "status", "bot", "slot", "paid until")
+        for t in tenants:
+            table.add_row(t.tenant_id, t.company_name, t.status, f"@{t.bot_username}" if t.bot_username else "-",
+                          str(t.slot_index if t.slot_index is not None else "-"), f"{t.paid_until:%Y-%m-%d %H:%M}Z")
+        console.print(table)
+
+    try:
+        asyncio.run(run())
+    except BotpoolError as exc:
+        _fail(exc)
 
 
 @app.command(name="env")

@@ -63,7 +63,7 @@ class NomadClient:
             raise NomadError(resp.status_code, text)
         return resp
 
-    async def parse_hcl(self, hcl: str, variables: dict[str, str] | None = None) -> dict[str, Any]:
+    async def parse_hcl(self, hcl: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Turn an HCL job spec (with HCL2 variables) into the JSON job the API registers."""
         var_lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in (variables or {}).items())
         resp = await self._call(

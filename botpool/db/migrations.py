@@ -18,7 +18,9 @@ import importlib.resources
 import re
 from dataclasses import dataclass
 
-import asyncpg
+import asyncpg  # noqa: F401
+
+from botpool.db import Conn
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -60,7 +62,7 @@ def load(package: str, directory: str = "migrations") -> list[Migration]:
 
 
 async def apply(
-    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, schema: str, migrations: list[Migration]
+    conn: Conn, schema: str, migrations: list[Migration]
 ) -> list[str]:
     """Apply the migrations ``schema`` lacks and return the names applied.
 
@@ -71,7 +73,10 @@ async def apply(
     applied_now: list[str] = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ident}")
+        # CREATE SCHEMA IF NOT EXISTS checks the database-level CREATE privilege first, which a
+        # tenant role (owner of its existing schema, nothing more) does not have.
+        if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+            await conn.execute(f"CREATE SCHEMA {ident}")
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {ident}.schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"

@@ -56,8 +56,8 @@ def _kv_op(verb: str, key: str, *, value: str | None = None, index: int | None =
     return {"KV": op}
 
 
-async def transact(consul: Consul, ops: list[dict[str, Any]]) -> bool:
-    """Run a Consul KV transaction; True if every operation applied, False if a check failed.
+async def transact(consul: Consul, ops: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Run a Consul KV transaction; the per-operation results if all applied, None if a check failed.
 
     py-consul's ``txn.put`` raises on the 409 Consul uses for a failed check, so
     the raw response is read instead to tell a lost race from a real error.
@@ -66,9 +66,10 @@ async def transact(consul: Consul, ops: list[dict[str, Any]]) -> bool:
         lambda r: r, "/v1/txn", data=json.dumps(ops), headers=consul.prepare_headers(None)
     )
     if response.code == 200:
-        return True
+        results: list[dict[str, Any]] = json.loads(response.body).get("Results") or []
+        return results
     if response.code == 409:
-        return False
+        return None
     raise ClaimConflict(f"Consul transaction failed with HTTP {response.code}: {response.body[:200]!r}")
 
 
@@ -137,7 +138,9 @@ async def claim(
             ops.append(_kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=held[1]))
         else:
             ops.append(_kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=0))
-        if await transact(consul, ops):
+        results = await transact(consul, ops)
+        if results is not None:
+            record.modify_index = int(results[1]["KV"]["ModifyIndex"])
             return slot, record
         await asyncio.sleep(0)  # lost a race: read again and try the next lowest slot
     raise ClaimConflict(f"could not claim a slot for {tenant_id} after {attempts} attempts")
@@ -156,7 +159,7 @@ async def release(consul: Consul, tenant_id: str) -> int | None:
         current = snap.claims.get(index)
         if current is not None and current.tenant_id == tenant_id:
             ops.append(_kv_op("delete-cas", keys.claim(index), index=current.modify_index))
-        if await transact(consul, ops):
+        if await transact(consul, ops) is not None:
             return index
     raise ClaimConflict(f"could not release {tenant_id}: the pool kept changing")
 
@@ -169,7 +172,7 @@ async def drop_claim(consul: Consul, index: int, claim_record: Claim) -> bool:
         held = snap.tenants.get(claim_record.tenant_id)
         if held is not None and held[0] == index:
             ops.append(_kv_op("delete-cas", keys.tenant(claim_record.tenant_id), index=held[1]))
-    return await transact(consul, ops)
+    return await transact(consul, ops) is not None
 
 
 async def wait_until(

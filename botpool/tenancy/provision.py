@@ -14,9 +14,9 @@ import hashlib
 import hmac
 import secrets
 
-import asyncpg
 import redis.asyncio as aioredis
 
+from botpool.db import Conn
 from botpool.db.migrations import quote_ident
 from botpool.pool.model import validate_tenant_id
 
@@ -50,7 +50,7 @@ def scram_verifier(password: str, *, iterations: int = 4096) -> str:
     )
 
 
-async def prepare_database(admin: asyncpg.Connection, database: str) -> None:
+async def prepare_database(admin: Conn, database: str) -> None:
     """One-time, database-wide hardening and extensions (superuser); safe to repeat."""
     db = quote_ident(database)
     await admin.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
@@ -59,7 +59,7 @@ async def prepare_database(admin: asyncpg.Connection, database: str) -> None:
     await admin.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
 
 
-async def provision_postgres(admin: asyncpg.Connection, tenant_id: str, password: str, database: str) -> None:
+async def provision_postgres(admin: Conn, tenant_id: str, password: str, database: str) -> None:
     """Create or update the tenant's role (login with ``password``) and its schema; idempotent."""
     role = quote_ident(validate_tenant_id(tenant_id))
     verifier = scram_verifier(password).replace("'", "''")

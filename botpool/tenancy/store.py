@@ -7,7 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from botpool.db import migrations
+from botpool.db import Conn, migrations
+from botpool.errors import TenantError
 
 SCHEMA = "control"
 MIGRATIONS = migrations.load("botpool.tenancy")
@@ -30,7 +31,7 @@ class TenantRecord:
     last_error: str | None
 
 
-async def migrate(conn: asyncpg.Connection) -> None:
+async def migrate(conn: Conn) -> None:
     """Create or upgrade the control schema (idempotent, safe under concurrency)."""
     await migrations.apply(conn, SCHEMA, MIGRATIONS)
 
@@ -52,7 +53,25 @@ async def upsert(
     timezone: str,
     language: str,
 ) -> TenantRecord:
-    """Record (or renew) a tenant as wanting a slot; repeated calls converge on the same row."""
+    """Record (or renew) a tenant as wanting a slot; repeated calls converge on the same row.
+
+    One bot serves one live tenant: registering a bot another live tenant already
+    uses raises ``TenantError`` naming that tenant, instead of a database error.
+    """
+    try:
+        row = await _upsert_row(db, tenant_id, company_name, admin_telegram_id, bot_id, paid_until, timezone, language)
+    except asyncpg.UniqueViolationError:
+        other = await db.fetchval(
+            f"SELECT tenant_id FROM {SCHEMA}.tenants WHERE bot_id = $1 AND status <> 'released'", bot_id
+        )
+        raise TenantError(f"this bot is already registered to tenant {other}; release it first") from None
+    return TenantRecord(**dict(row))
+
+
+async def _upsert_row(
+    db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, company_name: str, admin_telegram_id: int,
+    bot_id: int, paid_until: datetime, timezone: str, language: str,
+) -> asyncpg.Record:
     row = await db.fetchrow(
         f"""
         INSERT INTO {SCHEMA}.tenants (tenant_id, company_name, admin_telegram_id, bot_id, paid_until,
@@ -69,7 +88,7 @@ async def upsert(
         tenant_id, company_name, admin_telegram_id, bot_id, paid_until, timezone, language,
     )
     assert row is not None
-    return TenantRecord(**dict(row))
+    return row
 
 
 async def mark(

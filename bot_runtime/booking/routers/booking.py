@@ -1,0 +1,547 @@
+"""The booking flow: services -> master -> day -> time -> confirm, edited in one message.
+
+The same flow, in different modes, serves a client booking ("new"), a client
+moving a booking ("move"), the owner booking a caller ("admin") and the owner
+moving a booking ("amove"). Its state lives in Redis (aiogram FSM), keyed by
+chat and user, and records which message is the live one: a button pressed
+under any other message is answered as out of date instead of acting on
+stale choices. Every choice is re-validated against the database when it
+matters (hold, confirm, move), never trusted from the button.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot_runtime.booking.callbacks import BookCb
+from bot_runtime.booking.domain.parsing import MAX_INPUT, ParseError, parse_client
+from bot_runtime.booking.keyboards import button, month_calendar, rows, time_grid
+from bot_runtime.booking.middlewares import event_user
+from bot_runtime.booking.service import BookingService, Visit
+from bot_runtime.booking.storage import bookings, catalog
+from bot_runtime.booking.storage.bookings import Booking
+from bot_runtime.booking.storage.settings import Settings
+from bot_runtime.booking.texts import Tr
+from bot_runtime.booking.ui import show, stale
+
+router = Router(name="booking")
+
+
+class BookingFlow(StatesGroup):
+    """``active``: choosing with buttons; ``client``: the owner types the client's name and phone."""
+
+    active = State()
+    client = State()
+
+
+ADMIN_MODES = ("admin", "amove")
+MOVE_MODES = ("move", "amove")
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+async def start_new(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    *,
+    tr: Tr,
+    svc: BookingService,
+    settings: Settings,
+    client_id: int,
+    blacklisted: bool,
+    admin: bool = False,
+) -> None:
+    """Open the service list for a new booking (the client's own, or the owner's manual one)."""
+    user = event_user(target)
+    await _release_previous(state, svc, user.id)
+    if not admin:
+        if blacklisted:
+            await show(target, tr("blacklisted"))
+            return
+        count = await bookings.count_active(svc.pool, client_id, svc.now())
+        if count >= settings.max_active_per_client:
+            await show(target, tr("too_many", count=count))
+            return
+    data: dict[str, Any] = {"mode": "admin" if admin else "new", "svc": [], "master": 0}
+    text, markup = await _services_screen(tr, svc, data)
+    sent = await show(target, text, markup)
+    data["msg"] = sent.message_id
+    await state.set_state(BookingFlow.active)
+    await state.set_data(data)
+
+
+async def start_move(
+    callback: CallbackQuery, state: FSMContext, *, tr: Tr, svc: BookingService, settings: Settings, booking: Booking,
+    admin: bool,
+) -> None:
+    """Open the calendar to move ``booking`` (same master, same services) in place of the pressed message."""
+    user = event_user(callback)
+    await _release_previous(state, svc, user.id)
+    data: dict[str, Any] = {
+        "mode": "amove" if admin else "move",
+        "svc": list(booking.service_ids),
+        "master": booking.master_id,
+        "booking": booking.id,
+        "minutes": int(booking.duration.total_seconds() // 60),
+        "msg": callback.message.message_id if callback.message else 0,
+    }
+    await state.set_state(BookingFlow.active)
+    await state.set_data(data)
+    await _show_month(callback, tr, svc, settings, data, state, None)
+    await callback.answer()
+
+
+async def _release_previous(state: FSMContext, svc: BookingService, user_id: int) -> None:
+    """Give back the hold of an abandoned flow when a new one starts."""
+    if await state.get_state() is not None:
+        old = await state.get_data()
+        await svc.release(old.get("hold"), user_id)
+
+
+# --------------------------------------------------------------------------- screens
+
+
+async def _services_screen(tr: Tr, svc: BookingService, data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The service checklist with the running total."""
+    services = await catalog.bookable_services(svc.pool)
+    if not services:
+        return tr("no_services"), None
+    selected: list[int] = data["svc"]
+    lines: list[list[InlineKeyboardButton]] = []
+    for s in services:
+        mark = "✅ " if s.id in selected else ""
+        label = f"{mark}{s.name} · {tr.duration(s.duration_min)} · {tr.price(s.price, s.price_max)}"
+        lines.append([button(label, BookCb(act="svc", v=str(s.id)).pack())])
+    text = tr("manual_services" if data["mode"] == "admin" else "choose_services")
+    chosen = [s for s in services if s.id in selected]
+    if chosen:
+        title, duration, price, price_max = bookings.visit_of(chosen)
+        text += tr(
+            "selected",
+            items=title,
+            duration=tr.delta(duration),
+            price=tr.price(price, price_max),
+        )
+        lines.append([button(tr("btn_next"), BookCb(act="next").pack())])
+    lines.append([button(tr("btn_cancel"), BookCb(act="x").pack())])
+    return text, rows(*lines)
+
+
+async def _title(svc: BookingService, data: dict[str, Any]) -> str:
+    services = await catalog.get_services(svc.pool, data["svc"])
+    return " + ".join(s.name for s in services)
+
+
+async def _master_name(tr: Tr, svc: BookingService, data: dict[str, Any]) -> str:
+    if not data["master"]:
+        return tr("any_master").removeprefix("👥 ")
+    master = await catalog.get_master(svc.pool, data["master"])
+    return master.name if master else "?"
+
+
+async def _visit(svc: BookingService, data: dict[str, Any]) -> Visit | None:
+    """Resolve the flow's choice; for moves the booked duration and master are kept."""
+    if data["mode"] in MOVE_MODES:
+        return Visit([], timedelta(minutes=data["minutes"]), [data["master"]])
+    return await svc.visit(data["svc"], data["master"])
+
+
+def _month_key(year: int, month: int) -> str:
+    return f"{year:04d}{month:02d}"
+
+
+def _next_month(year: int, month: int, step: int = 1) -> tuple[int, int]:
+    index = year * 12 + month - 1 + step
+    return index // 12, index % 12 + 1
+
+
+async def _show_month(
+    target: Message | CallbackQuery,
+    tr: Tr,
+    svc: BookingService,
+    settings: Settings,
+    data: dict[str, Any],
+    state: FSMContext,
+    month: str | None,
+) -> None:
+    """Render the calendar; without ``month`` the first month with room is shown."""
+    visit = await _visit(svc, data)
+    if visit is None:
+        await show(target, tr("no_master_for_all"))
+        await state.clear()
+        return
+    admin = data["mode"] in ADMIN_MODES
+    first, last = svc.month_window(settings, admin=admin)
+    ignore = data.get("booking")
+    if month is None:
+        year, mon = first.year, first.month
+        room = await svc.room_in_month(visit.master_ids, visit.duration, year, mon, settings, admin=admin,
+                                       ignore_booking=ignore)
+        probe_year, probe_mon = year, mon
+        while not room and date(*_next_month(probe_year, probe_mon), 1) <= last:
+            probe_year, probe_mon = _next_month(probe_year, probe_mon)
+            probe = await svc.room_in_month(visit.master_ids, visit.duration, probe_year, probe_mon, settings,
+                                            admin=admin, ignore_booking=ignore)
+            if probe:
+                year, mon, room = probe_year, probe_mon, probe
+                break
+    else:
+        year, mon = int(month[:4]), int(month[4:])
+        if not (first.year, first.month) <= (year, mon) <= (last.year, last.month):
+            year, mon = first.year, first.month
+        room = await svc.room_in_month(visit.master_ids, visit.duration, year, mon, settings, admin=admin,
+                                       ignore_booking=ignore)
+    data["month"] = _month_key(year, mon)
+    await state.update_data(month=data["month"])
+    prev_month = _month_key(*_next_month(year, mon, -1)) if (year, mon) > (first.year, first.month) else None
+    next_month = _month_key(*_next_month(year, mon)) if date(*_next_month(year, mon), 1) <= last else None
+    master = await _master_name(tr, svc, data)
+    if data["mode"] in MOVE_MODES:
+        booking = await bookings.get(svc.pool, data["booking"])
+        if booking is None:
+            await show(target, tr("booking_gone"))
+            await state.clear()
+            return
+        text = tr("choose_new_day", title=booking.title, master=master, when=tr.when(booking.starts_at, svc.tz))
+        back = BookCb(act="x").pack()
+    else:
+        text = tr("choose_day", title=await _title(svc, data), master=master)
+        back = BookCb(act="back", v="master").pack()
+    if not room:
+        text += tr("no_days")
+    markup = month_calendar(tr, year, mon, room, prev_month=prev_month, next_month=next_month, back=back)
+    await show(target, text, markup)
+
+
+async def _show_times(
+    target: Message | CallbackQuery, tr: Tr, svc: BookingService, settings: Settings, data: dict[str, Any]
+) -> None:
+    """Render the free times of the chosen day."""
+    day = datetime.strptime(data["day"], "%Y%m%d").date()
+    visit = await _visit(svc, data)
+    if visit is None:
+        await show(target, tr("no_master_for_all"))
+        return
+    starts = await svc.starts_on(
+        visit.master_ids, visit.duration, day, settings, admin=data["mode"] in ADMIN_MODES,
+        ignore_booking=data.get("booking"),
+    )
+    title = await _title(svc, data) if data["mode"] not in MOVE_MODES else await _booking_title(svc, data)
+    text = tr("choose_time", title=title, master=await _master_name(tr, svc, data), day=tr.day(day))
+    if not starts:
+        text += tr("no_times")
+    await show(target, text, time_grid(tr, list(starts), svc.tz))
+
+
+async def _booking_title(svc: BookingService, data: dict[str, Any]) -> str:
+    booking = await bookings.get(svc.pool, data["booking"])
+    return booking.title if booking else "?"
+
+
+async def _flow(callback: CallbackQuery, state: FSMContext, tr: Tr) -> dict[str, Any] | None:
+    """Return the flow's data if the button belongs to the live flow message, else answer "out of date"."""
+    data = await state.get_data()
+    message = callback.message
+    if not data or message is None or data.get("msg") != message.message_id:
+        await stale(callback, tr)
+        return None
+    return data
+
+
+# --------------------------------------------------------------------------- handlers
+
+@router.callback_query(BookCb.filter(F.act == "noop"))
+async def on_noop(callback: CallbackQuery) -> None:
+    """Calendar labels and blanks: acknowledge the press and do nothing."""
+    await callback.answer()
+
+
+@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "svc"))
+async def on_service(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
+                     svc: BookingService) -> None:
+    """Tick or untick a service."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    service_id = int(callback_data.v) if callback_data.v.isdigit() else 0
+    selected: list[int] = data["svc"]
+    if service_id in selected:
+        selected.remove(service_id)
+    elif len(selected) < 5:
+        selected.append(service_id)
+    await state.update_data(svc=selected)
+    text, markup = await _services_screen(tr, svc, data)
+    await show(callback, text, markup)
+    await callback.answer()
+
+
+@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "next"))
+async def on_next(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService) -> None:
+    """Go from services to masters (only masters who do every chosen service are offered)."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    if not data["svc"]:
+        await callback.answer(tr("pick_service_first"), show_alert=True)
+        return
+    masters = await catalog.masters_for(svc.pool, data["svc"])
+    if not masters:
+        await callback.answer(tr("no_master_for_all"), show_alert=True)
+        return
+    await _show_masters(callback, tr, svc, data, masters)
+    await callback.answer()
+
+
+async def _show_masters(
+    callback: CallbackQuery, tr: Tr, svc: BookingService, data: dict[str, Any], masters: list[catalog.Master]
+) -> None:
+    lines = [[button(m.name, BookCb(act="m", v=str(m.id)).pack())] for m in masters]
+    if len(masters) > 1:
+        lines.insert(0, [button(tr("any_master"), BookCb(act="m", v="0").pack())])
+    lines.append([button(tr("btn_back"), BookCb(act="back", v="svc").pack()),
+                  button(tr("btn_cancel"), BookCb(act="x").pack())])
+    await show(callback, tr("choose_master", title=await _title(svc, data)), rows(*lines))
+
+
+@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "m"))
+async def on_master(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
+                    svc: BookingService, settings: Settings) -> None:
+    """Choose a master (0 = any) and show the calendar."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    data["master"] = int(callback_data.v) if callback_data.v.isdigit() else 0
+    await state.update_data(master=data["master"])
+    await _show_month(callback, tr, svc, settings, data, state, None)
+    await callback.answer()
+
+
+@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "mon"))
+async def on_month(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
+                   svc: BookingService, settings: Settings) -> None:
+    """Page the calendar to another month (within today..horizon)."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    month = callback_data.v if len(callback_data.v) == 6 and callback_data.v.isdigit() else None
+    await _show_month(callback, tr, svc, settings, data, state, month)
+    await callback.answer()
+
+
+@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "day"))
+async def on_day(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
+                 svc: BookingService, settings: Settings) -> None:
+    """Choose a day and show its free times."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    try:
+        datetime.strptime(callback_data.v, "%Y%m%d")
+    except ValueError:
+        await stale(callback, tr)
+        return
+    data["day"] = callback_data.v
+    await state.update_data(day=data["day"])
+    await _show_times(callback, tr, svc, settings, data)
+    await callback.answer()
+
+
+@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "slot"))
+async def on_slot(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
+                  svc: BookingService, settings: Settings, client_id: int) -> None:
+    """Choose a time: hold it (new bookings) or ask to confirm the move."""
+    data = await _flow(callback, state, tr)
+    if data is None or "day" not in data or not callback_data.v.isdigit():
+        if data is not None:
+            await stale(callback, tr)
+        return
+    user = event_user(callback)
+    start = datetime.fromtimestamp(int(callback_data.v) * 60, tz=UTC)
+    mode = data["mode"]
+    if mode in MOVE_MODES:
+        visit = await _visit(svc, data)
+        assert visit is not None
+        free = await svc.starts_on(visit.master_ids, visit.duration, start.astimezone(svc.tz).date(), settings,
+                                   admin=mode == "amove", ignore_booking=data["booking"])
+        booking = await bookings.get(svc.pool, data["booking"])
+        if booking is None or not booking.active:
+            await show(callback, tr("booking_gone"))
+            await state.clear()
+            await callback.answer()
+            return
+        if start not in free:
+            await callback.answer(tr("slot_taken"), show_alert=True)
+            await _show_times(callback, tr, svc, settings, data)
+            return
+        await state.update_data(start=callback_data.v)
+        text = tr("confirm_move", title=booking.title, master=booking.master_name,
+                  old=tr.when(booking.starts_at, svc.tz), new=tr.when(start, svc.tz))
+        markup = rows([button(tr("btn_move"), BookCb(act="ok").pack())],
+                      [button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
+                       button(tr("btn_cancel"), BookCb(act="x").pack())])
+        await show(callback, text, markup)
+        await callback.answer()
+        return
+    visit = await _visit(svc, data)
+    if visit is None:
+        await callback.answer(tr("no_master_for_all"), show_alert=True)
+        return
+    await svc.release(data.get("hold"), user.id)
+    held = await svc.hold(visit=visit, start=start, client_id=None if mode == "admin" else client_id,
+                          held_by=user.id, settings=settings, admin=mode == "admin")
+    if held is None:
+        await state.update_data(hold=None)
+        await callback.answer(tr("slot_taken"), show_alert=True)
+        await _show_times(callback, tr, svc, settings, data)
+        return
+    await state.update_data(hold=held.id)
+    values = svc.booking_values(tr, held)
+    if mode == "admin":
+        await state.set_state(BookingFlow.client)
+        markup = rows([button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
+                       button(tr("btn_cancel"), BookCb(act="x").pack())])
+        await show(callback, tr("manual_client", **values), markup)
+    else:
+        markup = rows([button(tr("btn_confirm"), BookCb(act="ok").pack())],
+                      [button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
+                       button(tr("btn_cancel"), BookCb(act="x").pack())])
+        await show(callback, tr("confirm_booking", minutes=settings.hold_min, **values), markup)
+    await callback.answer()
+
+
+@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "ok"))
+async def on_confirm(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService,
+                     settings: Settings, client_id: int, bot: Bot) -> None:
+    """Confirm the held booking or the move."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    user = event_user(callback)
+    if data["mode"] in MOVE_MODES:
+        await _confirm_move(callback, state, tr, svc, settings, data, bot, client_id)
+        return
+    if not data.get("hold"):
+        await stale(callback, tr)
+        return
+    result = await svc.confirm(bot, hold_id=data["hold"], held_by=user.id, client_id=client_id, settings=settings)
+    if isinstance(result, str):
+        await state.update_data(hold=None)
+        if result == "too_many":
+            count = await bookings.count_active(svc.pool, client_id, svc.now())
+            await show(callback, tr("too_many", count=count))
+            await state.clear()
+        else:
+            await callback.answer(tr(result, minutes=settings.hold_min), show_alert=True)
+            await _show_times(callback, tr, svc, settings, data)
+            return
+        await callback.answer()
+        return
+    await state.clear()
+    key = "booked" if result.status == "confirmed" else "booked_pending"
+    await show(callback, tr(key, **svc.booking_values(tr, result)))
+    await callback.answer()
+
+
+async def _confirm_move(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService,
+                        settings: Settings, data: dict[str, Any], bot: Bot, client_id: int) -> None:
+    if not data.get("start"):
+        await stale(callback, tr)
+        return
+    user = event_user(callback)
+    new_start = datetime.fromtimestamp(int(data["start"]) * 60, tz=UTC)
+    result = await svc.move(bot, booking_id=data["booking"], new_start=new_start,
+                            client_id=None if data["mode"] == "amove" else client_id, actor=user.id)
+    if result == "taken":
+        await callback.answer(tr("slot_taken"), show_alert=True)
+        await _show_times(callback, tr, svc, settings, data)
+        return
+    await state.clear()
+    if result == "cutoff":
+        await show(callback, tr("cutoff_passed", cutoff=tr.delta(settings.cutoff)))
+    elif isinstance(result, str):
+        await show(callback, tr("booking_gone"))
+    else:
+        await show(callback, tr("moved_ok", when=tr.when(result[1].starts_at, svc.tz)))
+    await callback.answer()
+
+
+@router.callback_query(StateFilter(BookingFlow.active, BookingFlow.client), BookCb.filter(F.act == "back"))
+async def on_back(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
+                  svc: BookingService, settings: Settings) -> None:
+    """Step back: to services, masters, the calendar or the times (releasing a hold)."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    user = event_user(callback)
+    if data.get("hold"):
+        await svc.release(data["hold"], user.id)
+        data["hold"] = None
+    await state.set_state(BookingFlow.active)
+    await state.update_data(hold=None, start=None)
+    target = callback_data.v
+    if target == "svc" and data["mode"] not in MOVE_MODES:
+        text, markup = await _services_screen(tr, svc, data)
+        await show(callback, text, markup)
+    elif target == "master" and data["mode"] not in MOVE_MODES:
+        masters = await catalog.masters_for(svc.pool, data["svc"])
+        await _show_masters(callback, tr, svc, data, masters)
+    elif target == "slots" and "day" in data:
+        await _show_times(callback, tr, svc, settings, data)
+    else:
+        await _show_month(callback, tr, svc, settings, data, state, data.get("month"))
+    await callback.answer()
+
+
+@router.callback_query(StateFilter(BookingFlow.active, BookingFlow.client), BookCb.filter(F.act == "x"))
+async def on_abort(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService) -> None:
+    """Leave the flow, releasing any hold."""
+    data = await _flow(callback, state, tr)
+    if data is None:
+        return
+    await svc.release(data.get("hold"), event_user(callback).id)
+    await state.clear()
+    await show(callback, tr("flow_aborted"))
+    await callback.answer()
+
+
+@router.message(BookingFlow.client, F.text)
+async def on_manual_client(message: Message, state: FSMContext, tr: Tr, svc: BookingService,
+                           settings: Settings, bot: Bot) -> None:
+    """The owner typed the client's name and phone: book the held time for them."""
+    data = await state.get_data()
+    text = message.text or ""
+    if len(text) > MAX_INPUT:
+        await message.answer(tr("too_long", limit=MAX_INPUT))
+        return
+    try:
+        name, phone = parse_client(text)
+    except ParseError as exc:
+        await message.answer(tr(exc.hint))
+        return
+    user = event_user(message)
+    result = await svc.confirm_manual(bot, hold_id=data.get("hold") or 0, admin_id=user.id,
+                                      admin_name=user.full_name, name=name, phone=phone)
+    if isinstance(result, str):
+        await state.set_state(BookingFlow.active)
+        await state.update_data(hold=None)
+        await message.answer(tr("hold_lost", minutes=settings.hold_min))
+        return
+    await state.clear()
+    values = svc.booking_values(tr, result)
+    if data.get("msg"):
+        with contextlib.suppress(TelegramBadRequest):  # the confirmation below is what the owner needs
+            await bot.edit_message_text(tr("manual_done", **values), chat_id=user.id, message_id=data["msg"],
+                                        parse_mode="HTML")
+    await message.answer(tr("manual_done", **values), parse_mode="HTML")
+
+

@@ -1,0 +1,66 @@
+"""Screen helpers shared by the routers: edit a step in place, answer stale buttons.
+
+Why: step-by-step flows edit one message instead of piling up new ones, and
+Telegram refuses some edits ("message is not modified", a message too old to
+edit); these helpers turn those refusals into the sensible fallback instead
+of an error the user would see.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
+
+from bot_runtime.booking.texts import Tr, fit
+
+log = logging.getLogger("botpool.booking")
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
+
+
+async def show(target: Message | CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+    """Edit the pressed message in place (callback) or send a new message (text command)."""
+    text = fit(text)
+    if isinstance(target, CallbackQuery):
+        message = target.message
+        if isinstance(message, Message):
+            try:
+                edited = await message.edit_text(text, parse_mode="HTML", reply_markup=markup)
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:
+                    return message
+                log.info("edit refused (%s); sending a new message", exc.message)
+            else:
+                return edited if isinstance(edited, Message) else message
+        if target.from_user is None:
+            raise RuntimeError("callback without a user")
+        assert target.bot is not None
+        return await target.bot.send_message(target.from_user.id, text, parse_mode="HTML", reply_markup=markup)
+    return await target.answer(text, parse_mode="HTML", reply_markup=markup)
+
+
+async def send(target: Message | CallbackQuery, text: str, markup: Markup = None) -> Message:
+    """Send a new message to the user behind ``target`` (used where an edit would hide news)."""
+    if isinstance(target, Message):
+        return await target.answer(fit(text), parse_mode="HTML", reply_markup=markup)
+    assert target.bot is not None and target.from_user is not None
+    return await target.bot.send_message(target.from_user.id, fit(text), parse_mode="HTML", reply_markup=markup)
+
+
+async def stale(callback: CallbackQuery, tr: Tr) -> None:
+    """Answer a button from an out-of-date message and strip that message's keyboard."""
+    await callback.answer(tr("stale_button"), show_alert=True)
+    message = callback.message
+    if isinstance(message, Message) and message.reply_markup is not None:
+        try:
+            await message.edit_reply_markup(reply_markup=None)
+        except TelegramBadRequest:
+            pass  # already gone or too old to edit: the answer above is what matters
+
+
+def message_id(callback: CallbackQuery) -> int | None:
+    """Return the id of the message a button was pressed under, if Telegram still has it."""
+    message = callback.message
+    return message.message_id if message is not None else None

@@ -1,0 +1,190 @@
+"""The one activation entry point: from a paid tenant to its bot answering in a pool slot.
+
+Used by ``botpool tenant add`` now and by the sales bot after payment. Every
+step is durable before the next and safe to repeat: the tenant row is written
+first (so nothing paid is ever lost), then the credentials go to Vault, the
+tenant's role, schema and Redis user are (re)provisioned, and a slot is claimed
+with a freshly wrapped token. Only the slot's own acknowledgement in Consul
+counts as success; a refusal or silence is retried on another slot and then
+reported, never reported as ready (defects 4 and 5 of the earlier design).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import hvac
+import redis.asyncio as aioredis
+import structlog
+from consul.aio import Consul
+from pydantic import SecretStr
+
+from botpool.clients import vault as vault_client
+from botpool.errors import ActivationFailed, PoolExhausted
+from botpool.pool import protocol
+from botpool.pool.model import Claim, SlotMode, validate_tenant_id
+from botpool.tenancy import provision, store
+from botpool.tenancy.package import TenantPackage, secret_path
+
+log = structlog.get_logger("botpool.activation")
+
+#: How long a slot may take to acknowledge an assignment before it is retried elsewhere.
+ACK_TIMEOUT_S = 20.0
+#: Slots tried for one activation before giving up (each failure excludes that slot).
+MAX_SLOT_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    """What a buyer gives us: the bot token (checked with getMe by the slot) and the salon's profile."""
+
+    tenant_id: str
+    bot_token: SecretStr
+    admin_telegram_id: int
+    company_name: str
+    paid_until: datetime
+    timezone: str = "Europe/Moscow"
+    language: str = "ru"
+
+    @property
+    def bot_id(self) -> int:
+        """Telegram's bot id is the number before the colon of its token."""
+        head = self.bot_token.get_secret_value().split(":", 1)[0]
+        if not head.isdigit():
+            raise ValueError("a bot token looks like 123456789:AA...; this one does not")
+        return int(head)
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    """Where the tenant's bot now runs and how long it took."""
+
+    tenant_id: str
+    slot_index: int
+    bot_username: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Ack:
+    ok: bool
+    text: str
+
+
+class Activator:
+    """Activates, re-activates and releases tenants against the pool."""
+
+    def __init__(
+        self,
+        *,
+        consul: Consul,
+        vault: hvac.Client,
+        kv_mount: str,
+        db: asyncpg.Pool,
+        redis_admin: aioredis.Redis,
+        database_name: str,
+        ack_timeout_s: float = ACK_TIMEOUT_S,
+    ) -> None:
+        self.consul = consul
+        self.vault = vault
+        self.kv_mount = kv_mount
+        self.db = db
+        self.redis_admin = redis_admin
+        self.database_name = database_name
+        self.ack_timeout_s = ack_timeout_s
+
+    async def prepare(self) -> None:
+        """Create the control schema and database-wide settings (idempotent)."""
+        async with self.db.acquire() as conn:
+            await store.migrate(conn)
+            await provision.prepare_database(conn, self.database_name)
+
+    async def activate(self, spec: TenantSpec) -> ActivationResult:
+        """Record, provision and assign a tenant; returns once its slot acknowledges ACTIVE."""
+        validate_tenant_id(spec.tenant_id)
+        await store.upsert(
+            self.db, tenant_id=spec.tenant_id, company_name=spec.company_name,
+            admin_telegram_id=spec.admin_telegram_id, bot_id=spec.bot_id, paid_until=spec.paid_until,
+            timezone=spec.timezone, language=spec.language,
+        )
+        await self.provision(spec)
+        return await self.assign(spec.tenant_id)
+
+    async def provision(self, spec: TenantSpec) -> None:
+        """Write fresh tenant credentials to Vault and apply them to the tenant's role and Redis user."""
+        package = TenantPackage(
+            tenant_id=spec.tenant_id, bot_token=spec.bot_token,
+            db_password=SecretStr(provision.new_password()), redis_password=SecretStr(provision.new_password()),
+            admin_telegram_id=spec.admin_telegram_id, company_name=spec.company_name,
+            timezone=spec.timezone, language=spec.language,
+        )
+        await asyncio.to_thread(
+            vault_client.write_kv, self.vault, self.kv_mount, secret_path(spec.tenant_id), package.to_vault()
+        )
+        async with self.db.acquire() as conn:
+            await provision.provision_postgres(
+                conn, spec.tenant_id, package.db_password.get_secret_value(), self.database_name
+            )
+        await provision.provision_redis(self.redis_admin, spec.tenant_id, package.redis_password.get_secret_value())
+
+    async def assign(self, tenant_id: str) -> ActivationResult:
+        """Claim a slot with a fresh wrapped token and wait for its acknowledgement; retry on other slots."""
+        started = time.monotonic()
+        excluded: set[int] = set()
+        last_error = "no attempt made"
+        for _ in range(MAX_SLOT_ATTEMPTS):
+            wrapped = await asyncio.to_thread(
+                vault_client.read_wrapped, self.vault, self.kv_mount, secret_path(tenant_id)
+            )
+            try:
+                slot, claim = await protocol.claim(self.consul, tenant_id, wrapped.token, exclude=excluded)
+            except PoolExhausted as exc:
+                await store.mark(self.db, tenant_id, "activating", error=str(exc))
+                raise
+            ack = await self._await_ack(slot.index, claim)
+            if not ack.ok:
+                last_error = ack.text
+                log.warning("activation attempt failed", tenant_id=tenant_id, slot=slot.index, error=ack.text)
+                await protocol.drop_claim(self.consul, slot.index, claim)
+                if ack.text.startswith("invalid_token"):
+                    await store.mark(self.db, tenant_id, "failed", error=ack.text)
+                    raise ActivationFailed(f"Telegram rejected the bot token of {tenant_id}")
+                excluded.add(slot.index)
+                continue
+            await store.mark(self.db, tenant_id, "active", slot_index=slot.index, bot_username=ack.text)
+            return ActivationResult(tenant_id, slot.index, ack.text, time.monotonic() - started)
+        await store.mark(self.db, tenant_id, "activating", error=last_error)
+        raise ActivationFailed(f"{tenant_id} could not be activated after {MAX_SLOT_ATTEMPTS} slots: {last_error}")
+
+    async def _await_ack(self, index: int, claim: Claim) -> _Ack:
+        """Wait for the slot's verdict: ACTIVE (text = bot username), or a refusal, failure or silence."""
+
+        def settled(snap: protocol.PoolSnapshot) -> bool:
+            state = snap.slots.get(index)
+            current = snap.claims.get(index)
+            if current is None or current.attempt != claim.attempt:
+                return True  # the claim was taken away (released or reconciled)
+            if state is None or state.attempt != claim.attempt:
+                return False
+            return state.mode is SlotMode.ACTIVE or bool(state.error)
+
+        try:
+            snap = await protocol.wait_until(self.consul, settled, timeout_s=self.ack_timeout_s)
+        except TimeoutError:
+            return _Ack(False, f"slot {index} did not acknowledge within {self.ack_timeout_s:.0f} s")
+        state = snap.slots.get(index)
+        current = snap.claims.get(index)
+        if current is None or current.attempt != claim.attempt or state is None:
+            return _Ack(False, f"the claim on slot {index} was withdrawn")
+        if state.mode is SlotMode.ACTIVE:
+            return _Ack(True, state.bot_username or "")
+        return _Ack(False, state.error or "unknown failure")
+
+    async def release(self, tenant_id: str) -> int | None:
+        """Stop serving a tenant (expired or cancelled): the slot returns to WAITING; data is kept."""
+        await store.mark(self.db, tenant_id, "released")
+        return await protocol.release(self.consul, tenant_id)

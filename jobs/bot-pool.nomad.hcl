@@ -1,0 +1,154 @@
+# The warm pool: every allocation of group "pool" is one bot slot that waits
+# (WAITING, aiogram already imported) until a claim in Consul makes it a
+# tenant's booking bot. The scaler changes the group count through
+# POST /v1/job/bot-pool/scale; Nomad removes the highest name indexes first,
+# which is why claims pack tenants at the lowest indexes.
+#
+# One file serves production (driver = "docker", the project image) and the
+# local stack and tests (driver = "raw_exec", the repo's virtualenv python).
+
+variable "count" {
+  type        = number
+  default     = 10
+  description = "Initial number of slots; the scaler owns it afterwards."
+}
+
+variable "max_count" {
+  type        = number
+  default     = 100
+  description = "MAX_TOTAL_BOTS: the group's scaling maximum."
+}
+
+variable "driver" {
+  type    = string
+  default = "docker"
+  validation {
+    condition     = contains(["docker", "raw_exec"], var.driver)
+    error_message = "Driver must be docker or raw_exec."
+  }
+}
+
+variable "image" {
+  type    = string
+  default = "registry.example.com/botpool:latest"
+}
+
+variable "python" {
+  type        = string
+  default     = "python"
+  description = "raw_exec only: the interpreter with botpool installed (the repo's .venv/bin/python)."
+}
+
+variable "workdir" {
+  type        = string
+  default     = "/app"
+  description = "raw_exec only: the checkout botpool runs from."
+}
+
+variable "env" {
+  type        = map(string)
+  default     = {}
+  description = "Where the shared services are: CONSUL_HTTP_ADDR, VAULT_ADDR, TELEGRAM_API_BASE, BOTPOOL_TENANT_PG_*, BOTPOOL_TENANT_REDIS_*."
+}
+
+variable "memory_mb" {
+  type        = number
+  default     = 200
+  description = "Measured: a waiting slot is about 175 MB RSS, almost all aiogram's types (bench/activation.py)."
+}
+
+variable "cpu_mhz" {
+  type    = number
+  default = 100
+}
+
+job "bot-pool" {
+  type = "service"
+
+  group "pool" {
+    count = var.count
+
+    scaling {
+      enabled = true
+      min     = 1
+      max     = var.max_count
+    }
+
+    # No deployments: a count change must never be blocked by one ("job scaling
+    # blocked due to active deployment"), and slots carry live tenants, so a new
+    # image is rolled out by the operator slot by slot (docs/operating.md).
+    update {
+      max_parallel = 0
+    }
+
+    restart {
+      attempts = 5
+      interval = "5m"
+      delay    = "1s"
+      mode     = "delay"
+    }
+
+    reschedule {
+      delay          = "5s"
+      delay_function = "constant"
+      unlimited      = true
+    }
+
+    network {
+      port "http" {}
+    }
+
+    service {
+      name     = "bot-pool-slot"
+      provider = "consul"
+      port     = "http"
+      tags     = ["botpool", "slot"]
+
+      meta {
+        alloc_index = "${NOMAD_ALLOC_INDEX}"
+        alloc_id    = "${NOMAD_ALLOC_ID}"
+      }
+
+      # The check output (the /health body) shows WAITING or ACTIVE tenant=... in the Consul UI.
+      check {
+        name     = "slot-health"
+        type     = "http"
+        path     = "/health"
+        interval = "1s"
+        timeout  = "1s"
+      }
+    }
+
+    task "slot" {
+      driver = var.driver
+
+      dynamic "config" {
+        for_each = var.driver == "docker" ? [1] : []
+        content {
+          image   = var.image
+          command = "python"
+          args    = ["-m", "bot_runtime"]
+        }
+      }
+
+      dynamic "config" {
+        for_each = var.driver == "raw_exec" ? [1] : []
+        content {
+          command = var.python
+          args    = ["-m", "bot_runtime"]
+        }
+      }
+
+      env = merge(var.env, {
+        PYTHONPATH = var.workdir
+      })
+
+      kill_timeout = "10s"
+
+      resources {
+        cpu    = var.cpu_mhz
+        memory = var.memory_mb
+      }
+    }
+  }
+}
