@@ -9,6 +9,7 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY botpool ./botpool
 COPY botpool_cli ./botpool_cli
 COPY bot_runtime ./bot_runtime
+COPY reconciler ./reconciler
 COPY scaler ./scaler
 COPY sales_bot ./sales_bot
 COPY devstack ./devstack

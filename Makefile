@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .botpool/uv/bin/uv)
 RUN := $(UV) run --frozen
-PY_SOURCES := botpool botpool_cli bot_runtime scaler sales_bot devstack tests bench
+PY_SOURCES := botpool botpool_cli bot_runtime reconciler scaler sales_bot devstack tests bench
 
 .DEFAULT_GOAL := help
 .PHONY: help deps binaries up down status doctor lint test bench clean

@@ -29,6 +29,7 @@ class TenantRecord:
     status: str
     slot_index: int | None
     last_error: str | None
+    updated_at: datetime
 
 
 async def migrate(conn: Conn) -> None:
@@ -38,7 +39,7 @@ async def migrate(conn: Conn) -> None:
 
 _COLUMNS = (
     "tenant_id, company_name, admin_telegram_id, bot_id, bot_username, timezone, language, "
-    "paid_until, status, slot_index, last_error"
+    "paid_until, status, slot_index, last_error, updated_at"
 )
 
 
