@@ -118,6 +118,9 @@ class Consul(HashiCorpService):
             ports,
             "-hcl",
             "disable_update_check = true",
+            # Sync check output (WAITING / ACTIVE tenant=...) to the catalog at once, not every 5 min.
+            "-hcl",
+            'check_update_interval = "0s"',
         ]
 
     def problem(self, state: StackState) -> str | None:

@@ -1,5 +1,80 @@
-"""The tenant's booking bot: placeholder until the dispatcher is written."""
+"""The tenant's booking bot, as the runtime sees it: migrations, a dispatcher factory, a reminder worker.
 
+The runtime connects a pool whose search_path is the tenant's schema, applies
+``MIGRATIONS`` there, then calls ``create_dispatcher`` and starts polling next
+to ``ReminderWorker.run``. Everything the bot knows lives in that schema and
+in Redis under ``key_prefix`` (the FSM), so the bot can stop at any moment
+and continue in another process.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import redis.asyncio as aioredis
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
+
+from bot_runtime.booking.clock import Clock
+from bot_runtime.booking.config import BookingConfig
+from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware
+from bot_runtime.booking.reminders import ReminderWorker
+from bot_runtime.booking.routers import admin, admin_catalog, booking, common, fallback, my
+from bot_runtime.booking.service import BookingService
 from botpool.db import migrations
 
-MIGRATIONS = migrations.load("bot_runtime.booking")
+MIGRATIONS: list[migrations.Migration] = migrations.load("bot_runtime.booking")
+
+__all__ = ["MIGRATIONS", "BookingConfig", "Clock", "ReminderWorker", "create_dispatcher"]
+
+
+class SharedRedisStorage(RedisStorage):
+    """aiogram's Redis FSM storage that leaves the runtime's Redis client open on shutdown.
+
+    ``Dispatcher`` closes its storage when polling stops; the stock storage
+    would close the connection pool the runtime shares with other code.
+    """
+
+    async def close(self) -> None:
+        """Do nothing: the runtime owns and closes the Redis client."""
+
+
+def create_dispatcher(
+    *,
+    db: asyncpg.Pool,
+    redis: aioredis.Redis,
+    key_prefix: str,
+    config: BookingConfig,
+    clock: Clock | None = None,
+) -> Dispatcher:
+    """Build the tenant's dispatcher: FSM in Redis under ``key_prefix``, routers, middlewares.
+
+    Router order matters: commands and menu buttons first (they work in any
+    state), then the owner's panel, the booking flow, "my bookings", and
+    last the fallback that answers everything nobody else handled.
+    """
+    storage = SharedRedisStorage(
+        redis,
+        key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}fsm", with_bot_id=True, with_destiny=True),
+    )
+    service = BookingService(pool=db, config=config, clock=clock)
+    dp = Dispatcher(storage=storage, name=f"booking:{config.tenant_id}")
+    dp["svc"] = service
+    dp["config"] = config
+    dp.update.outer_middleware(ErrorMiddleware(config))
+    dp.update.outer_middleware(ContextMiddleware(service))
+    dp.include_routers(
+        *(
+            spec.build()
+            for spec in (
+                common.router,
+                admin.entry,
+                admin.router,
+                admin_catalog.router,
+                booking.router,
+                my.router,
+                fallback.router,
+            )
+        )
+    )
+    return dp

@@ -90,7 +90,9 @@ def time_grid(tr: Tr, starts: Sequence[datetime], tz: ZoneInfo) -> InlineKeyboar
     for start in starts[:88]:
         builder.button(text=tr.time(start, tz), callback_data=BookCb(act="slot", v=epoch_minutes(start)))
     builder.adjust(4)
-    builder.row(button(tr("btn_back"), BookCb(act="back", v="cal").pack()), button(tr("btn_cancel"), BookCb(act="x").pack()))
+    builder.row(
+        button(tr("btn_back"), BookCb(act="back", v="cal").pack()), button(tr("btn_cancel"), BookCb(act="x").pack())
+    )
     return builder.as_markup()
 
 
@@ -108,7 +110,7 @@ def rating(booking_id: int) -> dict[str, Any]:
 
 def alert_markup(tr: Tr, booking_id: int, *, approval: bool) -> dict[str, Any]:
     """Buttons under an owner alert: open the booking, or approve/decline a request."""
-    line = [{"text": tr("btn_open"), "callback_data": AdminCb(act="bk", v=str(booking_id)).pack()}]
+    line = [{"text": tr("btn_open"), "callback_data": AdminCb(act="bkn", v=str(booking_id)).pack()}]
     if approval:
         line = [
             {"text": tr("btn_approve"), "callback_data": AdminCb(act="appr", v=str(booking_id)).pack()},

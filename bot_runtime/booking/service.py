@@ -45,6 +45,7 @@ from bot_runtime.booking.storage.bookings import Booking
 from bot_runtime.booking.storage.catalog import Service
 from bot_runtime.booking.storage.outbox import OutMessage
 from bot_runtime.booking.storage.settings import Settings
+from bot_runtime.booking.storage.types import Tx
 from bot_runtime.booking.texts import Html, Tr, esc, fit
 
 log = logging.getLogger("botpool.booking")
@@ -231,8 +232,9 @@ class BookingService:
             )
             if isinstance(result, str):
                 return result
-            ids = await self.alert_admins(conn, "a_new" if status == "confirmed" else "a_pending", result,
-                                          approval=status == "pending")
+            ids = await self.alert_admins(
+                conn, "a_new" if status == "confirmed" else "a_pending", result, approval=status == "pending"
+            )
         await self.deliver(bot, ids)
         return result
 
@@ -343,9 +345,7 @@ class BookingService:
             day += timedelta(days=1)
         return spans
 
-    async def block(
-        self, bot: Bot, *, master_id: int | None, block: BlockInput, kind: str, actor: int
-    ) -> int:
+    async def block(self, bot: Bot, *, master_id: int | None, block: BlockInput, kind: str, actor: int) -> int:
         """Block time (or record days off), cancel the bookings inside it, notify those clients.
 
         Returns how many bookings were cancelled. Live holds inside the block
@@ -376,7 +376,7 @@ class BookingService:
 
     # ------------------------------------------------------------------ messages
 
-    async def admin_recipients(self, conn: asyncpg.Connection, *, exclude: int | None = None) -> list[tuple[int, Tr]]:
+    async def admin_recipients(self, conn: Tx, *, exclude: int | None = None) -> list[tuple[int, Tr]]:
         """Return every admin (owner first) with their language, except ``exclude``."""
         ids = [self.config.admin_telegram_id]
         ids += [i for i in await clients.admin_ids(conn) if i not in ids]
@@ -407,7 +407,7 @@ class BookingService:
 
     async def alert_admins(
         self,
-        conn: asyncpg.Connection,
+        conn: Tx,
         key: str,
         booking: Booking,
         *,
@@ -425,10 +425,12 @@ class BookingService:
                 values["new"] = values["when"]
             if admin is not None:
                 values["admin"] = admin
-            messages.append(OutMessage(chat_id, fit(tr(key, **values)), alert_markup(tr, booking.id, approval=approval)))
+            messages.append(
+                OutMessage(chat_id, fit(tr(key, **values)), alert_markup(tr, booking.id, approval=approval))
+            )
         return await outbox.enqueue(conn, messages)
 
-    async def notify_client(self, conn: asyncpg.Connection, booking: Booking, key: str) -> list[int]:
+    async def notify_client(self, conn: Tx, booking: Booking, key: str) -> list[int]:
         """Queue a notice to the booking's client, if they use the bot; return outbox ids."""
         if booking.client_telegram_id is None:
             return []
@@ -468,9 +470,7 @@ class BookingService:
                 break
         return sent
 
-    async def _send(
-        self, bot: Bot, conn: asyncpg.Connection, chat_id: int, text: str, markup: dict[str, Any] | None
-    ) -> str:
+    async def _send(self, bot: Bot, conn: Tx, chat_id: int, text: str, markup: dict[str, Any] | None) -> str:
         """Send one message; return "sent" or "failed" (for good), raise ``_Retry`` to try later."""
         try:
             await bot.send_message(
@@ -491,6 +491,6 @@ class BookingService:
         return "sent"
 
 
-async def _settings(conn: asyncpg.Connection) -> Settings:
+async def _settings(conn: Tx) -> Settings:
     """Read the rules inside the use case's transaction (the update's snapshot may be older)."""
     return await settings_repo.load(conn)

@@ -68,8 +68,7 @@ RU: dict[str, str] = {
     "no_master_for_all": "Нет мастера, который делает все выбранные услуги. Уберите одну из них.",
     "choose_master": "<b>Шаг 2 из 4.</b> {title}\nВыберите мастера:",
     "any_master": "👥 Любой мастер",
-    "choose_day": "<b>Шаг 3 из 4.</b> {title}, мастер: {master}\n"
-    "Выберите день. Числа — свободные дни, «·» — нет мест.",
+    "choose_day": "<b>Шаг 3 из 4.</b> {title}, мастер: {master}\nВыберите день. Числа — свободные дни, «·» — нет мест.",
     "no_days": "\n\nВ этом месяце свободных дней нет — посмотрите следующий.",
     "choose_time": "<b>Шаг 4 из 4.</b> {title}, мастер: {master}\n{day}: выберите время.",
     "no_times": "\n\nНа этот день свободного времени не осталось.",
@@ -84,8 +83,7 @@ RU: dict[str, str] = {
     "💇 {title}\n👤 Мастер: {master}\n🕒 {when}\n💰 {price}",
     "hold_lost": "Время удерживалось {minutes} мин и уже занято другим клиентом. Выберите другое время.",
     "too_late": "До этого времени осталось слишком мало, запись уже невозможна. Выберите другое время.",
-    "too_many": "У вас уже {count} активных записей — это максимум. Отмените одну из них, "
-    "чтобы записаться снова.",
+    "too_many": "У вас уже {count} активных записей — это максимум. Отмените одну из них, чтобы записаться снова.",
     "flow_aborted": "Хорошо, запись не создана.",
     # My bookings
     "my_title": "🗂 <b>Ваши записи</b>",
@@ -161,7 +159,6 @@ RU: dict[str, str] = {
     "mark_no_show": " 🚫",
     "week_title": "🗓 <b>Неделя {first} — {last}</b>",
     "week_day": "\n<b>{day}</b>: {count} зап.",
-    "more_lines": "… и ещё {count}",
     "admin_booking": "📋 <b>Запись #{id}</b>\n👤 {client}{phone}\n💇 {title}\n✂️ Мастер: {master}\n🕒 {when}\n"
     "💰 {price}\nСтатус: {status}{source}",
     "source_admin": "\nЗаписал администратор",
@@ -222,7 +219,8 @@ RU: dict[str, str] = {
     "ask_master": "Отправьте имя мастера.",
     "master_added": "Мастер «{name}» добавлен. Теперь укажите его услуги и часы работы.",
     "master_services": "Услуги мастера <b>{name}</b> (✅ — выполняет):",
-    "ask_hours": "Отправьте часы работы, по строке на правило:\n<code>Пн-Пт 10:00-19:00\nСб 11:00-16:00\nВс выходной</code>\n"
+    "ask_hours": "Отправьте часы работы, по строке на правило:\n"
+    "<code>Пн-Пт 10:00-19:00\nСб 11:00-16:00\nВс выходной</code>\n"
     "Неупомянутые дни не меняются. Несколько интервалов в строке — перерывы между ними.",
     "ask_breaks": "Отправьте перерывы, по строке на правило:\n<code>Пн-Пт 13:00-14:00</code>\n"
     "«<code>Пн-Вс -</code>» — убрать перерывы.",
@@ -424,7 +422,8 @@ EN: dict[str, str] = {
     "rated": "Thank you for your rating {stars}!",
     "rate_done": "Your rating is already saved, thank you!",
     "n_client_approved": "✅ Your booking is confirmed: {title}, {when}, master {master}.",
-    "n_client_declined": "😔 The salon could not confirm your booking: {title}, {when}. Please choose another time: /book",
+    "n_client_declined": "😔 The salon could not confirm your booking: {title}, {when}. "
+    "Please choose another time: /book",
     "n_client_cancelled_by_salon": "❗️ The salon cancelled your booking: {title}, {when}. "
     "We apologise! Please choose another time: /book",
     "n_client_moved_by_salon": "🔁 The salon moved your booking: {title}, master {master}. New time: {when}.",
@@ -462,7 +461,6 @@ EN: dict[str, str] = {
     "mark_no_show": " 🚫",
     "week_title": "🗓 <b>Week {first} — {last}</b>",
     "week_day": "\n<b>{day}</b>: {count} bookings",
-    "more_lines": "… and {count} more",
     "admin_booking": "📋 <b>Booking #{id}</b>\n👤 {client}{phone}\n💇 {title}\n✂️ Master: {master}\n🕒 {when}\n"
     "💰 {price}\nStatus: {status}{source}",
     "source_admin": "\nBooked by an admin",
@@ -603,7 +601,8 @@ EN: dict[str, str] = {
     "admin_removed": "Admin {id} removed.",
     "err_time": "I did not understand the time. Example: <code>10:00-19:00</code>.",
     "err_weekdays": "I did not understand the weekdays. Example: <code>Mon-Fri</code>, <code>Sat</code>.",
-    "err_hours": "I did not understand the schedule. Example: <code>Mon-Fri 10:00-19:00</code> or <code>Sun off</code>.",
+    "err_hours": "I did not understand the schedule. Example: <code>Mon-Fri 10:00-19:00</code> "
+    "or <code>Sun off</code>.",
     "err_one_range": "For working hours give one range a day (breaks separately) or several that do not overlap.",
     "err_date": "I did not understand the date. Example: <code>15.03</code> or <code>2025-03-15</code>.",
     "err_block": "I did not understand. Example: <code>15.03</code>, <code>15.03-17.03</code> or "
@@ -636,15 +635,51 @@ WEEKDAYS_SHORT = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
 }
 MONTHS = {
-    "ru": ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
-           "ноября", "декабря"),
+    "ru": (
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ),
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
 }
 MONTHS_TITLE = {
-    "ru": ("Январь", "Февраль", "Март", "Апрель", "Май", "Июнь", "Июль", "Август", "Сентябрь", "Октябрь",
-           "Ноябрь", "Декабрь"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
+    "ru": (
+        "Январь",
+        "Февраль",
+        "Март",
+        "Апрель",
+        "Май",
+        "Июнь",
+        "Июль",
+        "Август",
+        "Сентябрь",
+        "Октябрь",
+        "Ноябрь",
+        "Декабрь",
+    ),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
 }
 
 
@@ -700,7 +735,7 @@ class Tr:
 
     def duration(self, minutes: int) -> str:
         """Format a duration: "1 ч 30 мин" / "1 h 30 min"."""
-        if minutes >= 1440 and minutes % 1440 == 0:
+        if minutes >= 2880 and minutes % 1440 == 0:
             return self("days_short", n=minutes // 1440)
         hours, rest = divmod(minutes, 60)
         parts = []

@@ -8,6 +8,7 @@ of an error the user would see.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiogram.exceptions import TelegramBadRequest
@@ -45,19 +46,23 @@ async def send(target: Message | CallbackQuery, text: str, markup: Markup = None
     """Send a new message to the user behind ``target`` (used where an edit would hide news)."""
     if isinstance(target, Message):
         return await target.answer(fit(text), parse_mode="HTML", reply_markup=markup)
-    assert target.bot is not None and target.from_user is not None
+    assert target.bot is not None
+    assert target.from_user is not None
     return await target.bot.send_message(target.from_user.id, fit(text), parse_mode="HTML", reply_markup=markup)
 
 
-async def stale(callback: CallbackQuery, tr: Tr) -> None:
-    """Answer a button from an out-of-date message and strip that message's keyboard."""
+async def stale(callback: CallbackQuery, tr: Tr, *, strip: bool = True) -> None:
+    """Answer a button from an out-of-date message and (``strip``) remove that message's keyboard.
+
+    Callers pass ``strip=False`` when the message is the live step of a flow
+    and only the pressed data was wrong, so the user keeps the good buttons.
+    """
     await callback.answer(tr("stale_button"), show_alert=True)
     message = callback.message
-    if isinstance(message, Message) and message.reply_markup is not None:
-        try:
+    if strip and isinstance(message, Message) and message.reply_markup is not None:
+        # Already gone or too old to edit: the answer above is what matters.
+        with contextlib.suppress(TelegramBadRequest):
             await message.edit_reply_markup(reply_markup=None)
-        except TelegramBadRequest:
-            pass  # already gone or too old to edit: the answer above is what matters
 
 
 def message_id(callback: CallbackQuery) -> int | None:

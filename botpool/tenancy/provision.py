@@ -64,7 +64,9 @@ async def provision_postgres(admin: Conn, tenant_id: str, password: str, databas
     role = quote_ident(validate_tenant_id(tenant_id))
     verifier = scram_verifier(password).replace("'", "''")
     async with admin.transaction():
-        await admin.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"provision:{tenant_id}")
+        # One lock for all tenants: GRANT ... ON DATABASE rewrites the single pg_database row, and
+        # concurrent grants from several activators fail with "tuple concurrently updated".
+        await admin.execute("SELECT pg_advisory_xact_lock(hashtext('botpool:provision'))")
         exists = await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", tenant_id)
         if not exists:
             await admin.execute(f"CREATE ROLE {role} LOGIN")

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,11 +25,15 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from bot_runtime.booking import MIGRATIONS
+from bot_runtime.booking import MIGRATIONS, BookingConfig
 from bot_runtime.booking.clock import ManualClock
 from botpool.db import migrations
-from tests.fixtures.telegram import telegram_standin  # noqa: F401 - the shared stand-in fixture
+from tests.booking.harness import TenantBot
+from tests.fixtures import telegram as shared_telegram
+from tests.fixtures.telegram import TelegramStandin
 
+#: The shared Telegram stand-in (session fixture), made visible to these tests.
+telegram_standin = shared_telegram.telegram_standin
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,43 @@ async def redis(redis_server: _HasUrl) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture
-def clock() -> Iterator[ManualClock]:
+def clock() -> ManualClock:
     """A clock standing on Monday 2025-03-10 09:00 UTC (12:00 in Moscow) until a test moves it."""
-    yield ManualClock(datetime(2025, 3, 10, 9, 0, tzinfo=UTC))
+    return ManualClock(datetime(2025, 3, 10, 9, 0, tzinfo=UTC))
+
+
+@pytest_asyncio.fixture
+async def make_tenant(
+    telegram_standin: TelegramStandin,
+    db: asyncpg.Pool,
+    redis: aioredis.Redis,
+    redis_prefix: str,
+    pg_schema: str,
+    clock: ManualClock,
+) -> AsyncIterator[Callable[..., Awaitable[TenantBot]]]:
+    """Start this test's tenant bot (polling the stand-in); the owner's Telegram id is random."""
+    started: list[TenantBot] = []
+
+    async def start(*, timezone: str = "Europe/Moscow", language: str = "ru") -> TenantBot:
+        info = await telegram_standin.control.create_bot(f"t{uuid.uuid4().hex[:12]}_bot")
+        config = BookingConfig(
+            tenant_id=pg_schema,
+            company_name="Студия «Лотос»",
+            admin_telegram_id=7_000_000_000 + secrets.randbelow(10**9),
+            timezone=timezone,
+            language=language,
+        )
+        tenant = TenantBot(telegram_standin, info, db, redis, redis_prefix, config, clock)
+        await tenant.start()
+        started.append(tenant)
+        return tenant
+
+    yield start
+    for tenant in started:
+        await tenant.close()
+
+
+@pytest_asyncio.fixture
+async def tenant(make_tenant: Callable[..., Awaitable[TenantBot]]) -> TenantBot:
+    """The tenant bot of a salon in Moscow, polling the stand-in."""
+    return await make_tenant()

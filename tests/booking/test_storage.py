@@ -21,7 +21,9 @@ TUESDAY = date(2025, 3, 11)
 
 
 async def new_client(pool: asyncpg.Pool, telegram_id: int) -> int:
-    return int(await pool.fetchval("INSERT INTO clients (telegram_id, name) VALUES ($1, 'c') RETURNING id", telegram_id))
+    return int(
+        await pool.fetchval("INSERT INTO clients (telegram_id, name) VALUES ($1, 'c') RETURNING id", telegram_id)
+    )
 
 
 async def test_migrations_are_idempotent_and_timestamps_are_timestamptz(db: asyncpg.Pool, pg_schema: str) -> None:
@@ -128,14 +130,24 @@ async def test_move_replans_reminders_and_cancel_drops_them(db: asyncpg.Pool, cl
     async with db.acquire() as conn:
         async with conn.transaction():
             await bookings.confirm_hold(
-                conn, booking_id=held.id, held_by=1, client_id=client, status="confirmed", settings=settings,
+                conn,
+                booking_id=held.id,
+                held_by=1,
+                client_id=client,
+                status="confirmed",
+                settings=settings,
                 now=clock(),
             )
         # Moving by half an hour overlaps the booking's own old time: allowed, it is the same booking.
         async with conn.transaction():
             moved = await bookings.move(
-                conn, booking_id=held.id, new_start=at(TUESDAY, "15:30", MSK), settings=settings, tz=MSK,
-                now=clock(), client_id=client,
+                conn,
+                booking_id=held.id,
+                new_start=at(TUESDAY, "15:30", MSK),
+                settings=settings,
+                tz=MSK,
+                now=clock(),
+                client_id=client,
             )
         assert isinstance(moved, tuple)
         assert moved[1].starts_at == at(TUESDAY, "15:30", MSK)
@@ -143,8 +155,13 @@ async def test_move_replans_reminders_and_cancel_drops_them(db: asyncpg.Pool, cl
         assert first_due == at(TUESDAY, "15:30", MSK) - timedelta(hours=24)
         async with conn.transaction():
             into_break = await bookings.move(
-                conn, booking_id=held.id, new_start=at(TUESDAY, "13:00", MSK), settings=settings, tz=MSK,
-                now=clock(), client_id=client,
+                conn,
+                booking_id=held.id,
+                new_start=at(TUESDAY, "13:00", MSK),
+                settings=settings,
+                tz=MSK,
+                now=clock(),
+                client_id=client,
             )
         assert into_break == "taken"
         clock.set(at(TUESDAY, "00:00", MSK))  # inside the 24-hour cut-off

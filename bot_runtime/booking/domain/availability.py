@@ -181,9 +181,7 @@ def free_starts(
         if start >= earliest:
             visit = Interval(start, start + duration)
             fits = any(seg.contains(visit) for seg in segments)
-            if fits and not cal.is_busy(
-                Interval(start - rules.buffer_before, visit.end + rules.buffer_after)
-            ):
+            if fits and not cal.is_busy(Interval(start - rules.buffer_before, visit.end + rules.buffer_after)):
                 found.append(start)
                 if limit is not None and len(found) >= limit:
                     break

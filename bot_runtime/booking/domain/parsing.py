@@ -8,6 +8,7 @@ parser accepts Russian and English words, rejects anything ambiguous with a
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -126,7 +127,7 @@ def parse_weekly(text: str) -> dict[int, list[tuple[int, int]]]:
         normalised = re.sub(r"\s*[-–—]\s*", "-", range_spec)
         ranges = [parse_time_range(p) for p in re.split(r"[\s,]+", normalised) if p]
         ranges.sort()
-        for first, second in zip(ranges, ranges[1:], strict=False):
+        for first, second in itertools.pairwise(ranges):
             if second[0] < first[1]:
                 raise ParseError("err_hours")
         for day in days:

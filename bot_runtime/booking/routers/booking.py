@@ -15,7 +15,7 @@ import contextlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -26,6 +26,7 @@ from bot_runtime.booking.callbacks import BookCb
 from bot_runtime.booking.domain.parsing import MAX_INPUT, ParseError, parse_client
 from bot_runtime.booking.keyboards import button, month_calendar, rows, time_grid
 from bot_runtime.booking.middlewares import event_user
+from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.service import BookingService, Visit
 from bot_runtime.booking.storage import bookings, catalog
 from bot_runtime.booking.storage.bookings import Booking
@@ -33,7 +34,7 @@ from bot_runtime.booking.storage.settings import Settings
 from bot_runtime.booking.texts import Tr
 from bot_runtime.booking.ui import show, stale
 
-router = Router(name="booking")
+router = RouterSpec("booking")
 
 
 class BookingFlow(StatesGroup):
@@ -81,7 +82,13 @@ async def start_new(
 
 
 async def start_move(
-    callback: CallbackQuery, state: FSMContext, *, tr: Tr, svc: BookingService, settings: Settings, booking: Booking,
+    callback: CallbackQuery,
+    state: FSMContext,
+    *,
+    tr: Tr,
+    svc: BookingService,
+    settings: Settings,
+    booking: Booking,
     admin: bool,
 ) -> None:
     """Open the calendar to move ``booking`` (same master, same services) in place of the pressed message."""
@@ -111,7 +118,9 @@ async def _release_previous(state: FSMContext, svc: BookingService, user_id: int
 # --------------------------------------------------------------------------- screens
 
 
-async def _services_screen(tr: Tr, svc: BookingService, data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+async def _services_screen(
+    tr: Tr, svc: BookingService, data: dict[str, Any]
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """The service checklist with the running total."""
     services = await catalog.bookable_services(svc.pool)
     if not services:
@@ -185,13 +194,15 @@ async def _show_month(
     ignore = data.get("booking")
     if month is None:
         year, mon = first.year, first.month
-        room = await svc.room_in_month(visit.master_ids, visit.duration, year, mon, settings, admin=admin,
-                                       ignore_booking=ignore)
+        room = await svc.room_in_month(
+            visit.master_ids, visit.duration, year, mon, settings, admin=admin, ignore_booking=ignore
+        )
         probe_year, probe_mon = year, mon
         while not room and date(*_next_month(probe_year, probe_mon), 1) <= last:
             probe_year, probe_mon = _next_month(probe_year, probe_mon)
-            probe = await svc.room_in_month(visit.master_ids, visit.duration, probe_year, probe_mon, settings,
-                                            admin=admin, ignore_booking=ignore)
+            probe = await svc.room_in_month(
+                visit.master_ids, visit.duration, probe_year, probe_mon, settings, admin=admin, ignore_booking=ignore
+            )
             if probe:
                 year, mon, room = probe_year, probe_mon, probe
                 break
@@ -199,8 +210,9 @@ async def _show_month(
         year, mon = int(month[:4]), int(month[4:])
         if not (first.year, first.month) <= (year, mon) <= (last.year, last.month):
             year, mon = first.year, first.month
-        room = await svc.room_in_month(visit.master_ids, visit.duration, year, mon, settings, admin=admin,
-                                       ignore_booking=ignore)
+        room = await svc.room_in_month(
+            visit.master_ids, visit.duration, year, mon, settings, admin=admin, ignore_booking=ignore
+        )
     data["month"] = _month_key(year, mon)
     await state.update_data(month=data["month"])
     prev_month = _month_key(*_next_month(year, mon, -1)) if (year, mon) > (first.year, first.month) else None
@@ -233,7 +245,11 @@ async def _show_times(
         await show(target, tr("no_master_for_all"))
         return
     starts = await svc.starts_on(
-        visit.master_ids, visit.duration, day, settings, admin=data["mode"] in ADMIN_MODES,
+        visit.master_ids,
+        visit.duration,
+        day,
+        settings,
+        admin=data["mode"] in ADMIN_MODES,
         ignore_booking=data.get("booking"),
     )
     title = await _title(svc, data) if data["mode"] not in MOVE_MODES else await _booking_title(svc, data)
@@ -253,12 +269,13 @@ async def _flow(callback: CallbackQuery, state: FSMContext, tr: Tr) -> dict[str,
     data = await state.get_data()
     message = callback.message
     if not data or message is None or data.get("msg") != message.message_id:
-        await stale(callback, tr)
+        await stale(callback, tr, strip=True)
         return None
     return data
 
 
 # --------------------------------------------------------------------------- handlers
+
 
 @router.callback_query(BookCb.filter(F.act == "noop"))
 async def on_noop(callback: CallbackQuery) -> None:
@@ -267,8 +284,9 @@ async def on_noop(callback: CallbackQuery) -> None:
 
 
 @router.callback_query(BookingFlow.active, BookCb.filter(F.act == "svc"))
-async def on_service(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
-                     svc: BookingService) -> None:
+async def on_service(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService
+) -> None:
     """Tick or untick a service."""
     data = await _flow(callback, state, tr)
     if data is None:
@@ -308,14 +326,16 @@ async def _show_masters(
     lines = [[button(m.name, BookCb(act="m", v=str(m.id)).pack())] for m in masters]
     if len(masters) > 1:
         lines.insert(0, [button(tr("any_master"), BookCb(act="m", v="0").pack())])
-    lines.append([button(tr("btn_back"), BookCb(act="back", v="svc").pack()),
-                  button(tr("btn_cancel"), BookCb(act="x").pack())])
+    lines.append(
+        [button(tr("btn_back"), BookCb(act="back", v="svc").pack()), button(tr("btn_cancel"), BookCb(act="x").pack())]
+    )
     await show(callback, tr("choose_master", title=await _title(svc, data)), rows(*lines))
 
 
 @router.callback_query(BookingFlow.active, BookCb.filter(F.act == "m"))
-async def on_master(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
-                    svc: BookingService, settings: Settings) -> None:
+async def on_master(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
+) -> None:
     """Choose a master (0 = any) and show the calendar."""
     data = await _flow(callback, state, tr)
     if data is None:
@@ -327,8 +347,9 @@ async def on_master(callback: CallbackQuery, callback_data: BookCb, state: FSMCo
 
 
 @router.callback_query(BookingFlow.active, BookCb.filter(F.act == "mon"))
-async def on_month(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
-                   svc: BookingService, settings: Settings) -> None:
+async def on_month(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
+) -> None:
     """Page the calendar to another month (within today..horizon)."""
     data = await _flow(callback, state, tr)
     if data is None:
@@ -339,8 +360,9 @@ async def on_month(callback: CallbackQuery, callback_data: BookCb, state: FSMCon
 
 
 @router.callback_query(BookingFlow.active, BookCb.filter(F.act == "day"))
-async def on_day(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
-                 svc: BookingService, settings: Settings) -> None:
+async def on_day(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
+) -> None:
     """Choose a day and show its free times."""
     data = await _flow(callback, state, tr)
     if data is None:
@@ -348,7 +370,7 @@ async def on_day(callback: CallbackQuery, callback_data: BookCb, state: FSMConte
     try:
         datetime.strptime(callback_data.v, "%Y%m%d")
     except ValueError:
-        await stale(callback, tr)
+        await stale(callback, tr, strip=False)
         return
     data["day"] = callback_data.v
     await state.update_data(day=data["day"])
@@ -357,13 +379,20 @@ async def on_day(callback: CallbackQuery, callback_data: BookCb, state: FSMConte
 
 
 @router.callback_query(BookingFlow.active, BookCb.filter(F.act == "slot"))
-async def on_slot(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
-                  svc: BookingService, settings: Settings, client_id: int) -> None:
+async def on_slot(
+    callback: CallbackQuery,
+    callback_data: BookCb,
+    state: FSMContext,
+    tr: Tr,
+    svc: BookingService,
+    settings: Settings,
+    client_id: int,
+) -> None:
     """Choose a time: hold it (new bookings) or ask to confirm the move."""
     data = await _flow(callback, state, tr)
     if data is None or "day" not in data or not callback_data.v.isdigit():
         if data is not None:
-            await stale(callback, tr)
+            await stale(callback, tr, strip=False)
         return
     user = event_user(callback)
     start = datetime.fromtimestamp(int(callback_data.v) * 60, tz=UTC)
@@ -371,8 +400,14 @@ async def on_slot(callback: CallbackQuery, callback_data: BookCb, state: FSMCont
     if mode in MOVE_MODES:
         visit = await _visit(svc, data)
         assert visit is not None
-        free = await svc.starts_on(visit.master_ids, visit.duration, start.astimezone(svc.tz).date(), settings,
-                                   admin=mode == "amove", ignore_booking=data["booking"])
+        free = await svc.starts_on(
+            visit.master_ids,
+            visit.duration,
+            start.astimezone(svc.tz).date(),
+            settings,
+            admin=mode == "amove",
+            ignore_booking=data["booking"],
+        )
         booking = await bookings.get(svc.pool, data["booking"])
         if booking is None or not booking.active:
             await show(callback, tr("booking_gone"))
@@ -380,15 +415,24 @@ async def on_slot(callback: CallbackQuery, callback_data: BookCb, state: FSMCont
             await callback.answer()
             return
         if start not in free:
-            await callback.answer(tr("slot_taken"), show_alert=True)
             await _show_times(callback, tr, svc, settings, data)
+            await callback.answer(tr("slot_taken"), show_alert=True)
             return
         await state.update_data(start=callback_data.v)
-        text = tr("confirm_move", title=booking.title, master=booking.master_name,
-                  old=tr.when(booking.starts_at, svc.tz), new=tr.when(start, svc.tz))
-        markup = rows([button(tr("btn_move"), BookCb(act="ok").pack())],
-                      [button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
-                       button(tr("btn_cancel"), BookCb(act="x").pack())])
+        text = tr(
+            "confirm_move",
+            title=booking.title,
+            master=booking.master_name,
+            old=tr.when(booking.starts_at, svc.tz),
+            new=tr.when(start, svc.tz),
+        )
+        markup = rows(
+            [button(tr("btn_move"), BookCb(act="ok").pack())],
+            [
+                button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
+                button(tr("btn_cancel"), BookCb(act="x").pack()),
+            ],
+        )
         await show(callback, text, markup)
         await callback.answer()
         return
@@ -397,31 +441,52 @@ async def on_slot(callback: CallbackQuery, callback_data: BookCb, state: FSMCont
         await callback.answer(tr("no_master_for_all"), show_alert=True)
         return
     await svc.release(data.get("hold"), user.id)
-    held = await svc.hold(visit=visit, start=start, client_id=None if mode == "admin" else client_id,
-                          held_by=user.id, settings=settings, admin=mode == "admin")
+    held = await svc.hold(
+        visit=visit,
+        start=start,
+        client_id=None if mode == "admin" else client_id,
+        held_by=user.id,
+        settings=settings,
+        admin=mode == "admin",
+    )
     if held is None:
         await state.update_data(hold=None)
-        await callback.answer(tr("slot_taken"), show_alert=True)
         await _show_times(callback, tr, svc, settings, data)
+        await callback.answer(tr("slot_taken"), show_alert=True)
         return
     await state.update_data(hold=held.id)
     values = svc.booking_values(tr, held)
     if mode == "admin":
         await state.set_state(BookingFlow.client)
-        markup = rows([button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
-                       button(tr("btn_cancel"), BookCb(act="x").pack())])
+        markup = rows(
+            [
+                button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
+                button(tr("btn_cancel"), BookCb(act="x").pack()),
+            ]
+        )
         await show(callback, tr("manual_client", **values), markup)
     else:
-        markup = rows([button(tr("btn_confirm"), BookCb(act="ok").pack())],
-                      [button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
-                       button(tr("btn_cancel"), BookCb(act="x").pack())])
+        markup = rows(
+            [button(tr("btn_confirm"), BookCb(act="ok").pack())],
+            [
+                button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
+                button(tr("btn_cancel"), BookCb(act="x").pack()),
+            ],
+        )
         await show(callback, tr("confirm_booking", minutes=settings.hold_min, **values), markup)
     await callback.answer()
 
 
 @router.callback_query(BookingFlow.active, BookCb.filter(F.act == "ok"))
-async def on_confirm(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService,
-                     settings: Settings, client_id: int, bot: Bot) -> None:
+async def on_confirm(
+    callback: CallbackQuery,
+    state: FSMContext,
+    tr: Tr,
+    svc: BookingService,
+    settings: Settings,
+    client_id: int,
+    bot: Bot,
+) -> None:
     """Confirm the held booking or the move."""
     data = await _flow(callback, state, tr)
     if data is None:
@@ -431,7 +496,7 @@ async def on_confirm(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Bo
         await _confirm_move(callback, state, tr, svc, settings, data, bot, client_id)
         return
     if not data.get("hold"):
-        await stale(callback, tr)
+        await stale(callback, tr, strip=False)
         return
     result = await svc.confirm(bot, hold_id=data["hold"], held_by=user.id, client_id=client_id, settings=settings)
     if isinstance(result, str):
@@ -441,8 +506,8 @@ async def on_confirm(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Bo
             await show(callback, tr("too_many", count=count))
             await state.clear()
         else:
-            await callback.answer(tr(result, minutes=settings.hold_min), show_alert=True)
             await _show_times(callback, tr, svc, settings, data)
+            await callback.answer(tr(result, minutes=settings.hold_min), show_alert=True)
             return
         await callback.answer()
         return
@@ -452,18 +517,31 @@ async def on_confirm(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Bo
     await callback.answer()
 
 
-async def _confirm_move(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService,
-                        settings: Settings, data: dict[str, Any], bot: Bot, client_id: int) -> None:
+async def _confirm_move(
+    callback: CallbackQuery,
+    state: FSMContext,
+    tr: Tr,
+    svc: BookingService,
+    settings: Settings,
+    data: dict[str, Any],
+    bot: Bot,
+    client_id: int,
+) -> None:
     if not data.get("start"):
-        await stale(callback, tr)
+        await stale(callback, tr, strip=False)
         return
     user = event_user(callback)
     new_start = datetime.fromtimestamp(int(data["start"]) * 60, tz=UTC)
-    result = await svc.move(bot, booking_id=data["booking"], new_start=new_start,
-                            client_id=None if data["mode"] == "amove" else client_id, actor=user.id)
+    result = await svc.move(
+        bot,
+        booking_id=data["booking"],
+        new_start=new_start,
+        client_id=None if data["mode"] == "amove" else client_id,
+        actor=user.id,
+    )
     if result == "taken":
-        await callback.answer(tr("slot_taken"), show_alert=True)
         await _show_times(callback, tr, svc, settings, data)
+        await callback.answer(tr("slot_taken"), show_alert=True)
         return
     await state.clear()
     if result == "cutoff":
@@ -476,8 +554,9 @@ async def _confirm_move(callback: CallbackQuery, state: FSMContext, tr: Tr, svc:
 
 
 @router.callback_query(StateFilter(BookingFlow.active, BookingFlow.client), BookCb.filter(F.act == "back"))
-async def on_back(callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr,
-                  svc: BookingService, settings: Settings) -> None:
+async def on_back(
+    callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
+) -> None:
     """Step back: to services, masters, the calendar or the times (releasing a hold)."""
     data = await _flow(callback, state, tr)
     if data is None:
@@ -515,8 +594,9 @@ async def on_abort(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Book
 
 
 @router.message(BookingFlow.client, F.text)
-async def on_manual_client(message: Message, state: FSMContext, tr: Tr, svc: BookingService,
-                           settings: Settings, bot: Bot) -> None:
+async def on_manual_client(
+    message: Message, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings, bot: Bot
+) -> None:
     """The owner typed the client's name and phone: book the held time for them."""
     data = await state.get_data()
     text = message.text or ""
@@ -529,8 +609,9 @@ async def on_manual_client(message: Message, state: FSMContext, tr: Tr, svc: Boo
         await message.answer(tr(exc.hint))
         return
     user = event_user(message)
-    result = await svc.confirm_manual(bot, hold_id=data.get("hold") or 0, admin_id=user.id,
-                                      admin_name=user.full_name, name=name, phone=phone)
+    result = await svc.confirm_manual(
+        bot, hold_id=data.get("hold") or 0, admin_id=user.id, admin_name=user.full_name, name=name, phone=phone
+    )
     if isinstance(result, str):
         await state.set_state(BookingFlow.active)
         await state.update_data(hold=None)
@@ -540,8 +621,7 @@ async def on_manual_client(message: Message, state: FSMContext, tr: Tr, svc: Boo
     values = svc.booking_values(tr, result)
     if data.get("msg"):
         with contextlib.suppress(TelegramBadRequest):  # the confirmation below is what the owner needs
-            await bot.edit_message_text(tr("manual_done", **values), chat_id=user.id, message_id=data["msg"],
-                                        parse_mode="HTML")
+            await bot.edit_message_text(
+                tr("manual_done", **values), chat_id=user.id, message_id=data["msg"], parse_mode="HTML"
+            )
     await message.answer(tr("manual_done", **values), parse_mode="HTML")
-
-

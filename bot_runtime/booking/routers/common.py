@@ -7,7 +7,7 @@ hold behind.
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
@@ -15,12 +15,13 @@ from aiogram.types import Message
 from bot_runtime.booking.keyboards import main_menu
 from bot_runtime.booking.middlewares import event_user
 from bot_runtime.booking.routers.booking import start_new
+from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import clients
 from bot_runtime.booking.storage.settings import Settings
 from bot_runtime.booking.texts import Tr, all_variants
 
-router = Router(name="common")
+router = RouterSpec("common")
 
 
 async def _leave_flow(state: FSMContext, svc: BookingService, user_id: int) -> bool:
@@ -72,7 +73,14 @@ async def on_cancel(message: Message, state: FSMContext, tr: Tr, svc: BookingSer
 
 @router.message(Command("book"))
 @router.message(F.text.in_(all_variants("btn_book")))
-async def on_book(message: Message, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings,
-                  client_id: int, blacklisted: bool) -> None:
+async def on_book(
+    message: Message,
+    state: FSMContext,
+    tr: Tr,
+    svc: BookingService,
+    settings: Settings,
+    client_id: int,
+    blacklisted: bool,
+) -> None:
     """Start a booking."""
     await start_new(message, state, tr=tr, svc=svc, settings=settings, client_id=client_id, blacklisted=blacklisted)

@@ -8,15 +8,15 @@ every callback query is answered so the client's button stops spinning.
 
 from __future__ import annotations
 
-from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot_runtime.booking.keyboards import main_menu
+from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.texts import Tr
 from bot_runtime.booking.ui import stale
 
-router = Router(name="fallback")
+router = RouterSpec("fallback")
 
 
 @router.message()
@@ -33,6 +33,10 @@ async def on_any_message(message: Message, state: FSMContext, tr: Tr, is_admin: 
 
 
 @router.callback_query()
-async def on_any_callback(callback: CallbackQuery, tr: Tr) -> None:
-    """A button no handler accepts is from an out-of-date message: say so and remove it."""
-    await stale(callback, tr)
+async def on_any_callback(callback: CallbackQuery, state: FSMContext, tr: Tr) -> None:
+    """A button no handler accepts is from an out-of-date message: say so and remove it.
+
+    The live message of a flow in progress keeps its keyboard (only the pressed data was bad).
+    """
+    live = (await state.get_data()).get("msg") if await state.get_state() is not None else None
+    await stale(callback, tr, strip=callback.message is None or callback.message.message_id != live)

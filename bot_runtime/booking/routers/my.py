@@ -1,4 +1,4 @@
-""""My bookings": a client sees upcoming bookings, cancels or moves them up to the cut-off.
+""" "My bookings": a client sees upcoming bookings, cancels or moves them up to the cut-off.
 
 Buttons carry the booking id and are self-contained; every press re-reads the
 booking and checks it is the client's, still active and outside the cut-off,
@@ -8,7 +8,7 @@ acting on stale data.
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from bot_runtime.booking.callbacks import MyCb, RateCb
 from bot_runtime.booking.keyboards import button, my_list_button, rows
 from bot_runtime.booking.routers.booking import start_move
+from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import bookings
 from bot_runtime.booking.storage.bookings import Booking
@@ -23,7 +24,7 @@ from bot_runtime.booking.storage.settings import Settings
 from bot_runtime.booking.texts import Tr, all_variants
 from bot_runtime.booking.ui import show
 
-router = Router(name="my-bookings")
+router = RouterSpec("my-bookings")
 
 
 async def _list(target: Message | CallbackQuery, tr: Tr, svc: BookingService, client_id: int) -> None:
@@ -56,8 +57,9 @@ async def on_list(callback: CallbackQuery, tr: Tr, svc: BookingService, client_i
     await callback.answer()
 
 
-async def _own_active(callback: CallbackQuery, tr: Tr, svc: BookingService, client_id: int,
-                      booking_id: int) -> Booking | None:
+async def _own_active(
+    callback: CallbackQuery, tr: Tr, svc: BookingService, client_id: int, booking_id: int
+) -> Booking | None:
     """Return the client's active upcoming booking, or answer that it is no longer current."""
     booking = await bookings.get(svc.pool, booking_id)
     if booking is None or booking.client_id != client_id or not booking.active or booking.starts_at <= svc.now():
@@ -68,8 +70,9 @@ async def _own_active(callback: CallbackQuery, tr: Tr, svc: BookingService, clie
 
 
 @router.callback_query(MyCb.filter(F.act == "open"))
-async def on_open(callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: BookingService, client_id: int,
-                  settings: Settings) -> None:
+async def on_open(
+    callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: BookingService, client_id: int, settings: Settings
+) -> None:
     """Show one booking with move/cancel, or the cut-off note when it is too late for that."""
     booking = await _own_active(callback, tr, svc, client_id, callback_data.id)
     if booking is None:
@@ -80,8 +83,10 @@ async def on_open(callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: Boo
         markup = rows([my_list_button(tr)])
     else:
         markup = rows(
-            [button(tr("btn_reschedule"), MyCb(act="move", id=booking.id).pack()),
-             button(tr("btn_cancel_booking"), MyCb(act="cancel", id=booking.id).pack())],
+            [
+                button(tr("btn_reschedule"), MyCb(act="move", id=booking.id).pack()),
+                button(tr("btn_cancel_booking"), MyCb(act="cancel", id=booking.id).pack()),
+            ],
             [my_list_button(tr)],
         )
     await show(callback, text, markup)
@@ -96,8 +101,9 @@ def _values(tr: Tr, svc: BookingService, booking: Booking) -> dict[str, object]:
 
 
 @router.callback_query(MyCb.filter(F.act == "cancel"))
-async def on_cancel(callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: BookingService, client_id: int,
-                    settings: Settings) -> None:
+async def on_cancel(
+    callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: BookingService, client_id: int, settings: Settings
+) -> None:
     """Ask before cancelling."""
     booking = await _own_active(callback, tr, svc, client_id, callback_data.id)
     if booking is None:
@@ -105,15 +111,26 @@ async def on_cancel(callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: B
     if svc.now() > booking.starts_at - settings.cutoff:
         await callback.answer(tr("cutoff_passed", cutoff=tr.delta(settings.cutoff)), show_alert=True)
         return
-    markup = rows([button(tr("btn_yes_cancel"), MyCb(act="cancel_yes", id=booking.id).pack()),
-                   button(tr("btn_keep"), MyCb(act="open", id=booking.id).pack())])
+    markup = rows(
+        [
+            button(tr("btn_yes_cancel"), MyCb(act="cancel_yes", id=booking.id).pack()),
+            button(tr("btn_keep"), MyCb(act="open", id=booking.id).pack()),
+        ]
+    )
     await show(callback, tr("ask_cancel", title=booking.title, when=tr.when(booking.starts_at, svc.tz)), markup)
     await callback.answer()
 
 
 @router.callback_query(MyCb.filter(F.act == "cancel_yes"))
-async def on_cancel_yes(callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: BookingService,
-                        client_id: int, settings: Settings, bot: Bot) -> None:
+async def on_cancel_yes(
+    callback: CallbackQuery,
+    callback_data: MyCb,
+    tr: Tr,
+    svc: BookingService,
+    client_id: int,
+    settings: Settings,
+    bot: Bot,
+) -> None:
     """Cancel (the database re-checks ownership, status and cut-off) and alert the owner."""
     result = await svc.cancel(bot, booking_id=callback_data.id, client_id=client_id, by="client")
     if result == "cutoff":
@@ -123,14 +140,24 @@ async def on_cancel_yes(callback: CallbackQuery, callback_data: MyCb, tr: Tr, sv
         await callback.answer(tr("booking_gone"), show_alert=True)
         await _list(callback, tr, svc, client_id)
         return
-    await show(callback, tr("cancelled_ok", title=result.title, when=tr.when(result.starts_at, svc.tz)),
-               rows([my_list_button(tr)]))
+    await show(
+        callback,
+        tr("cancelled_ok", title=result.title, when=tr.when(result.starts_at, svc.tz)),
+        rows([my_list_button(tr)]),
+    )
     await callback.answer()
 
 
 @router.callback_query(MyCb.filter(F.act == "move"))
-async def on_move(callback: CallbackQuery, callback_data: MyCb, state: FSMContext, tr: Tr, svc: BookingService,
-                  client_id: int, settings: Settings) -> None:
+async def on_move(
+    callback: CallbackQuery,
+    callback_data: MyCb,
+    state: FSMContext,
+    tr: Tr,
+    svc: BookingService,
+    client_id: int,
+    settings: Settings,
+) -> None:
     """Start moving a booking: the calendar for the same master and duration."""
     booking = await _own_active(callback, tr, svc, client_id, callback_data.id)
     if booking is None:
@@ -142,8 +169,7 @@ async def on_move(callback: CallbackQuery, callback_data: MyCb, state: FSMContex
 
 
 @router.callback_query(RateCb.filter())
-async def on_rate(callback: CallbackQuery, callback_data: RateCb, tr: Tr, svc: BookingService,
-                  client_id: int) -> None:
+async def on_rate(callback: CallbackQuery, callback_data: RateCb, tr: Tr, svc: BookingService, client_id: int) -> None:
     """Store a rating once; a second press (or another client's) is acknowledged, not stored."""
     stars = min(max(callback_data.stars, 1), 5)
     if await bookings.set_rating(svc.pool, callback_data.id, client_id, stars):

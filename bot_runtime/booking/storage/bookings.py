@@ -22,8 +22,7 @@ import asyncpg
 from bot_runtime.booking.domain.availability import Interval, local_instant, slot_is_free
 from bot_runtime.booking.storage.catalog import Service, load_calendars
 from bot_runtime.booking.storage.settings import Settings
-
-Conn = asyncpg.Connection | asyncpg.Pool
+from bot_runtime.booking.storage.types import Conn, Tx
 
 ACTIVE = ("pending", "confirmed")
 
@@ -116,7 +115,7 @@ def visit_of(services: Sequence[Service]) -> tuple[str, timedelta, Decimal, Deci
 
 
 async def _day_calendar_ok(
-    conn: asyncpg.Connection,
+    conn: Tx,
     master_id: int,
     start: datetime,
     duration: timedelta,
@@ -130,14 +129,12 @@ async def _day_calendar_ok(
     day = start.astimezone(tz).date()
     window_start = local_instant(day, 0, tz) - timedelta(days=1)
     window_end = local_instant(day, 1440, tz) + timedelta(days=1)
-    calendars = await load_calendars(
-        conn, [master_id], window_start, window_end, now, ignore_booking=ignore_booking
-    )
+    calendars = await load_calendars(conn, [master_id], window_start, window_end, now, ignore_booking=ignore_booking)
     return slot_is_free(start, tz, duration, settings.rules(), calendars[0], now, enforce_notice=enforce_notice)
 
 
 async def hold(
-    conn: asyncpg.Connection,
+    conn: Tx,
     *,
     master_ids: Sequence[int],
     start: datetime,
@@ -223,7 +220,7 @@ ConfirmFailure = Literal["hold_lost", "too_late", "too_many"]
 
 
 async def confirm_hold(
-    conn: asyncpg.Connection,
+    conn: Tx,
     *,
     booking_id: int,
     held_by: int,
@@ -267,7 +264,7 @@ async def confirm_hold(
     return booking
 
 
-async def plan_reminders(conn: asyncpg.Connection, booking: Booking, settings: Settings, now: datetime) -> None:
+async def plan_reminders(conn: Tx, booking: Booking, settings: Settings, now: datetime) -> None:
     """Replace the booking's unsent reminders with ones for its current time.
 
     Reminders already due (a booking made two hours ahead needs no 24-hour
@@ -280,7 +277,14 @@ async def plan_reminders(conn: asyncpg.Connection, booking: Booking, settings: S
         if due > now:
             rows.append((booking.id, "before", offset, due))
     if settings.rating_after_min > 0:
-        rows.append((booking.id, "rating", settings.rating_after_min, booking.ends_at + timedelta(minutes=settings.rating_after_min)))
+        rows.append(
+            (
+                booking.id,
+                "rating",
+                settings.rating_after_min,
+                booking.ends_at + timedelta(minutes=settings.rating_after_min),
+            )
+        )
     if rows:
         await conn.executemany(
             "INSERT INTO reminders (booking_id, kind, offset_min, due_at) VALUES ($1, $2, $3, $4)"
@@ -293,7 +297,7 @@ MoveFailure = Literal["not_found", "not_active", "cutoff", "taken"]
 
 
 async def move(
-    conn: asyncpg.Connection,
+    conn: Tx,
     *,
     booking_id: int,
     new_start: datetime,
@@ -364,7 +368,7 @@ CancelFailure = Literal["not_found", "not_active", "cutoff"]
 
 
 async def cancel(
-    conn: asyncpg.Connection,
+    conn: Tx,
     *,
     booking_id: int,
     by: Literal["client", "admin", "block"],
@@ -393,7 +397,7 @@ async def cancel(
     return cancelled
 
 
-async def approve(conn: asyncpg.Connection, booking_id: int, settings: Settings, now: datetime) -> Booking | None:
+async def approve(conn: Tx, booking_id: int, settings: Settings, now: datetime) -> Booking | None:
     """Confirm a booking waiting for the owner's approval; None if it is no longer pending."""
     status = await conn.execute(
         "UPDATE bookings SET status = 'confirmed', updated_at = $2 WHERE id = $1 AND status = 'pending'",
@@ -425,8 +429,7 @@ async def mark_no_show(conn: Conn, booking_id: int, now: datetime) -> Booking | 
 async def set_rating(conn: Conn, booking_id: int, client_id: int, stars: int) -> bool:
     """Store the client's rating of a past visit once; False when not theirs or already rated."""
     status = await conn.execute(
-        "UPDATE bookings SET rating = $3 WHERE id = $1 AND client_id = $2 AND rating IS NULL"
-        " AND status = 'confirmed'",
+        "UPDATE bookings SET rating = $3 WHERE id = $1 AND client_id = $2 AND rating IS NULL AND status = 'confirmed'",
         booking_id,
         client_id,
         stars,
@@ -477,13 +480,13 @@ async def pending(conn: Conn, now: datetime, limit: int = 20) -> list[Booking]:
     return [from_row(r) for r in rows]
 
 
-async def affected_by(conn: asyncpg.Connection, master_id: int | None, spans: Sequence[Interval]) -> list[int]:
+async def affected_by(conn: Tx, master_id: int | None, spans: Sequence[Interval]) -> list[int]:
     """Return ids of active bookings whose visit overlaps ``spans`` (for one master or all)."""
     ids: list[int] = []
     for span in spans:
         rows = await conn.fetch(
             "SELECT id FROM bookings WHERE status IN ('pending', 'confirmed')"
-            " AND starts_at < $3 AND starts_at > $2 - interval '1 day' AND ends_at > $2"
+            " AND starts_at < $3 AND starts_at > $2::timestamptz - interval '1 day' AND ends_at > $2"
             " AND ($1::int IS NULL OR master_id = $1) ORDER BY starts_at",
             master_id,
             span.start,

@@ -8,6 +8,7 @@ whatever the number of masters or days, so screens never run N+1 queries.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,8 +17,7 @@ from decimal import Decimal
 import asyncpg
 
 from bot_runtime.booking.domain.availability import Interval, MasterCalendar
-
-Conn = asyncpg.Connection | asyncpg.Pool
+from bot_runtime.booking.storage.types import Conn, Tx
 
 ACTIVE_STATUSES = ("held", "pending", "confirmed")
 
@@ -57,9 +57,7 @@ def _service(row: asyncpg.Record) -> Service:
 async def list_services(conn: Conn, *, only_active: bool = False) -> list[Service]:
     """Return services ordered by category then name, the order the menu shows."""
     where = "WHERE active" if only_active else ""
-    rows = await conn.fetch(
-        f"SELECT {SERVICE_COLUMNS} FROM services {where} ORDER BY coalesce(category, ''), name, id"
-    )
+    rows = await conn.fetch(f"SELECT {SERVICE_COLUMNS} FROM services {where} ORDER BY coalesce(category, ''), name, id")
     return [_service(r) for r in rows]
 
 
@@ -100,7 +98,8 @@ async def add_service(
 async def update_service(conn: Conn, service_id: int, **fields: object) -> bool:
     """Change some fields of a service; returns False when it does not exist."""
     allowed = {"name", "duration_min", "price", "price_max", "category", "active"}
-    assert fields and set(fields) <= allowed
+    assert fields
+    assert set(fields) <= allowed
     names = list(fields)
     assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(names))
     status = await conn.execute(
@@ -167,7 +166,7 @@ async def toggle_master_service(conn: Conn, master_id: int, service_id: int) -> 
     return True
 
 
-async def set_hours(conn: asyncpg.Connection, master_id: int, week: dict[int, list[tuple[int, int]]]) -> None:
+async def set_hours(conn: Tx, master_id: int, week: dict[int, list[tuple[int, int]]]) -> None:
     """Replace the given weekdays' hours; an empty list makes the day a weekly day off."""
     async with conn.transaction():
         for weekday, ranges in week.items():
@@ -183,7 +182,7 @@ async def set_hours(conn: asyncpg.Connection, master_id: int, week: dict[int, li
                 )
                 # Gaps between several typed ranges ("10-14 15-19") become breaks.
                 await conn.execute("DELETE FROM breaks WHERE master_id = $1 AND weekday = $2", master_id, weekday)
-                for (_, gap_start), (gap_end, _) in zip(ranges, ranges[1:], strict=False):
+                for (_, gap_start), (gap_end, _) in itertools.pairwise(ranges):
                     if gap_end > gap_start:
                         await conn.execute(
                             "INSERT INTO breaks (master_id, weekday, start_min, end_min) VALUES ($1, $2, $3, $4)",
@@ -194,7 +193,7 @@ async def set_hours(conn: asyncpg.Connection, master_id: int, week: dict[int, li
                         )
 
 
-async def set_breaks(conn: asyncpg.Connection, master_id: int, week: dict[int, list[tuple[int, int]]]) -> None:
+async def set_breaks(conn: Tx, master_id: int, week: dict[int, list[tuple[int, int]]]) -> None:
     """Replace the given weekdays' breaks; an empty list removes that day's breaks."""
     async with conn.transaction():
         for weekday, ranges in week.items():
@@ -226,8 +225,7 @@ async def week_rules(conn: Conn, master_ids: Sequence[int]) -> dict[int, WeekRul
     ):
         result[row["master_id"]].hours[row["weekday"]] = (row["opens_min"], row["closes_min"])
     for row in await conn.fetch(
-        "SELECT master_id, weekday, start_min, end_min FROM breaks WHERE master_id = ANY($1::int[])"
-        " ORDER BY start_min",
+        "SELECT master_id, weekday, start_min, end_min FROM breaks WHERE master_id = ANY($1::int[]) ORDER BY start_min",
         list(master_ids),
     ):
         result[row["master_id"]].breaks.setdefault(row["weekday"], []).append((row["start_min"], row["end_min"]))

@@ -14,8 +14,7 @@ from decimal import Decimal
 import asyncpg
 
 from bot_runtime.booking.storage.settings import SETTINGS_COLUMNS, Settings
-
-Conn = asyncpg.Connection | asyncpg.Pool
+from bot_runtime.booking.storage.types import Conn
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-Conn = asyncpg.Connection | asyncpg.Pool
+from bot_runtime.booking.storage.types import Conn, Tx
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class ClaimedMessage:
     markup: dict[str, Any] | None
 
 
-async def claim_message(conn: asyncpg.Connection, message_id: int | None = None) -> ClaimedMessage | None:
+async def claim_message(conn: Tx, message_id: int | None = None) -> ClaimedMessage | None:
     """Lock one unsent message (a given one, or the oldest); None when none is free."""
     row = await conn.fetchrow(
         "SELECT id, chat_id, text, markup FROM outbox WHERE sent_at IS NULL"
@@ -77,7 +75,7 @@ async def claim_message(conn: asyncpg.Connection, message_id: int | None = None)
     return ClaimedMessage(row["id"], row["chat_id"], row["text"], markup)
 
 
-async def mark_message(conn: asyncpg.Connection, message_id: int, outcome: str, now: datetime) -> None:
+async def mark_message(conn: Tx, message_id: int, outcome: str, now: datetime) -> None:
     """Record that a claimed message was sent (or failed for good)."""
     await conn.execute("UPDATE outbox SET sent_at = $2, outcome = $3 WHERE id = $1", message_id, now, outcome)
 
@@ -105,7 +103,7 @@ class ClaimedReminder:
     rating: int | None
 
 
-async def claim_reminder(conn: asyncpg.Connection, now: datetime) -> ClaimedReminder | None:
+async def claim_reminder(conn: Tx, now: datetime) -> ClaimedReminder | None:
     """Lock the oldest due unsent reminder no other worker holds; None when nothing is due."""
     row = await conn.fetchrow(
         "SELECT r.id, r.booking_id, r.kind, r.offset_min, r.due_at, b.status, b.starts_at, b.title,"
@@ -133,6 +131,6 @@ async def claim_reminder(conn: asyncpg.Connection, now: datetime) -> ClaimedRemi
     )
 
 
-async def mark_reminder(conn: asyncpg.Connection, reminder_id: int, outcome: str, now: datetime) -> None:
+async def mark_reminder(conn: Tx, reminder_id: int, outcome: str, now: datetime) -> None:
     """Record the fate of a claimed reminder; it is never claimed again."""
     await conn.execute("UPDATE reminders SET sent_at = $2, outcome = $3 WHERE id = $1", reminder_id, now, outcome)

@@ -14,12 +14,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 from bot_runtime.booking.domain.availability import local_instant, working_minutes
 from bot_runtime.booking.storage.catalog import list_masters, load_calendars
-
-Conn = asyncpg.Connection | asyncpg.Pool
+from bot_runtime.booking.storage.types import Conn
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,13 @@ client's row, so there is no cache to go stale.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 
 from bot_runtime.booking.domain.availability import Rules
+from bot_runtime.booking.storage.types import Conn
 
 #: Integer settings the owner may set, with their allowed ranges (mirrors the CHECKs).
 INT_SETTINGS: dict[str, tuple[int, int]] = {
@@ -54,7 +53,7 @@ class Settings:
     max_active_per_client: int = 3
 
     @classmethod
-    def from_record(cls, row: Mapping[str, Any]) -> Settings:
+    def from_record(cls, row: asyncpg.Record) -> Settings:
         """Build from a row that holds the settings columns (possibly among others)."""
         return cls(
             slot_step_min=row["slot_step_min"],
@@ -86,14 +85,14 @@ class Settings:
         return timedelta(minutes=self.cancel_cutoff_min)
 
 
-async def load(conn: asyncpg.Connection | asyncpg.Pool) -> Settings:
+async def load(conn: Conn) -> Settings:
     """Read the settings row."""
     row = await conn.fetchrow(f"SELECT {SETTINGS_COLUMNS} FROM settings")
     assert row is not None, "migration 0001 inserts the settings row"
     return Settings.from_record(row)
 
 
-async def set_int(conn: asyncpg.Connection | asyncpg.Pool, name: str, value: int) -> None:
+async def set_int(conn: Conn, name: str, value: int) -> None:
     """Change one integer setting; raises ValueError outside its allowed range."""
     low, high = INT_SETTINGS[name]
     if not low <= value <= high:
@@ -101,11 +100,11 @@ async def set_int(conn: asyncpg.Connection | asyncpg.Pool, name: str, value: int
     await conn.execute(f"UPDATE settings SET {name} = $1, updated_at = now()", value)
 
 
-async def set_auto_confirm(conn: asyncpg.Connection | asyncpg.Pool, value: bool) -> None:
+async def set_auto_confirm(conn: Conn, value: bool) -> None:
     """Switch between auto-confirmation and manual approval by the owner."""
     await conn.execute("UPDATE settings SET auto_confirm = $1, updated_at = now()", value)
 
 
-async def set_reminders(conn: asyncpg.Connection | asyncpg.Pool, offsets: list[int]) -> None:
+async def set_reminders(conn: Conn, offsets: list[int]) -> None:
     """Set the reminder times before a visit, in minutes; applies to bookings confirmed later."""
     await conn.execute("UPDATE settings SET reminder_offsets_min = $1, updated_at = now()", offsets)

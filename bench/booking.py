@@ -1,0 +1,389 @@
+"""Benchmark: one active tenant bot, a year of bookings in its schema, clients booking through the stand-in.
+
+What it measures: simulated clients walk the real booking flow against the
+Telegram stand-in (``/book`` -> service -> any master -> day -> time ->
+confirm -> ``/my`` -> open -> cancel -> yes), while the bot polls the stand-in
+exactly as in production. ``updates_per_s`` is how many updates the bot
+finished per second in the measured window; ``p99_ms`` is the 99th
+percentile of the bot's time per update (a booking step) excluding the
+time spent waiting for the stand-in's answers to its Bot API calls (the
+stand-in runs on the same machine and is not what is measured). The last
+line of output is one JSON object.
+
+Servers: PostgreSQL and Redis of the local stack (``botpool up``; the URLs are
+read from ``BOTPOOL_DATABASE_URL`` / ``BOTPOOL_REDIS_URL`` or given with
+``--pg-dsn`` / ``--redis-url``). The stand-in is started here as a subprocess.
+Everything the run creates (schema, role-less pool, Redis keys) is removed.
+
+    uv run python bench/booking.py --users 32 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import contextvars
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import redis.asyncio as aioredis
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import Update
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher  # noqa: E402
+from bot_runtime.booking.domain.availability import local_today  # noqa: E402
+from botpool.db import migrations  # noqa: E402
+from devstack.standins.telegram.client import BotInfo, TelegramControl, TgUser  # noqa: E402
+from tests.booking.support import seed_salon, seed_year  # noqa: E402
+
+JsonDict = dict[str, Any]
+
+#: Seconds the bot spent waiting for Bot API answers while handling the current update.
+_api_wait: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("api_wait", default=None)
+
+
+class ApiTimer(BaseRequestMiddleware):
+    """Adds the duration of each Bot API request to the current update's tally."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        """Time the request (the stand-in's share of a step)."""
+        started = time.perf_counter()
+        try:
+            return await make_request(bot, method)
+        finally:
+            tally = _api_wait.get()
+            if tally is not None:
+                tally[0] += time.perf_counter() - started
+
+
+@dataclass
+class Samples:
+    """Per-update timings collected inside the bot process."""
+
+    own_ms: list[float] = field(default_factory=list)
+    total_ms: list[float] = field(default_factory=list)
+    finished_at: list[float] = field(default_factory=list)
+    user_step_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def machine() -> JsonDict:
+    """Describe the machine, so numbers from different hosts are comparable."""
+    model = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the q-quantile (0..1) of ``values``, nearest-rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+async def start_standin() -> tuple[asyncio.subprocess.Process, str]:
+    """Run the Telegram stand-in on a free port; return the process and its base URL."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "devstack.standins.telegram",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--log-level",
+        "WARNING",
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+    prefix = "telegram stand-in listening on "
+    if not line.startswith(prefix):
+        raise RuntimeError(f"stand-in did not start: {line!r}")
+    return process, line.removeprefix(prefix)
+
+
+def find(message: JsonDict, prefix: str) -> list[str]:
+    """Callback data of the buttons under ``message`` starting with ``prefix``."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [b["callback_data"] for row in rows for b in row if str(b.get("callback_data", "")).startswith(prefix)]
+
+
+class Client:
+    """A simulated client walking the booking flow through the stand-in's control API."""
+
+    def __init__(self, control: TelegramControl, bot: BotInfo, user_id: int, samples: Samples, rng: random.Random):
+        """Remember who this client is and where to record step latencies."""
+        self.control = control
+        self.bot = bot
+        self.user = TgUser(user_id, f"Bench{user_id}")
+        self.samples = samples
+        self.rng = rng
+        self.flow_message: JsonDict = {}
+
+    async def _timed(self, action: Callable[[], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        result = await action()
+        self.samples.user_step_ms.append((time.perf_counter() - started) * 1000)
+        return result
+
+    async def say(self, text: str, expect: str) -> JsonDict:
+        """Send text and wait for the bot's reply."""
+
+        async def act() -> JsonDict:
+            sent = await self.control.send_message(self.bot, self.user, text)
+            return await self.control.wait_for_message(
+                self.bot, self.user.id, contains=expect, after_message_id=sent["message_id"], timeout=30
+            )
+
+        result: JsonDict = await self._timed(act)
+        return result
+
+    async def press(self, message: JsonDict, data: str) -> str:
+        """Press a button and wait until the bot answers the callback; return the answer text."""
+
+        async def act() -> str:
+            query = await self.control.press_button(self.bot, self.user, message["message_id"], data)
+            answered = await self.control.wait_for_callback_answer(self.bot, query, timeout=30)
+            return str((answered.get("answer") or {}).get("text") or "")
+
+        result: str = await self._timed(act)
+        return result
+
+    async def current(self, message_id: int) -> JsonDict:
+        """Read the bot's message as it is now (the stand-in's work, not timed as a bot step)."""
+        for message in await self.control.messages(self.bot, self.user.id):
+            if message["message_id"] == message_id:
+                return message
+        raise RuntimeError("message vanished")
+
+    async def cycle(self) -> None:
+        """One booking made and cancelled: eleven updates for the bot."""
+        flow = await self.say("/book", "1")
+        services = find(flow, "bk:svc:")
+        await self.press(flow, self.rng.choice(services))
+        await self.press(flow, "bk:next:")
+        await self.press(flow, "bk:m:0")
+        calendar = await self.current(flow["message_id"])
+        days = find(calendar, "bk:day:")[2:]  # keep away from the cut-off so the cancel below is allowed
+        if not days:
+            await self.press(calendar, "bk:x:")
+            return
+        await self.press(calendar, self.rng.choice(days))
+        times = await self.current(flow["message_id"])
+        slots = find(times, "bk:slot:")
+        if not slots:
+            await self.press(times, "bk:x:")
+            return
+        await self.press(times, self.rng.choice(slots))
+        confirm = await self.current(flow["message_id"])
+        if not find(confirm, "bk:ok:"):
+            await self.press(confirm, "bk:x:") if find(confirm, "bk:x:") else None
+            return
+        await self.press(confirm, "bk:ok:")
+        mine = await self.say("/my", "🗂")
+        bookings = find(mine, "my:open:")
+        if not bookings:
+            return
+        await self.press(mine, bookings[0])
+        card = await self.current(mine["message_id"])
+        cancel = find(card, "my:cancel:")
+        if not cancel:
+            return
+        await self.press(card, cancel[0])
+        ask = await self.current(mine["message_id"])
+        yes = find(ask, "my:cancel_yes:")
+        if yes:
+            await self.press(ask, yes[0])
+
+
+async def prepare_schema(dsn: str, schema: str) -> None:
+    """Create btree_gist (as the provisioner would) and the tenant schema with its migrations."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
+        await migrations.apply(conn, schema, MIGRATIONS)
+    finally:
+        await conn.close()
+
+
+async def run(args: argparse.Namespace) -> JsonDict:
+    """Set everything up, drive the load, tear everything down; return the results."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    prefix = f"bench:{schema}:"
+    tz = ZoneInfo("Europe/Moscow")
+    await prepare_schema(args.pg_dsn, schema)
+    pool = await asyncpg.create_pool(
+        args.pg_dsn, min_size=4, max_size=args.pool, server_settings={"search_path": f"{schema}, public"}
+    )
+    redis = aioredis.Redis.from_url(args.redis_url)
+    process, base_url = await start_standin()
+    control = TelegramControl(base_url, timeout=30)
+    samples = Samples()
+    try:
+        salon = await seed_salon(pool, weekend=True)
+        seeded = await seed_year(pool, salon, until=local_today(datetime.now(UTC), tz), tz=tz, clients=1500)
+        await pool.execute("UPDATE settings SET max_active_per_client = 100")
+        info = await control.create_bot(f"bench{uuid.uuid4().hex[:8]}_bot")
+        config = BookingConfig(tenant_id=schema, company_name="Bench salon", admin_telegram_id=1, timezone=tz.key)
+        session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
+        session.middleware(ApiTimer())
+        bot = Bot(info.token, session=session)
+        dp = create_dispatcher(db=pool, redis=redis, key_prefix=prefix, config=config)
+        original = dp.feed_update
+
+        async def timed_feed(bot: Bot, update: Update, **kwargs: Any) -> Any:
+            tally = [0.0]
+            _api_wait.set(tally)
+            started = time.perf_counter()
+            try:
+                return await original(bot, update, **kwargs)
+            finally:
+                total = time.perf_counter() - started
+                samples.total_ms.append(total * 1000)
+                samples.own_ms.append((total - tally[0]) * 1000)
+                samples.finished_at.append(time.perf_counter())
+
+        dp.feed_update = timed_feed  # type: ignore[method-assign]
+        polling = asyncio.create_task(
+            dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
+        )
+        await control.wait_until_polling(info, timeout=15)
+
+        rng = random.Random(args.seed)
+        clients = [Client(control, info, 100_000 + i, samples, random.Random(rng.random())) for i in range(args.users)]
+        for client in clients:
+            await client.say("/start", "Bench salon")
+        stop_at = time.perf_counter() + args.warmup + args.seconds
+        window_start = time.perf_counter() + args.warmup
+
+        async def loop(client: Client) -> int:
+            cycles = 0
+            while time.perf_counter() < stop_at:
+                try:
+                    await client.cycle()
+                    cycles += 1
+                except (TimeoutError, RuntimeError) as exc:
+                    samples.errors += 1
+                    print(f"client {client.user.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return cycles
+
+        samples.own_ms.clear()
+        samples.total_ms.clear()
+        samples.finished_at.clear()
+        samples.user_step_ms.clear()
+        cycles = sum(await asyncio.gather(*(loop(c) for c in clients)))
+        window_end = min(stop_at, time.perf_counter())
+        await dp.stop_polling()
+        await polling
+        await bot.session.close()
+
+        in_window = [
+            (own, total)
+            for own, total, at in zip(samples.own_ms, samples.total_ms, samples.finished_at, strict=True)
+            if window_start <= at <= window_end
+        ]
+        own = [o for o, _ in in_window]
+        total = [t for _, t in in_window]
+        seconds = window_end - window_start
+        return {
+            "updates_per_s": round(len(in_window) / seconds, 1),
+            "p99_ms": round(percentile(own, 0.99), 2),
+            "p50_ms": round(statistics.median(own), 2) if own else None,
+            "p99_with_bot_api_ms": round(percentile(total, 0.99), 2),
+            "p99_client_step_ms": round(percentile(samples.user_step_ms, 0.99), 2),
+            "updates": len(in_window),
+            "window_s": round(seconds, 1),
+            "users": args.users,
+            "cycles": cycles,
+            "errors": samples.errors,
+            "bookings_in_schema": seeded,
+            "machine": machine(),
+        }
+    finally:
+        await control.aclose()
+        process.terminate()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), 10)
+        await pool.close()
+        conn = await asyncpg.connect(args.pg_dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=1000)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; the servers default to the local stack's environment."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg-dsn", default=os.environ.get("BOTPOOL_DATABASE_URL"), help="superuser DSN")
+    parser.add_argument("--redis-url", default=os.environ.get("BOTPOOL_REDIS_URL"))
+    parser.add_argument("--users", type=int, default=32, help="simulated clients acting at once")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--pool", type=int, default=10, help="asyncpg pool size of the bot")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args(argv)
+    if not args.pg_dsn or not args.redis_url:
+        parser.error("PostgreSQL and Redis are needed: run `botpool up` and `eval $(botpool env)`, or pass both URLs")
+    return args
+
+
+def main() -> None:
+    """Run the benchmark and print a summary, then the JSON result on the last line."""
+    args = parse_args()
+    result = asyncio.run(run(args))
+    print(
+        f"{result['updates']} updates in {result['window_s']} s from {result['users']} clients: "
+        f"{result['updates_per_s']} updates/s; bot time per update p50 {result['p50_ms']} ms, "
+        f"p99 {result['p99_ms']} ms (with Bot API waits {result['p99_with_bot_api_ms']} ms); "
+        f"{result['bookings_in_schema']} bookings in the schema; errors {result['errors']}",
+        file=sys.stderr,
+    )
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The bot's features as aiogram routers, included by ``create_dispatcher`` in order."""

@@ -1,0 +1,289 @@
+"""Read the pool as the cluster sees it, into one immutable ``PoolReading``.
+
+The earlier pool monitor kept its pool size in memory and lost it on restart.
+Here nothing about the pool lives in the scaler: the total is the group's
+desired count in Nomad, the free slots are the healthy WAITING slots Consul
+holds, and the slots on their way are the difference. A scaler that restarts,
+or a standby that takes over, reads the same numbers the previous one did.
+
+Why these sources:
+
+- **Nomad** ``GET /v1/job/:id/scale``: the group's ``Desired`` count (what
+  the pool *will* be), ``Placed``/``Running``, and the scaling events, whose
+  last timestamp drives the scale-in cooldown (so the cooldown survives a
+  restart too). The job itself gives ``scaling { min max }``, re-read only
+  when the job's modify index moves.
+- **Consul KV** ``botpool/pool/``: every slot's self-published state (held by
+  a session bound to the slot's own health check, so a dead slot's key is
+  gone) and every claim (tenant assignments and scale-in fences).
+- **Consul health** of service ``bot-pool-slot``: a slot counts as free only
+  while its check is passing, so a slot being deregistered is never offered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from consul.aio import Consul
+
+from botpool.clients.nomad import NomadClient, NomadError
+from botpool.pool import keys, protocol
+from botpool.pool.model import ClaimKind, SlotMode
+
+#: Nomad names a group service's Consul instance ``_nomad-task-<alloc id>-group-<group>-<service>-<port>``.
+_ALLOC_IN_SERVICE_ID = re.compile(r"_nomad-task-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-")
+
+#: Modes in which a slot serves, or is about to serve, a tenant: such a slot is never removed.
+BUSY_MODES = frozenset({SlotMode.ACTIVE, SlotMode.ACTIVATING})
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """One slot as published in Consul: its index, allocation, mode, and whether its check passes."""
+
+    index: int
+    alloc_id: str
+    mode: SlotMode
+    healthy: bool
+    modify_index: int
+    session: str
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """One claim on a slot index: a tenant's assignment or a fence placed before a scale-in."""
+
+    index: int
+    kind: ClaimKind
+    attempt: str
+    alloc_id: str
+    slot_session: str
+    claimed_at: str
+    modify_index: int
+    tenant_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PoolReading:
+    """The whole pool at one moment, from Nomad and Consul; every count the scaler decides on derives from it.
+
+    Only slots at an index below ``desired`` belong to the pool: a slot at a
+    higher index is one Nomad is stopping after a scale-in and must never be
+    counted as free.
+    """
+
+    at: float
+    job_found: bool
+    desired: int
+    placed: int
+    running: int
+    job_modify_index: int
+    scaling_min: int
+    scaling_max: int | None
+    last_scale_at: float | None
+    slots: tuple[SlotView, ...]
+    claims: tuple[ClaimView, ...]
+    consul_index: int = 0
+
+    @cached_property
+    def slot_at(self) -> dict[int, SlotView]:
+        """Slots by index."""
+        return {s.index: s for s in self.slots}
+
+    @cached_property
+    def claim_at(self) -> dict[int, ClaimView]:
+        """Claims by index."""
+        return {c.index: c for c in self.claims}
+
+    @cached_property
+    def free_indexes(self) -> tuple[int, ...]:
+        """Indexes inside the group whose slot is healthy, WAITING and unclaimed: what a buyer can get now."""
+        return tuple(
+            s.index
+            for s in sorted(self.slots, key=lambda v: v.index)
+            if s.index < self.desired and s.healthy and s.mode is SlotMode.WAITING and s.index not in self.claim_at
+        )
+
+    @property
+    def free(self) -> int:
+        """How many slots a buyer could claim right now."""
+        return len(self.free_indexes)
+
+    @cached_property
+    def missing_indexes(self) -> tuple[int, ...]:
+        """Indexes inside the group with no healthy slot: placed-but-not-yet-healthy, or restarting."""
+        healthy = {s.index for s in self.slots if s.healthy}
+        return tuple(i for i in range(self.desired) if i not in healthy)
+
+    @property
+    def present(self) -> int:
+        """Healthy slots inside the group, whatever their mode."""
+        return self.desired - len(self.missing_indexes)
+
+    @property
+    def pending(self) -> int:
+        """Slots Nomad was asked for that are not (yet, or no longer) healthy in Consul: capacity on its way."""
+        return len(self.missing_indexes)
+
+    @property
+    def pending_free(self) -> int:
+        """Pending slots that will arrive free (a restarting slot that holds a tenant will not)."""
+        return sum(1 for i in self.missing_indexes if i not in self.busy_indexes)
+
+    @cached_property
+    def busy_indexes(self) -> frozenset[int]:
+        """Indexes holding a tenant: a tenant claim (even one whose slot is restarting) or an ACTIVE/ACTIVATING slot."""
+        claimed = {c.index for c in self.claims if c.kind is ClaimKind.TENANT}
+        serving = {s.index for s in self.slots if s.mode in BUSY_MODES}
+        return frozenset(claimed | serving)
+
+    @property
+    def busy(self) -> int:
+        """How many slots hold a tenant."""
+        return len(self.busy_indexes)
+
+    @property
+    def active(self) -> int:
+        """Slots whose tenant's bot is running."""
+        return sum(1 for s in self.slots if s.mode is SlotMode.ACTIVE)
+
+    @property
+    def highest_busy(self) -> int | None:
+        """The highest index holding a tenant, or None when no tenant is served."""
+        return max(self.busy_indexes, default=None)
+
+    @property
+    def fences(self) -> tuple[ClaimView, ...]:
+        """Fence claims (placed before a scale-in so no tenant lands on a slot about to go)."""
+        return tuple(c for c in self.claims if c.kind is ClaimKind.FENCE)
+
+    @property
+    def shrink_floor(self) -> int:
+        """The smallest count Nomad could shrink to while removing only free slots (it removes the top indexes)."""
+        free = set(self.free_indexes)
+        blocking = [i for i in range(self.desired) if i not in free]
+        return max(blocking) + 1 if blocking else 0
+
+    @property
+    def utilisation(self) -> float:
+        """Busy slots over the group's count (0 for an empty group)."""
+        return self.busy / self.desired if self.desired else 0.0
+
+    def counts(self) -> dict[str, int]:
+        """The numbers every log line, metric and scale event carries."""
+        return {
+            "total": self.desired,
+            "free": self.free,
+            "busy": self.busy,
+            "active": self.active,
+            "pending": self.pending,
+            "running": self.running,
+        }
+
+
+@dataclass(frozen=True)
+class _GroupSpec:
+    job_modify_index: int
+    scaling_min: int
+    scaling_max: int | None
+
+
+class PoolSource:
+    """Reads ``PoolReading``s; caches only the job's scaling policy, keyed by the job's modify index."""
+
+    def __init__(self, consul: Consul, nomad: NomadClient, *, job: str, group: str) -> None:
+        self.consul = consul
+        self.nomad = nomad
+        self.job = job
+        self.group = group
+        self._spec: _GroupSpec | None = None
+
+    async def read(self) -> PoolReading:
+        """Read Nomad and Consul concurrently and combine them (a few milliseconds on a local cluster)."""
+        nomad_part, snap, checks = await asyncio.gather(
+            self._read_nomad(), protocol.snapshot(self.consul), self._passing_allocs()
+        )
+        status, spec = nomad_part
+        slots = tuple(
+            SlotView(
+                index=s.index, alloc_id=s.alloc_id, mode=s.mode, healthy=s.alloc_id in checks,
+                modify_index=s.modify_index, session=s.session,
+            )
+            for s in snap.slots.values()
+        )
+        claims = tuple(
+            ClaimView(
+                index=i, kind=c.kind, attempt=c.attempt, alloc_id=c.alloc_id, slot_session=c.slot_session,
+                claimed_at=c.claimed_at, modify_index=c.modify_index, tenant_id=c.tenant_id, reason=c.reason,
+            )
+            for i, c in snap.claims.items()
+        )
+        if status is None:
+            return PoolReading(
+                at=time.time(), job_found=False, desired=0, placed=0, running=0, job_modify_index=0,
+                scaling_min=0, scaling_max=None, last_scale_at=None, slots=slots, claims=claims,
+                consul_index=snap.index,
+            )
+        group = (status.get("TaskGroups") or {}).get(self.group) or {}
+        events = [e for e in group.get("Events") or [] if not e.get("Error") and e.get("Count") is not None]
+        last = max((int(e["Time"]) for e in events), default=None)
+        return PoolReading(
+            at=time.time(),
+            job_found=not status.get("JobStopped", False),
+            desired=int(group.get("Desired", 0)),
+            placed=int(group.get("Placed", 0)),
+            running=int(group.get("Running", 0)),
+            job_modify_index=int(status.get("JobModifyIndex", 0)),
+            scaling_min=spec.scaling_min if spec else 0,
+            scaling_max=spec.scaling_max if spec else None,
+            last_scale_at=last / 1e9 if last is not None else None,
+            slots=slots,
+            claims=claims,
+            consul_index=snap.index,
+        )
+
+    async def _read_nomad(self) -> tuple[dict[str, Any] | None, _GroupSpec | None]:
+        try:
+            status, _ = await self.nomad.scale_status(self.job)
+        except NomadError as exc:
+            if exc.status == 404:
+                self._spec = None
+                return None, None
+            raise
+        modify_index = int(status.get("JobModifyIndex", 0))
+        if self._spec is None or self._spec.job_modify_index != modify_index:
+            self._spec = await self._read_spec(modify_index)
+        return status, self._spec
+
+    async def _read_spec(self, modify_index: int) -> _GroupSpec | None:
+        job = await self.nomad.job(self.job)
+        if job is None:
+            return None
+        for group in job.get("TaskGroups") or []:
+            if group.get("Name") == self.group:
+                # Nomad enforces a group's scaling min and max on every scale request, enabled or not.
+                scaling = group.get("Scaling") or {}
+                return _GroupSpec(
+                    job_modify_index=int(job.get("JobModifyIndex", modify_index)),
+                    scaling_min=int(scaling.get("Min") or 0),
+                    scaling_max=int(scaling["Max"]) if scaling.get("Max") is not None else None,
+                )
+        return _GroupSpec(job_modify_index=modify_index, scaling_min=0, scaling_max=None)
+
+    async def _passing_allocs(self) -> frozenset[str]:
+        """Allocation ids whose ``bot-pool-slot`` check is passing right now."""
+        _, checks = await self.consul.health.checks(keys.SLOT_SERVICE)
+        passing = set()
+        for check in checks or []:
+            if check.get("Status") != "passing":
+                continue
+            match = _ALLOC_IN_SERVICE_ID.search(str(check.get("ServiceID", "")))
+            if match:
+                passing.add(match.group(1))
+        return frozenset(passing)

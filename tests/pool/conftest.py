@@ -1,0 +1,154 @@
+"""Fixtures for the warm-pool tests: the real job on Nomad, an activator with the real Vault policy."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import hvac
+import pytest
+import redis.asyncio as aioredis
+from consul.aio import Consul
+
+from botpool.clients import consul as consul_client
+from botpool.clients import vault as vault_client
+from botpool.clients.nomad import NomadClient
+from botpool.pool import jobspec, keys, protocol
+from botpool.settings import ConsulSettings
+from botpool.tenancy.activation import Activator
+from devstack.stack import Stack
+from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
+from tests.fixtures.telegram import TelegramStandin
+
+POLICY = Path(__file__).resolve().parents[2] / "vault-policies" / "botpool-activator.hcl"
+
+
+@pytest.fixture(scope="session")
+def activator_token(vault: VaultHandle) -> str:
+    """A Vault token with only the activator policy, as the sales bot and reconciler get in production."""
+    root = hvac.Client(url=vault.addr, token=vault.token)
+    root.sys.create_or_update_policy("botpool-activator", POLICY.read_text())
+    token: str = root.auth.token.create(policies=["botpool-activator"], ttl="4h")["auth"]["client_token"]
+    return token
+
+
+@pytest.fixture(scope="session")
+def slot_env(stack: Stack, telegram_standin: TelegramStandin) -> dict[str, str]:
+    """What a slot needs to know: where Consul, Vault, Telegram, PostgreSQL and Redis are (no credentials)."""
+    env = stack.env()
+    return {
+        "CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"],
+        "VAULT_ADDR": env["VAULT_ADDR"],
+        "TELEGRAM_API_BASE": telegram_standin.base_url,
+        "BOTPOOL_TENANT_PG_HOST": "127.0.0.1",
+        "BOTPOOL_TENANT_PG_PORT": str(stack.state.ports["postgres"]),
+        "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1",
+        "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
+    }
+
+
+@pytest.fixture(scope="session")
+def control_env(stack: Stack, activator_token: str) -> dict[str, str]:
+    """Environment of a control-plane process (reconciler, activation workers) using the activator token."""
+    env = stack.env()
+    env["VAULT_TOKEN"] = activator_token
+    return env
+
+
+@dataclass
+class Pool:
+    """The real bot-pool job running on the test stack."""
+
+    nomad: NomadClient
+    consul: Consul
+    env: dict[str, str]
+    root: Path
+    sizes: list[int] = field(default_factory=list)
+
+    async def scale_to_free(self, free: int, *, timeout_s: float = 180) -> protocol.PoolSnapshot:
+        """Grow the group until ``free`` slots are WAITING and unclaimed; wait for them."""
+        snap = await protocol.snapshot(self.consul)
+        status, _ = await self.nomad.scale_status(jobspec.JOB_ID)
+        desired = int(status["TaskGroups"][jobspec.GROUP]["Desired"])
+        busy = len(snap.slots) - len(snap.free())
+        want = max(desired, busy + free)
+        if want != desired:
+            await self.nomad.scale(jobspec.JOB_ID, jobspec.GROUP, want, message="test: need free slots")
+        return await protocol.wait_until(self.consul, lambda s: len(s.free()) >= free, timeout_s=timeout_s)
+
+    def logs(self) -> list[Path]:
+        """Every slot's stdout/stderr file written by Nomad."""
+        return sorted(self.root.glob("nomad/data/alloc/*/alloc/logs/*"))
+
+
+async def _purge(nomad: NomadClient, consul: Consul) -> None:
+    if await nomad.job(jobspec.JOB_ID) is not None:
+        await nomad.stop(jobspec.JOB_ID, purge=True)
+    # Slots remove their own keys as they stop; wait for that, then drop leftovers (claims, tenants).
+    with contextlib.suppress(TimeoutError):
+        await protocol.wait_until(consul, lambda s: not s.slots, timeout_s=30)
+    await consul.kv.delete(keys.POOL, recurse=True)
+    await consul.kv.delete(keys.ALERTS, recurse=True)
+
+
+@pytest.fixture(scope="module")
+async def pool(stack: Stack, slot_env: dict[str, str]) -> AsyncIterator[Pool]:
+    """The job from jobs/bot-pool.nomad.hcl with 10 slots (tests grow it as they need); purged afterwards."""
+    env = stack.env()
+    nomad = NomadClient(env["NOMAD_ADDR"])
+    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
+    await _purge(nomad, consul)
+    await jobspec.submit(nomad, count=10, env=slot_env)
+    await protocol.wait_until(consul, lambda s: len(s.free()) >= 10, timeout_s=180)
+    yield Pool(nomad, consul, slot_env, stack.root)
+    await _purge(nomad, consul)
+    await nomad.aclose()
+    await consul.close()
+
+
+@pytest.fixture
+async def activator(
+    consul_addr: str, vault: VaultHandle, activator_token: str, postgres: PostgresHandle, redis_server: RedisHandle
+) -> AsyncIterator[Activator]:
+    """The shared activation entry point, with the activator's Vault policy (not root)."""
+    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=consul_addr))
+    db = await asyncpg.create_pool(postgres.dsn, min_size=1, max_size=8)
+    redis = aioredis.Redis.from_url(redis_server.url)
+    act = Activator(
+        consul=consul, vault=hvac.Client(url=vault.addr, token=activator_token), kv_mount="secret", db=db,
+        redis_admin=redis, database_name="botpool",
+    )
+    await act.prepare()
+    yield act
+    await db.close()
+    await redis.aclose()
+    await consul.close()
+
+
+@pytest.fixture
+def root_vault(vault: VaultHandle) -> hvac.Client:
+    """Vault as an administrator (tests use it to play an attacker or to read what a slot would get)."""
+    return vault_client.connect_url(vault.addr, vault.token)
+
+
+@pytest.fixture
+def reconciler(control_env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
+    """A real reconciler process; yields its log file."""
+    log = tmp_path / "reconciler.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reconciler"], env=control_env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        yield log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

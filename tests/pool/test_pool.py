@@ -1,0 +1,335 @@
+"""The warm pool on real Nomad, Consul, Vault, PostgreSQL and Redis: what a paying tenant and an operator notice.
+
+Tests run in file order and share one pool; the last one scans everything the
+run produced for leaked bot tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import hvac
+import pytest
+import redis.asyncio as aioredis
+import redis.exceptions
+from pydantic import SecretStr
+
+from botpool import alerts
+from botpool.clients import vault as vault_client
+from botpool.pool import keys, protocol
+from botpool.pool.model import SlotMode
+from botpool.tenancy.activation import Activator, TenantSpec
+from botpool.tenancy.package import secret_path
+from devstack import process
+from devstack.standins.telegram.client import BotInfo, TgUser
+from tests.fixtures.stack import PostgresHandle, RedisHandle
+from tests.fixtures.telegram import TelegramStandin
+from tests.pool.conftest import Pool
+
+CLIENT = TgUser(id=777001, first_name="Ivan")
+#: Every bot token this module creates, for the leak scan at the end.
+TOKENS: set[str] = set()
+
+
+def new_tenant_id() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+async def new_bot(telegram: TelegramStandin, name: str) -> BotInfo:
+    bot = await telegram.control.create_bot(f"{name}_{uuid.uuid4().hex[:6]}_bot")
+    TOKENS.add(bot.token)
+    return bot
+
+
+def spec_for(tenant_id: str, bot: BotInfo, company: str) -> TenantSpec:
+    return TenantSpec(
+        tenant_id=tenant_id, bot_token=SecretStr(bot.token), admin_telegram_id=42, company_name=company,
+        paid_until=datetime.now(UTC) + timedelta(days=30),
+    )
+
+
+async def answers_start(telegram: TelegramStandin, bot: BotInfo, company: str, *, timeout: float = 15) -> None:
+    """Send /start as a client and wait for the bot's greeting naming the company."""
+    before = await telegram.control.messages(bot, CLIENT.id)
+    last = max((m["message_id"] for m in before), default=0)
+    await telegram.control.send_message(bot, CLIENT, "/start")
+    await telegram.control.wait_for_message(bot, CLIENT.id, contains=company, after_message_id=last, timeout=timeout)
+
+
+async def check_output_shows(pool: Pool, text: str) -> None:
+    """Wait (blocking queries) until some slot's Consul check output contains ``text``: what the UI shows."""
+    index = None
+    async with asyncio.timeout(10):
+        while True:
+            index, checks = await pool.consul.health.checks(keys.SLOT_SERVICE, index=index, wait="5s")
+            if any(text in c["Output"] for c in checks):
+                return
+
+
+async def test_job_starts_ten_slots_all_passing(pool: Pool) -> None:
+    snap = await protocol.snapshot(pool.consul)
+    assert len(snap.free()) == 10
+    assert sorted(snap.slots) == list(range(10))
+    _, checks = await pool.consul.health.checks(keys.SLOT_SERVICE)
+    passing = [c for c in checks if c["Status"] == "passing"]
+    assert len(passing) == 10
+    # The Consul UI shows each slot's mode in its check output.
+    assert all("WAITING" in c["Output"] for c in passing)
+
+
+async def test_activation_answers_and_release_returns_slot(
+    pool: Pool, activator: Activator, telegram_standin: TelegramStandin
+) -> None:
+    bot = await new_bot(telegram_standin, "single")
+    tenant_id = new_tenant_id()
+    result = await activator.activate(spec_for(tenant_id, bot, "Barber One"))
+    assert result.slot_index == 0, "claims pack at the lowest free index"
+    assert result.bot_username == bot.username
+    await answers_start(telegram_standin, bot, "Barber One")
+    snap = await protocol.snapshot(pool.consul)
+    assert snap.slots[0].mode is SlotMode.ACTIVE and snap.slots[0].tenant_id == tenant_id
+    await check_output_shows(pool, f"ACTIVE tenant={tenant_id}")
+
+    # Activating again is idempotent: same slot, nothing new.
+    again = await activator.activate(spec_for(tenant_id, bot, "Barber One"))
+    assert again.slot_index == result.slot_index
+
+    assert await activator.release(tenant_id) == 0
+    snap = await protocol.wait_until(
+        pool.consul, lambda s: s.slots[0].mode is SlotMode.WAITING and 0 not in s.claims, timeout_s=15
+    )
+    assert snap.slots[0].tenant_id is None
+    # The released tenant's bot no longer answers from the slot.
+    before = await telegram_standin.control.messages(bot, CLIENT.id)
+    await telegram_standin.control.send_message(bot, CLIENT, "/start")
+    with pytest.raises(TimeoutError):
+        await telegram_standin.control.wait_for_message(
+            bot, CLIENT.id, after_message_id=max(m["message_id"] for m in before), timeout=2
+        )
+
+
+async def test_twenty_concurrent_activations_from_four_processes(
+    pool: Pool, telegram_standin: TelegramStandin, control_env: dict[str, str]
+) -> None:
+    await pool.scale_to_free(25)
+    specs = []
+    for n in range(20):
+        bot = await new_bot(telegram_standin, f"race{n}")
+        specs.append({"tenant_id": new_tenant_id(), "token": bot.token, "admin": "42", "company": f"Salon {n}",
+                      "username": bot.username})
+    chunks = [specs[i::4] for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.pool.activate_worker"], env=control_env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in chunks
+    ]
+    outputs = await asyncio.gather(*(
+        asyncio.to_thread(p.communicate, json.dumps([{k: v for k, v in s.items() if k != "username"} for s in c]), 120)
+        for p, c in zip(procs, chunks, strict=True)
+    ))
+    results = [r for out, err in outputs for r in json.loads(out.strip().splitlines()[-1] if out.strip() else "[]")]
+    assert all(p.returncode == 0 for p in procs), [err[-500:] for _, err in outputs]
+    assert len(results) == 20 and not [r for r in results if "error" in r], results
+    slots = [r["slot"] for r in results]
+    assert len(set(slots)) == 20, "one slot never serves two tenants"
+
+    snap = await protocol.snapshot(pool.consul)
+    by_tenant = {s.tenant_id: s.index for s in snap.active()}
+    assert {r["tenant_id"] for r in results} <= set(by_tenant), "every tenant is ACTIVE in Consul"
+    assert len(snap.tenants) == len(set(snap.tenants.values())), "one tenant never holds two slots"
+
+    # Each tenant's own bot answers /start through Telegram.
+    for spec in specs:
+        bot = BotInfo(id=int(spec["token"].split(":")[0]), token=spec["token"], username=spec["username"])
+        await answers_start(telegram_standin, bot, spec["company"])
+    for spec in specs:
+        await protocol.release(pool.consul, spec["tenant_id"])
+
+
+async def test_kill9_moves_tenant_to_another_slot_with_data_intact(
+    pool: Pool, activator: Activator, telegram_standin: TelegramStandin, postgres: PostgresHandle,
+    reconciler: object,
+) -> None:
+    await pool.scale_to_free(3)
+    bot = await new_bot(telegram_standin, "phoenix")
+    tenant_id = new_tenant_id()
+    first = await activator.activate(spec_for(tenant_id, bot, "Phoenix Salon"))
+    await answers_start(telegram_standin, bot, "Phoenix Salon")
+    admin = await asyncpg.connect(postgres.dsn)
+    try:
+        await admin.execute(f'CREATE TABLE "{tenant_id}".visits (client text)')
+        await admin.execute(f"INSERT INTO \"{tenant_id}\".visits VALUES ('Ivan')")
+    finally:
+        await admin.close()
+
+    snap = await protocol.snapshot(pool.consul)
+    alloc_id = snap.slots[first.slot_index].alloc_id
+    victims = [
+        pid for pid in process.processes_mentioning(alloc_id)
+        if b"bot_runtime" in open(f"/proc/{pid}/cmdline", "rb").read()
+    ]
+    assert victims, "the slot's process was found"
+    started = time.monotonic()
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+
+    def moved(s: protocol.PoolSnapshot) -> bool:
+        return any(
+            (slot.tenant_id == tenant_id and slot.mode is SlotMode.ACTIVE and slot.alloc_id != alloc_id)
+            or (slot.tenant_id == tenant_id and slot.mode is SlotMode.ACTIVE and slot.started_at
+                != snap.slots[first.slot_index].started_at)
+            for slot in s.slots.values()
+        )
+
+    await protocol.wait_until(pool.consul, moved, timeout_s=60)
+    await answers_start(telegram_standin, bot, "Phoenix Salon")
+    recovery = time.monotonic() - started
+    print(f"tenant answered again {recovery:.1f} s after kill -9")
+    tenant_conn = await asyncpg.connect(postgres.dsn)
+    try:
+        assert await tenant_conn.fetchval(f'SELECT client FROM "{tenant_id}".visits') == "Ivan"
+    finally:
+        await tenant_conn.close()
+    await activator.release(tenant_id)
+
+
+@pytest.mark.parametrize("tamper", ["other-tenant-path", "rewrapped", "already-unwrapped", "expired"])
+async def test_tampered_handoff_is_refused_and_alerted(
+    pool: Pool, activator: Activator, root_vault: hvac.Client, telegram_standin: TelegramStandin, tamper: str,
+    vault: object,
+) -> None:
+    await pool.scale_to_free(2)
+    victim, other = new_tenant_id(), new_tenant_id()
+    victim_bot = await new_bot(telegram_standin, "victim")
+    await activator.provision(spec_for(victim, victim_bot, "Victim"))
+    await activator.provision(spec_for(other, await new_bot(telegram_standin, "other"), "Other"))
+    addr = root_vault.url
+
+    if tamper == "other-tenant-path":
+        token = vault_client.read_wrapped(activator.vault, "secret", secret_path(other)).token
+    elif tamper == "rewrapped":
+        token = root_vault.adapter.post(
+            "/v1/sys/wrapping/wrap", json={"bot_token": "123:forged"}, wrap_ttl="300s"
+        )["wrap_info"]["token"]
+    elif tamper == "already-unwrapped":
+        token = vault_client.read_wrapped(activator.vault, "secret", secret_path(victim)).token
+        vault_client.connect_url(addr, token).sys.unwrap()  # an attacker read it first
+    else:
+        token = vault_client.read_wrapped(activator.vault, "secret", secret_path(victim), ttl_s=1).token
+        await asyncio.sleep(2.5)
+
+    slot, claim = await protocol.claim(pool.consul, victim, token)
+    snap = await protocol.wait_until(
+        pool.consul, lambda s: s.slots[slot.index].attempt == claim.attempt and bool(s.slots[slot.index].error),
+        timeout_s=15,
+    )
+    state = snap.slots[slot.index]
+    assert state.error is not None and state.error.startswith("handoff_refused")
+    assert state.mode is SlotMode.WAITING and state.tenant_id is None
+    recorded = [a for a in await alerts.list_alerts(pool.consul) if a.details.get("attempt") == claim.attempt]
+    assert len(recorded) == 1 and recorded[0].kind == "handoff_refused"
+    assert recorded[0].details["tenant_id"] == victim
+    if tamper in ("other-tenant-path", "rewrapped"):
+        # The refused token was never used: it can still be looked up (not consumed).
+        assert vault_client.lookup(addr, token)["creation_path"]
+    info = await telegram_standin.control.bot_info(victim_bot)
+    assert not info.get("polling"), "the victim's bot was never started"
+    await protocol.release(pool.consul, victim)
+
+
+async def test_tenants_are_isolated_in_postgres_and_redis(
+    activator: Activator, root_vault: hvac.Client, telegram_standin: TelegramStandin,
+    postgres: PostgresHandle, redis_server: RedisHandle,
+) -> None:
+    a, b = new_tenant_id(), new_tenant_id()
+    for tenant in (a, b):
+        await activator.provision(spec_for(tenant, await new_bot(telegram_standin, "iso"), "Iso"))
+    creds = {
+        t: root_vault.secrets.kv.v2.read_secret_version(path=secret_path(t), mount_point="secret",
+                                                         raise_on_deleted_version=False)["data"]["data"]
+        for t in (a, b)
+    }
+    as_b = await asyncpg.connect(host=postgres.host, port=postgres.port, database="botpool", user=b,
+                                 password=creds[b]["db_password"])
+    await as_b.execute("CREATE TABLE clients (name text)")
+    await as_b.execute("INSERT INTO clients VALUES ('secret client of B')")
+    await as_b.close()
+
+    as_a = await asyncpg.connect(host=postgres.host, port=postgres.port, database="botpool", user=a,
+                                 password=creds[a]["db_password"])
+    try:
+        await as_a.execute("CREATE TABLE clients (name text)")  # its own schema is writable
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await as_a.fetch(f'SELECT * FROM "{b}".clients')
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await as_a.fetch("SELECT * FROM control.tenants")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await as_a.execute(f'CREATE TABLE "{b}".planted (x int)')
+    finally:
+        await as_a.close()
+    with pytest.raises(asyncpg.InvalidPasswordError):
+        await asyncpg.connect(host=postgres.host, port=postgres.port, database="botpool", user=a,
+                              password=creds[b]["db_password"])
+
+    redis_a = aioredis.Redis(host=redis_server.host, port=redis_server.port, username=a,
+                             password=creds[a]["redis_password"])
+    try:
+        await redis_a.set(f"{a}:fsm:x", "mine")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await redis_a.get(f"{b}:fsm:x")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await redis_a.set(f"{b}:fsm:x", "planted")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            await redis_a.keys("*")
+    finally:
+        await redis_a.aclose()
+
+
+async def test_no_bot_token_anywhere_after_the_run(
+    pool: Pool, stack: object, telegram_standin: TelegramStandin, redis_server: RedisHandle,
+    postgres: PostgresHandle,
+) -> None:
+    assert len(TOKENS) >= 20, "the scan runs after the scripted activations above"
+    haystacks: dict[str, str] = {}
+    for path in pool.logs():
+        haystacks[str(path)] = path.read_text(errors="replace")
+    for path in (pool.root / "logs").glob("*.log"):
+        haystacks[str(path)] = path.read_text(errors="replace")
+    haystacks["telegram stand-in log"] = telegram_standin.log_path.read_text(errors="replace")
+    _, entries = await pool.consul.kv.get("", recurse=True)
+    for entry in entries or []:
+        haystacks[f"consul:{entry['Key']}"] = (entry.get("Value") or b"").decode(errors="replace")
+    client = aioredis.Redis.from_url(redis_server.url)
+    try:
+        async for key in client.scan_iter(count=1000):
+            raw_kind = await client.type(key)
+            kind = raw_kind.decode() if isinstance(raw_kind, bytes) else str(raw_kind)
+            if kind == "string":
+                haystacks[f"redis:{key!r}"] = repr(await client.get(key))
+            elif kind == "hash":
+                haystacks[f"redis:{key!r}"] = repr(await client.hgetall(key))
+    finally:
+        await client.aclose()
+    conn = await asyncpg.connect(postgres.dsn)
+    try:
+        for row in await conn.fetch("SELECT tenant_id, coalesce(last_error, '') AS e FROM control.tenants"):
+            haystacks[f"control error {row['tenant_id']}"] = row["e"]
+    finally:
+        await conn.close()
+    assert len(haystacks) > 20
+    leaks = [(where, token[:8]) for where, text in haystacks.items() for token in TOKENS if token in text]
+    assert not leaks, f"bot tokens leaked into: {sorted({w for w, _ in leaks})}"
+    # The secret part alone must not leak either (e.g. a log that printed only the part after the colon).
+    halves = {t.split(":", 1)[1] for t in TOKENS}
+    assert not [w for w, text in haystacks.items() for h in halves if h in text]
