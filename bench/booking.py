@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import contextvars
 import json
 import os
 import platform
 import random
+import resource
 import statistics
 import sys
 import time
@@ -55,7 +57,7 @@ sys.path.insert(0, str(REPO))
 from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher  # noqa: E402
 from bot_runtime.booking.domain.availability import local_today  # noqa: E402
 from botpool.db import migrations  # noqa: E402
-from devstack.standins.telegram.client import BotInfo, TelegramControl, TgUser  # noqa: E402
+from devstack.standins.telegram.client import BotInfo, ControlApiError, TelegramControl, TgUser  # noqa: E402
 from tests.booking.support import seed_salon, seed_year  # noqa: E402
 
 JsonDict = dict[str, Any]
@@ -181,7 +183,10 @@ class Client:
         """Press a button and wait until the bot answers the callback; return the answer text."""
 
         async def act() -> str:
-            query = await self.control.press_button(self.bot, self.user, message["message_id"], data)
+            try:
+                query = await self.control.press_button(self.bot, self.user, message["message_id"], data)
+            except ControlApiError as exc:
+                raise RuntimeError(f"{data}: {exc}; buttons {find(message, '')}") from exc
             answered = await self.control.wait_for_callback_answer(self.bot, query, timeout=30)
             return str((answered.get("answer") or {}).get("text") or "")
 
@@ -201,7 +206,8 @@ class Client:
         services = find(flow, "bk:svc:")
         await self.press(flow, self.rng.choice(services))
         await self.press(flow, "bk:next:")
-        await self.press(flow, "bk:m:0")
+        masters = await self.current(flow["message_id"])
+        await self.press(masters, self.rng.choice(find(masters, "bk:m:")))
         calendar = await self.current(flow["message_id"])
         days = find(calendar, "bk:day:")[2:]  # keep away from the cut-off so the cancel below is allowed
         if not days:
@@ -235,6 +241,43 @@ class Client:
             await self.press(ask, yes[0])
 
 
+async def generate(args: argparse.Namespace) -> None:
+    """Child process: play ``--users`` clients for ``--warmup`` + ``--seconds`` and report as JSON."""
+    control = TelegramControl(args.base_url, timeout=60)
+    bot = BotInfo(args.bot_id, "", "")
+    samples = Samples()
+    rng = random.Random(args.seed)
+    clients = [Client(control, bot, 100_000 + i, samples, random.Random(rng.random())) for i in range(args.users)]
+    for client in clients:
+        await client.say("/start", "Bench salon")
+    print("ready", flush=True)
+    stop_at = time.perf_counter() + args.warmup + args.seconds + 1.0
+
+    async def loop(client: Client) -> int:
+        cycles = 0
+        while time.perf_counter() < stop_at:
+            try:
+                await client.cycle()
+                cycles += 1
+            except (TimeoutError, RuntimeError) as exc:
+                samples.errors += 1
+                print(f"client {client.user.id}: {type(exc).__name__}: {exc}"[:300], file=sys.stderr)
+        return cycles
+
+    cycles = sum(await asyncio.gather(*(loop(c) for c in clients)))
+    await control.aclose()
+    print(
+        json.dumps(
+            {
+                "cycles": cycles,
+                "errors": samples.errors,
+                "p99_client_step_ms": round(percentile(samples.user_step_ms, 0.99), 2),
+            }
+        ),
+        flush=True,
+    )
+
+
 async def prepare_schema(dsn: str, schema: str) -> None:
     """Create btree_gist (as the provisioner would) and the tenant schema with its migrations."""
     conn = await asyncpg.connect(dsn)
@@ -263,7 +306,9 @@ async def run(args: argparse.Namespace) -> JsonDict:
         seeded = await seed_year(pool, salon, until=local_today(datetime.now(UTC), tz), tz=tz, clients=1500)
         await pool.execute("UPDATE settings SET max_active_per_client = 100")
         info = await control.create_bot(f"bench{uuid.uuid4().hex[:8]}_bot")
-        config = BookingConfig(tenant_id=schema, company_name="Bench salon", admin_telegram_id=1, timezone=tz.key)
+        config = BookingConfig(
+            tenant_id=schema, company_name="Bench salon", admin_telegram_id=99_999, timezone=tz.key
+        )
         session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
         session.middleware(ApiTimer())
         bot = Bot(info.token, session=session)
@@ -288,33 +333,53 @@ async def run(args: argparse.Namespace) -> JsonDict:
         )
         await control.wait_until_polling(info, timeout=15)
 
-        rng = random.Random(args.seed)
-        clients = [Client(control, info, 100_000 + i, samples, random.Random(rng.random())) for i in range(args.users)]
-        for client in clients:
-            await client.say("/start", "Bench salon")
-        stop_at = time.perf_counter() + args.warmup + args.seconds
-        window_start = time.perf_counter() + args.warmup
-
-        async def loop(client: Client) -> int:
-            cycles = 0
-            while time.perf_counter() < stop_at:
-                try:
-                    await client.cycle()
-                    cycles += 1
-                except (TimeoutError, RuntimeError) as exc:
-                    samples.errors += 1
-                    print(f"client {client.user.id}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return cycles
-
-        samples.own_ms.clear()
-        samples.total_ms.clear()
-        samples.finished_at.clear()
-        samples.user_step_ms.clear()
-        cycles = sum(await asyncio.gather(*(loop(c) for c in clients)))
-        window_end = min(stop_at, time.perf_counter())
+        owner = Client(control, info, config.admin_telegram_id, samples, random.Random(0))
+        await owner.say("/start", "Bench salon")
+        generator = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "generate",
+            "--base-url",
+            base_url,
+            "--bot-id",
+            str(info.id),
+            "--users",
+            str(args.users),
+            "--seconds",
+            str(args.seconds),
+            "--warmup",
+            str(args.warmup),
+            "--seed",
+            str(args.seed),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=REPO,
+        )
+        assert generator.stdout is not None
+        ready = (await asyncio.wait_for(generator.stdout.readline(), 120)).decode().strip()
+        if ready != "ready":
+            raise RuntimeError(f"load generator failed to start: {ready!r}")
+        await asyncio.sleep(args.warmup)
+        window_start = time.perf_counter()
+        cpu_start = resource.getrusage(resource.RUSAGE_SELF)
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
+        load_start = os.getloadavg()[0]
+        await asyncio.sleep(args.seconds)
+        window_end = time.perf_counter()
+        cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        report = json.loads((await asyncio.wait_for(generator.stdout.readline(), 120)).decode())
+        await generator.wait()
         await dp.stop_polling()
         await polling
         await bot.session.close()
+        cycles = report["cycles"]
+        samples.errors = report["errors"]
+        samples.user_step_ms = [report["p99_client_step_ms"]]
+        cpu_seconds = (cpu_end.ru_utime - cpu_start.ru_utime) + (cpu_end.ru_stime - cpu_start.ru_stime)
 
         in_window = [
             (own, total)
@@ -326,10 +391,12 @@ async def run(args: argparse.Namespace) -> JsonDict:
         seconds = window_end - window_start
         return {
             "updates_per_s": round(len(in_window) / seconds, 1),
+            "bot_cpu_ms_per_update": round(1000 * cpu_seconds / max(1, len(in_window)), 2),
+            "load_average_during_run": round(load_start, 2),
             "p99_ms": round(percentile(own, 0.99), 2),
             "p50_ms": round(statistics.median(own), 2) if own else None,
             "p99_with_bot_api_ms": round(percentile(total, 0.99), 2),
-            "p99_client_step_ms": round(percentile(samples.user_step_ms, 0.99), 2),
+            "p99_client_step_ms": report["p99_client_step_ms"],
             "updates": len(in_window),
             "window_s": round(seconds, 1),
             "users": args.users,
@@ -365,6 +432,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--pool", type=int, default=10, help="asyncpg pool size of the bot")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--profile", help="write a cProfile of the bot process during the window to this file")
     args = parser.parse_args(argv)
     if not args.pg_dsn or not args.redis_url:
         parser.error("PostgreSQL and Redis are needed: run `botpool up` and `eval $(botpool env)`, or pass both URLs")
@@ -373,6 +441,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     """Run the benchmark and print a summary, then the JSON result on the last line."""
+    if len(sys.argv) > 1 and sys.argv[1] == "generate":
+        parser = argparse.ArgumentParser()
+        parser.add_argument("generate")
+        parser.add_argument("--base-url", required=True)
+        parser.add_argument("--bot-id", type=int, required=True)
+        parser.add_argument("--users", type=int, required=True)
+        parser.add_argument("--seconds", type=float, required=True)
+        parser.add_argument("--warmup", type=float, required=True)
+        parser.add_argument("--seed", type=int, required=True)
+        asyncio.run(generate(parser.parse_args()))
+        return
     args = parse_args()
     result = asyncio.run(run(args))
     print(

@@ -43,6 +43,7 @@ class Slot:
             started_at=utcnow().isoformat(),
         )
         self.claim: Claim | None = None
+        self._session_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ health
     def probe(self) -> tuple[bool, str]:
@@ -93,9 +94,28 @@ class Slot:
     async def _set(self, **changes: object) -> None:
         self.state = replace(self.state, **changes)  # type: ignore[arg-type]
         if not await self._publish():
-            log.warning("slot key lost; reopening session", slot=self.index)
+            await self._rejoin("slot key held by another session")
+
+    async def _rejoin(self, why: str) -> None:
+        """Our session was invalidated (a check failed under load, Consul restarted): take the slot key again."""
+        async with self._session_lock:
+            _, entry = await self.consul.kv.get(keys.slot(self.index))
+            if entry is not None and entry.get("Session") == self.state.session:
+                return  # another task already rejoined
+            log.warning("slot session lost; rejoining the pool", slot=self.index, reason=why)
             await self._open_session()
             await self._readopt_claim()
+
+    async def _guard_session(self) -> None:
+        """Watch our own slot key (blocking queries): if it vanished or is not ours, rejoin."""
+        index = None
+        while True:
+            new_index, entry = await self.consul.kv.get(keys.slot(self.index), index=index, wait="30s")
+            new_index = int(new_index)
+            index = None if index is not None and new_index < index else new_index
+            if entry is None or entry.get("Session") != self.state.session:
+                await self._rejoin("slot key gone")
+                index = None
 
     async def _readopt_claim(self) -> None:
         """After a session change while serving, point our claim at the new session (CAS, so a reconciler wins ties)."""
@@ -191,13 +211,14 @@ class Slot:
         await self._open_session()
         log.info("slot waiting", slot=self.index, alloc=self.settings.alloc_id)
         watcher = asyncio.create_task(self._watch_claims())
+        guard = asyncio.create_task(self._guard_session())
         stopper = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait({watcher, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if watcher in done:
-                watcher.result()
+            done, _ = await asyncio.wait({watcher, guard, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {stopper}:
+                task.result()
         finally:
-            for task in (watcher, stopper):
+            for task in (watcher, guard, stopper):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

@@ -184,7 +184,7 @@ class Nomad(HashiCorpService):
         template = string.Template((REPO_ROOT / "nomad" / "local.hcl").read_text())
         data_dir = state.root / "nomad" / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        memory_mb = int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "20000"))
+        memory_mb = int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "22500"))
         self.config_path(state).write_text(
             template.substitute(
                 data_dir=data_dir,

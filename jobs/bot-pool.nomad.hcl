@@ -53,8 +53,8 @@ variable "env" {
 
 variable "memory_mb" {
   type        = number
-  default     = 200
-  description = "Measured: a waiting slot is about 175 MB RSS, almost all aiogram's types (bench/activation.py)."
+  default     = 220
+  description = "Measured: a waiting slot is about 197 MB RSS, almost all of it aiogram's types (bench/activation.py)."
 }
 
 variable "cpu_mhz" {
@@ -110,12 +110,16 @@ job "bot-pool" {
       }
 
       # The check output (the /health body) shows WAITING or ACTIVE tenant=... in the Consul UI.
+      # Three failures in a row (about 3 s) before critical: a dead slot leaves the pool
+      # quickly, but a slot starved of CPU for a moment (new slots importing aiogram on
+      # a small node) does not lose its session.
       check {
-        name     = "slot-health"
-        type     = "http"
-        path     = "/health"
-        interval = "1s"
-        timeout  = "1s"
+        name                     = "slot-health"
+        type                     = "http"
+        path                     = "/health"
+        interval                 = "1s"
+        timeout                  = "2s"
+        failures_before_critical = 3
       }
     }
 

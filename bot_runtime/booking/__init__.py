@@ -18,6 +18,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
 from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware
+from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.reminders import ReminderWorker
 from bot_runtime.booking.routers import admin, admin_catalog, booking, common, fallback, my
 from bot_runtime.booking.service import BookingService
@@ -53,6 +54,7 @@ def create_dispatcher(
     state), then the owner's panel, the booking flow, "my bookings", and
     last the fallback that answers everything nobody else handled.
     """
+    pin_response_models()
     storage = SharedRedisStorage(
         redis,
         key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}fsm", with_bot_id=True, with_destiny=True),

@@ -39,6 +39,7 @@ from bot_runtime.booking.domain.parsing import (
     parse_offsets,
     parse_telegram_id,
 )
+from bot_runtime.booking.filters import HasText, NoText, TextIn
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.middlewares import event_user
 from bot_runtime.booking.routers.booking import start_move, start_new
@@ -136,7 +137,7 @@ async def prompt(callback: CallbackQuery, state: FSMContext, tr: Tr, which: Stat
 
 
 @entry.message(Command("admin"))
-@entry.message(F.text.in_(all_variants("btn_admin")))
+@entry.message(TextIn(all_variants("btn_admin")))
 async def on_admin(message: Message, state: FSMContext, tr: Tr, svc: BookingService, is_admin: bool) -> None:
     """Open the panel (or explain it is for admins)."""
     if not is_admin:
@@ -518,7 +519,7 @@ async def on_clients(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Bo
     await callback.answer()
 
 
-@router.message(AdminInput.client_search, F.text)
+@router.message(AdminInput.client_search, HasText())
 async def on_client_search(message: Message, tr: Tr, svc: BookingService) -> None:
     """Search clients by what the owner typed."""
     query = (message.text or "")[:64]
@@ -571,7 +572,7 @@ async def on_client_edit(callback: CallbackQuery, callback_data: AdminCb, state:
     )
 
 
-@router.message(AdminInput.client_phone, F.text)
+@router.message(AdminInput.client_phone, HasText())
 async def on_client_phone(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save a client's phone."""
     text = (message.text or "").strip()
@@ -586,7 +587,7 @@ async def on_client_phone(message: Message, state: FSMContext, tr: Tr, svc: Book
     await _send_client(message, tr, svc, target)
 
 
-@router.message(AdminInput.client_notes, F.text)
+@router.message(AdminInput.client_notes, HasText())
 async def on_client_notes(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save the owner's notes about a client."""
     text = (message.text or "").strip()
@@ -615,7 +616,7 @@ async def on_broadcast(callback: CallbackQuery, state: FSMContext, tr: Tr) -> No
     await prompt(callback, state, tr, AdminInput.broadcast, tr("ask_broadcast", limit=BROADCAST_LIMIT))
 
 
-@router.message(AdminInput.broadcast, F.text)
+@router.message(AdminInput.broadcast, HasText())
 async def on_broadcast_text(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Preview the broadcast and ask to send it."""
     text = (message.text or "").strip()
@@ -740,7 +741,7 @@ async def on_admin_add(callback: CallbackQuery, state: FSMContext, tr: Tr, is_ow
     await prompt(callback, state, tr, AdminInput.admin_add, tr("ask_admin"))
 
 
-@router.message(AdminInput.admin_add, F.text)
+@router.message(AdminInput.admin_add, HasText())
 async def on_admin_id(message: Message, state: FSMContext, tr: Tr, svc: BookingService, is_owner: bool) -> None:
     """Add the typed id as an admin."""
     if not is_owner:
@@ -855,7 +856,7 @@ async def on_setting_field(callback: CallbackQuery, callback_data: AdminCb, stat
     await prompt(callback, state, tr, AdminInput.setting, text, field=field)
 
 
-@router.message(AdminInput.setting, F.text)
+@router.message(AdminInput.setting, HasText())
 async def on_setting_value(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Validate and save a setting, then show all settings again."""
     field = (await state.get_data()).get("field", "")
@@ -896,7 +897,7 @@ async def _set_int(svc: BookingService, name: str, value: int) -> None:
 # --------------------------------------------------------------------------- typed input of the wrong kind
 
 
-@router.message(StateFilter(AdminInput), ~F.text)
+@router.message(StateFilter(AdminInput), NoText())
 async def on_not_text(message: Message, tr: Tr) -> None:
     """A sticker or photo while the bot waits for typed input."""
     await message.answer(tr("not_text"))

@@ -27,6 +27,7 @@ from bot_runtime.booking.domain.parsing import (
     parse_service,
     parse_weekly,
 )
+from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.routers.admin import AdminInput, LeaveInputMiddleware, cb, menu_button, prompt
 from bot_runtime.booking.routers.spec import RouterSpec
@@ -130,7 +131,7 @@ async def on_service_add(callback: CallbackQuery, state: FSMContext, tr: Tr) -> 
     await prompt(callback, state, tr, AdminInput.service_new, tr("ask_service"))
 
 
-@router.message(AdminInput.service_new, F.text)
+@router.message(AdminInput.service_new, HasText())
 async def on_service_new(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Create the typed service."""
     try:
@@ -163,7 +164,7 @@ async def on_service_field(callback: CallbackQuery, callback_data: AdminCb, stat
     )
 
 
-@router.message(AdminInput.service_field, F.text)
+@router.message(AdminInput.service_field, HasText())
 async def on_service_value(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save one field of a service."""
     data = await state.get_data()
@@ -271,7 +272,7 @@ async def on_master_add(callback: CallbackQuery, state: FSMContext, tr: Tr) -> N
     await prompt(callback, state, tr, AdminInput.master_new, tr("ask_master"))
 
 
-@router.message(AdminInput.master_new, F.text)
+@router.message(AdminInput.master_new, HasText())
 async def on_master_new(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Create the master and open their card to set services and hours."""
     try:
@@ -291,7 +292,7 @@ async def on_master_rename(callback: CallbackQuery, callback_data: AdminCb, stat
     await prompt(callback, state, tr, AdminInput.master_rename, tr("ask_name"), target=_int(callback_data.v))
 
 
-@router.message(AdminInput.master_rename, F.text)
+@router.message(AdminInput.master_rename, HasText())
 async def on_master_renamed(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Rename a master."""
     try:
@@ -377,8 +378,8 @@ async def on_master_hours(callback: CallbackQuery, callback_data: AdminCb, state
     )
 
 
-@router.message(AdminInput.hours, F.text)
-@router.message(AdminInput.breaks, F.text)
+@router.message(AdminInput.hours, HasText())
+@router.message(AdminInput.breaks, HasText())
 async def on_master_week(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save weekly hours (several ranges make breaks) or breaks."""
     try:
@@ -484,8 +485,8 @@ async def on_block(
     await prompt(callback, state, tr, AdminInput.block, tr("ask_block", who=who), target=master_id)
 
 
-@router.message(AdminInput.block, F.text)
-@router.message(AdminInput.day_off, F.text)
+@router.message(AdminInput.block, HasText())
+@router.message(AdminInput.day_off, HasText())
 async def on_block_text(message: Message, state: FSMContext, tr: Tr, svc: BookingService, bot: Bot) -> None:
     """Block the typed dates/times, cancel the bookings inside and notify their clients."""
     try:

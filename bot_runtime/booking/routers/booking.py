@@ -24,6 +24,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot_runtime.booking.callbacks import BookCb
 from bot_runtime.booking.domain.parsing import MAX_INPUT, ParseError, parse_client
+from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, month_calendar, rows, time_grid
 from bot_runtime.booking.middlewares import event_user
 from bot_runtime.booking.routers.spec import RouterSpec
@@ -593,7 +594,7 @@ async def on_abort(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Book
     await callback.answer()
 
 
-@router.message(BookingFlow.client, F.text)
+@router.message(BookingFlow.client, HasText())
 async def on_manual_client(
     message: Message, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings, bot: Bot
 ) -> None:

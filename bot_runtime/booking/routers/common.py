@@ -7,11 +7,11 @@ hold behind.
 
 from __future__ import annotations
 
-from aiogram import F
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
+from bot_runtime.booking.filters import TextIn
 from bot_runtime.booking.keyboards import main_menu
 from bot_runtime.booking.middlewares import event_user
 from bot_runtime.booking.routers.booking import start_new
@@ -53,7 +53,7 @@ async def on_help(message: Message, tr: Tr, is_admin: bool) -> None:
 
 
 @router.message(Command("lang"))
-@router.message(F.text.in_(all_variants("btn_lang")))
+@router.message(TextIn(all_variants("btn_lang")))
 async def on_lang(message: Message, tr: Tr, svc: BookingService, client_id: int, is_admin: bool) -> None:
     """Switch between Russian and English and redraw the menu in the new language."""
     new = "en" if tr.lang == "ru" else "ru"
@@ -72,7 +72,7 @@ async def on_cancel(message: Message, state: FSMContext, tr: Tr, svc: BookingSer
 
 
 @router.message(Command("book"))
-@router.message(F.text.in_(all_variants("btn_book")))
+@router.message(TextIn(all_variants("btn_book")))
 async def on_book(
     message: Message,
     state: FSMContext,

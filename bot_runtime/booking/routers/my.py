@@ -14,6 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot_runtime.booking.callbacks import MyCb, RateCb
+from bot_runtime.booking.filters import TextIn
 from bot_runtime.booking.keyboards import button, my_list_button, rows
 from bot_runtime.booking.routers.booking import start_move
 from bot_runtime.booking.routers.spec import RouterSpec
@@ -44,7 +45,7 @@ async def _list(target: Message | CallbackQuery, tr: Tr, svc: BookingService, cl
 
 
 @router.message(Command("my"))
-@router.message(F.text.in_(all_variants("btn_my")))
+@router.message(TextIn(all_variants("btn_my")))
 async def on_my(message: Message, tr: Tr, svc: BookingService, client_id: int) -> None:
     """Show the client's upcoming bookings as a new message."""
     await _list(message, tr, svc, client_id)

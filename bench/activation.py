@@ -1,0 +1,180 @@
+"""Benchmark: how fast a paid tenant's bot answers, warm pool versus a fresh allocation; slot cost at rest.
+
+Runs the real stack (its own, on free ports), the real pool job and the
+Telegram stand-in. Warm latency is measured from the moment the assignment is
+written until the tenant's bot has answered /start through the stand-in (the
+client's /start is queued just before, so the answer is the bot's first act).
+The cold path scales the group by one and times the same thing from the scale
+call. Also measured: RSS of a waiting slot next to a bare Python process that
+only imports aiogram (the floor), and CPU used by 50 idle waiting slots over 60 s.
+
+Last line: one JSON object (seconds and MB).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import hvac
+import psutil
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from bench.machine import describe
+from botpool.clients import consul as consul_client
+from botpool.clients import vault as vault_client
+from botpool.clients.nomad import NomadClient
+from botpool.pool import jobspec, protocol
+from botpool.settings import ConsulSettings
+from botpool.tenancy import store
+from botpool.tenancy.activation import Activator, TenantSpec
+from botpool.tenancy.package import secret_path
+from devstack.stack import Stack
+from devstack.standins.telegram import runner
+from devstack.standins.telegram.client import TelegramControl, TgUser
+
+WARM_RUNS = int(os.environ.get("BENCH_WARM_RUNS", "60"))
+COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "3"))
+IDLE_SLOTS = int(os.environ.get("BENCH_IDLE_SLOTS", "50"))
+IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
+CLIENT = TgUser(id=99001, first_name="Bench")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (no interpolation: with 60 samples p99 is the worst but one)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def slot_processes() -> list[psutil.Process]:
+    """Processes running ``python -m bot_runtime`` (one per slot)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info.get("cmdline") or []
+        if "bot_runtime" in cmd and "-m" in cmd:
+            found.append(proc)
+    return found
+
+
+def floor_rss_mb() -> float:
+    """RSS of a bare interpreter that imported aiogram and nothing else."""
+    code = "import aiogram.types, aiogram, os, sys; sys.stdout.write('ready\\n'); sys.stdout.flush(); sys.stdin.read()"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    proc.stdout.readline()
+    rss = psutil.Process(proc.pid).memory_info().rss / 2**20
+    proc.stdin.close()
+    proc.wait()
+    return rss
+
+
+async def one_activation(
+    act: Activator, control: TelegramControl, *, cold: NomadClient | None = None, count: int = 0
+) -> float:
+    """Activate one fresh tenant and return seconds from assignment (or scale call) to its bot's answer."""
+    bot = await control.create_bot(f"bench_{uuid.uuid4().hex[:8]}_bot")
+    tenant_id = f"t_{uuid.uuid4().hex[:12]}"
+    spec = TenantSpec(tenant_id=tenant_id, bot_token=SecretStr(bot.token), admin_telegram_id=1,
+                      company_name="Bench Salon", paid_until=datetime.now(UTC) + timedelta(days=1))
+    await store.upsert(act.db, tenant_id=tenant_id, company_name="Bench Salon", admin_telegram_id=1,
+                       bot_id=bot.id, paid_until=spec.paid_until, timezone="Europe/Moscow", language="ru")
+    await act.provision(spec)
+    wrapped = await asyncio.to_thread(vault_client.read_wrapped, act.vault, act.kv_mount, secret_path(tenant_id))
+    await control.send_message(bot, CLIENT, "/start")
+    started = time.perf_counter()
+    if cold is not None:
+        await cold.scale(jobspec.JOB_ID, jobspec.GROUP, count, message="bench: cold path")
+        new = count - 1
+        await protocol.wait_until(act.consul, lambda s: new in s.slots and new not in s.claims, timeout_s=120)
+        # Only the brand-new allocation counts: exclude every warm slot.
+        await protocol.claim(act.consul, tenant_id, wrapped.token, exclude=set(range(new)))
+    else:
+        await protocol.claim(act.consul, tenant_id, wrapped.token)
+    await control.wait_for_message(bot, CLIENT.id, contains="Bench Salon", timeout=60)
+    elapsed = time.perf_counter() - started
+    await act.release(tenant_id)
+    await control.revoke_bot(bot.token)
+    return elapsed
+
+
+async def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
+    os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
+    stack = Stack(root, random_ports=True)
+    stack.up(timeout=180)
+    standin = await runner.start(root / "standin.log")
+    env = stack.env()
+    nomad = NomadClient(env["NOMAD_ADDR"])
+    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
+    control = TelegramControl(standin.base_url)
+    db = await asyncpg.create_pool(env["BOTPOOL_DATABASE_URL"], min_size=1, max_size=4)
+    redis = aioredis.Redis.from_url(env["BOTPOOL_REDIS_URL"])
+    act = Activator(consul=consul, vault=hvac.Client(url=env["VAULT_ADDR"], token=env["VAULT_TOKEN"]),
+                    kv_mount="secret", db=db, redis_admin=redis, database_name="botpool")
+    try:
+        await act.prepare()
+        slot_env = {
+            "CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "VAULT_ADDR": env["VAULT_ADDR"],
+            "TELEGRAM_API_BASE": standin.base_url, "BOTPOOL_TENANT_PG_HOST": "127.0.0.1",
+            "BOTPOOL_TENANT_PG_PORT": str(stack.state.ports["postgres"]), "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1",
+            "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
+        }
+        await jobspec.submit(nomad, count=4, env=slot_env)
+        await protocol.wait_until(consul, lambda s: len(s.free()) >= 4, timeout_s=180)
+
+        warm = [await one_activation(act, control) for _ in range(WARM_RUNS)]
+
+        rss = [p.memory_info().rss / 2**20 for p in slot_processes()]
+        floor = floor_rss_mb()
+
+        cold = []
+        count = 4
+        for _ in range(COLD_RUNS):
+            count += 1
+            cold.append(await one_activation(act, control, cold=nomad, count=count))
+
+        await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, IDLE_SLOTS, message="bench: idle measurement")
+        await protocol.wait_until(consul, lambda s: len(s.free()) >= IDLE_SLOTS, timeout_s=600)
+        await asyncio.sleep(5)  # let start-up work (imports, first blocking queries) settle
+        procs = slot_processes()
+        before = {p.pid: sum(p.cpu_times()[:2]) for p in procs}
+        await asyncio.sleep(IDLE_SECONDS)
+        used = sum(sum(p.cpu_times()[:2]) - before[p.pid] for p in procs if p.pid in before and p.is_running())
+        idle_cpu_pct = 100 * used / IDLE_SECONDS
+
+        result = {
+            "p50": round(percentile(warm, 50), 4), "p95": round(percentile(warm, 95), 4),
+            "p99": round(percentile(warm, 99), 4), "warm_runs": len(warm),
+            "cold_median": round(statistics.median(cold), 3), "cold_runs": len(cold),
+            "ratio": round(statistics.median(cold) / statistics.median(warm), 1),
+            "rss_mb": round(statistics.median(rss), 1), "floor_mb": round(floor, 1),
+            "idle_slots": len(procs), "idle_cpu_pct": round(idle_cpu_pct, 2),
+            "targets": {"p99_s": 1.0, "ratio": 10, "rss_over_floor_mb": 25, "idle_cpu_pct": 5},
+            "machine": describe(),
+        }
+    finally:
+        await nomad.stop(jobspec.JOB_ID, purge=True)
+        await control.aclose()
+        await db.close()
+        await redis.aclose()
+        await consul.close()
+        await nomad.aclose()
+        await runner.stop(standin.process)
+        stack.down()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
