@@ -19,11 +19,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
-from aiogram.fsm.storage.base import DefaultKeyBuilder
-from aiogram.fsm.storage.redis import RedisStorage
 
-from bot_runtime import starter
-from bot_runtime.booking import MIGRATIONS
+from bot_runtime.booking import MIGRATIONS, BookingConfig, ReminderWorker, create_dispatcher
 from bot_runtime.ratelimit import RateLimitMiddleware
 from bot_runtime.settings import RuntimeSettings
 from botpool.clients.postgres import create_pool
@@ -41,6 +38,8 @@ class _Running:
     db: asyncpg.Pool
     redis: aioredis.Redis
     polling: asyncio.Task[None]
+    reminders: asyncio.Task[None]
+    stop_reminders: asyncio.Event
 
 
 class TenantBot:
@@ -54,8 +53,9 @@ class TenantBot:
 
     @property
     def healthy(self) -> bool:
-        """True while polling runs (a crashed poller makes the slot unhealthy, and the tenant moves)."""
-        return self._running is not None and not self._running.polling.done()
+        """True while polling and reminders run (either crashing makes the slot unhealthy, and the tenant moves)."""
+        r = self._running
+        return r is not None and not r.polling.done() and not r.reminders.done()
 
     async def start(self, package: TenantPackage) -> str:
         """Start the tenant's bot and return its @username; raises ``InvalidBotToken`` or ``ActivationFailed``."""
@@ -83,15 +83,21 @@ class TenantBot:
             )
             await redis.ping()
             prefix = redis_prefix(package.tenant_id)
-            storage = RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}fsm", with_bot_id=True))
-            dispatcher = Dispatcher(storage=storage)
-            dispatcher.update.outer_middleware(
+            config = BookingConfig(
+                tenant_id=package.tenant_id, company_name=package.company_name,
+                admin_telegram_id=package.admin_telegram_id, timezone=package.timezone, language=package.language,
+            )
+            dispatcher = create_dispatcher(db=db, redis=redis, key_prefix=prefix, config=config)
+            dispatcher.update.outer_middleware.register(
                 RateLimitMiddleware(redis, prefix, user_per_min=s.user_rate_per_min, tenant_per_s=s.tenant_rate_per_s)
             )
-            dispatcher.include_router(starter.router(package.company_name))
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=25),
                 name=f"polling-{package.tenant_id}",
+            )
+            stop_reminders = asyncio.Event()
+            reminders = asyncio.create_task(
+                ReminderWorker(bot=bot, db=db, config=config).run(stop_reminders), name=f"reminders-{package.tenant_id}"
             )
         except InvalidBotToken:
             await _close(bot, db, redis)
@@ -102,7 +108,7 @@ class TenantBot:
             raise ActivationFailed(
                 f"could not start tenant {package.tenant_id}: {type(exc).__name__}: {reason}"
             ) from None
-        self._running = _Running(bot, dispatcher, db, redis, polling)
+        self._running = _Running(bot, dispatcher, db, redis, polling, reminders, stop_reminders)
         self.tenant_id, self.username = package.tenant_id, me.username
         return me.username or ""
 
@@ -112,11 +118,13 @@ class TenantBot:
         self.tenant_id = self.username = None
         if running is None:
             return
+        running.stop_reminders.set()
         with contextlib.suppress(Exception):
             await running.dispatcher.stop_polling()
-        running.polling.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await running.polling
+        for task in (running.polling, running.reminders):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         with contextlib.suppress(Exception):
             await running.dispatcher.storage.close()
         await _close(running.bot, running.db, running.redis)

@@ -17,9 +17,12 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
+from botpool.clients import consul as consul_client
+from botpool.clients.nomad import NomadClient
 from botpool.errors import BotpoolError
-from botpool.pool import protocol
+from botpool.pool import jobspec, protocol
 from botpool.pool.model import SlotMode
+from botpool.settings import ConsulSettings
 from botpool.tenancy import store
 from botpool.tenancy.activation import TenantSpec
 from botpool_cli.context import connect
@@ -42,18 +45,44 @@ def _fail(exc: BotpoolError) -> None:
 
 
 @app.command()
-def up(root: Path = RootOption) -> None:
-    """Start the local stack (Consul, Vault, Nomad, PostgreSQL, Redis) and wait until all are healthy."""
-    stack = Stack(root)
+def up(
+    root: Path = RootOption,
+    slots: int = typer.Option(5, min=0, max=100, help="Warm pool slots to start (0: backing services only)."),
+) -> None:
+    """Start the whole system locally: Consul, Vault, Nomad, PostgreSQL, Redis, the Telegram stand-in,
+    the reconciler, and the warm pool job on Nomad; wait until everything is healthy."""
+    stack = Stack(root, system=True)
     try:
         with console.status("starting the local stack") as status:
             stack.up(progress=lambda msg: status.update(msg))
+            if slots:
+                status.update(f"starting {slots} warm pool slots on Nomad (each imports aiogram: ~3 s of CPU)")
+                asyncio.run(_deploy_pool(stack, slots))
     except BotpoolError as exc:
         _fail(exc)
     console.print("[green]botpool local stack is up[/green]")
     for name, address in stack.addresses().items():
         console.print(f"  {name:<18} {address}")
     console.print(f"  {'credentials':<18} source {root / 'stack.env'}")
+
+
+async def _deploy_pool(stack: Stack, slots: int) -> None:
+    env = stack.env()
+    nomad = NomadClient(env["NOMAD_ADDR"])
+    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
+    try:
+        if await nomad.job(jobspec.JOB_ID) is None:
+            slot_env = {
+                "CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "VAULT_ADDR": env["VAULT_ADDR"],
+                "TELEGRAM_API_BASE": f"http://127.0.0.1:{stack.state.ports['telegram']}",
+                "BOTPOOL_TENANT_PG_HOST": "127.0.0.1", "BOTPOOL_TENANT_PG_PORT": str(stack.state.ports["postgres"]),
+                "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1", "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
+            }
+            await jobspec.submit(nomad, count=slots, env=slot_env)
+        await protocol.wait_until(consul, lambda snap: len(snap.slots) >= slots, timeout_s=300)
+    finally:
+        await nomad.aclose()
+        await consul.close()
 
 
 @app.command()

@@ -106,6 +106,18 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def _ancestors() -> set[int]:
+    """This process and every parent up to init."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            pid = int((Path("/proc") / str(pid) / "stat").read_text().split(") ", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
 def processes_mentioning(needle: str) -> list[int]:
     """Return pids whose command line or environment contains ``needle``.
 
@@ -115,8 +127,9 @@ def processes_mentioning(needle: str) -> list[int]:
     """
     found = []
     raw = needle.encode()
+    spare = _ancestors()  # e.g. `uv run botpool down --root DIR` mentions DIR in its own command line
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) in spare:
             continue
         try:
             if raw in (entry / "cmdline").read_bytes() or raw in (entry / "environ").read_bytes():

@@ -12,6 +12,7 @@ import pwd
 import shutil
 import string
 import subprocess
+import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
@@ -401,5 +402,62 @@ class Redis(Service):
         return {"Redis": f"redis://127.0.0.1:{state.ports['redis']}"}
 
 
-#: Start order; ``after`` adds the few real dependencies (Nomad registers services in Consul).
+class PythonService(Service):
+    """A botpool process run by the local stack with this checkout's interpreter."""
+
+    module: ClassVar[str]
+
+    def resolve_binary(self) -> Binary:
+        return Binary(self.name, Path(sys.executable), sys.version.split()[0], "path")
+
+    def argv(self, state: StackState) -> list[str]:
+        return [self.binary(state), "-m", self.module, *self.args(state)]
+
+    def args(self, state: StackState) -> list[str]:
+        """Extra command-line arguments."""
+        return []
+
+
+class TelegramStandin(PythonService):
+    """The local Telegram Bot API stand-in, so bots run without reaching Telegram (docs/telegram-standin.md)."""
+
+    name = "telegram"
+    module = "devstack.standins.telegram"
+    port_labels: ClassVar[dict[str, int | None]] = {"telegram": 8081}
+
+    def args(self, state: StackState) -> list[str]:
+        return ["--host", "127.0.0.1", "--port", str(state.ports["telegram"])]
+
+    def problem(self, state: StackState) -> str | None:
+        resp = _http_ok(f"http://127.0.0.1:{state.ports['telegram']}/control/health")
+        return None if resp is not None and resp.status_code == 200 else "not answering"
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        return {"Telegram stand-in": f"http://127.0.0.1:{state.ports['telegram']}"}
+
+
+class ReconcilerService(PythonService):
+    """The reconciler, so tenants are re-activated when slots die on the local system too."""
+
+    name = "reconciler"
+    module = "reconciler"
+    port_labels: ClassVar[dict[str, int | None]] = {}
+    after = ("consul", "vault", "postgres", "redis")
+
+    def env(self, state: StackState) -> dict[str, str]:
+        from devstack.stack import Stack  # the stack owns the environment of its processes
+
+        return Stack(state.root).env()
+
+    def problem(self, state: StackState) -> str | None:
+        resp = _http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/kv/botpool/leaders/reconciler")
+        return None if resp is not None and resp.status_code == 200 else "not leading yet"
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        return {}
+
+
+#: The backing services, in start order; ``after`` adds the few real dependencies.
 ALL: tuple[Service, ...] = (Consul(), Vault(), Postgres(), Redis(), Nomad())
+#: What `botpool up` adds for a complete local system (tests start these themselves).
+SYSTEM: tuple[Service, ...] = (TelegramStandin(), ReconcilerService())

@@ -22,7 +22,7 @@ import httpx
 
 from botpool.errors import DependencyUnavailable
 from devstack import ports, process
-from devstack.services import ALL, Nomad, Postgres, Redis, Service
+from devstack.services import ALL, SYSTEM, Nomad, Postgres, Redis, Service
 from devstack.state import StackState
 
 DEFAULT_ROOT = Path(os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local"))
@@ -48,10 +48,12 @@ class ServiceStatus:
 class Stack:
     """One local stack rooted in a folder; every method is safe to call repeatedly."""
 
-    def __init__(self, root: Path = DEFAULT_ROOT, *, random_ports: bool = False) -> None:
+    def __init__(self, root: Path = DEFAULT_ROOT, *, random_ports: bool = False, system: bool = False) -> None:
         self.root = root
         self.random_ports = random_ports
         self.state = StackState.load(root) or StackState(root=root)
+        # A stack started with the local system keeps running it: later `up`/`status` include it.
+        self.services: tuple[Service, ...] = ALL + SYSTEM if system or "reconciler" in self.state.pids else ALL
 
     # ----------------------------------------------------------------- queries
     def env(self) -> dict[str, str]:
@@ -72,14 +74,14 @@ class Stack:
     def addresses(self) -> dict[str, str]:
         """Human-facing addresses of every service."""
         out: dict[str, str] = {}
-        for service in ALL:
+        for service in self.services:
             out.update(service.addresses(self.state))
         return out
 
     def status(self) -> list[ServiceStatus]:
         """Return each service's process and health state."""
         rows = []
-        for service in ALL:
+        for service in self.services:
             pid = self.state.pids.get(service.name)
             running = pid is not None and process.alive(pid)
             problem = service.problem(self.state) if running else "not running"
@@ -91,7 +93,7 @@ class Stack:
     def up(self, progress: Progress = lambda _msg: None, *, timeout: float = 120.0) -> None:
         """Start whatever is not running and wait until every service is healthy."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for service in ALL:
+        for service in self.services:
             if service.name not in self.state.binaries:
                 progress(f"locating {service.name} (a first build takes minutes)")
                 binary = service.resolve_binary()
@@ -107,7 +109,7 @@ class Stack:
         self._assign_ports()
         self.state.save()
         started: dict[str, float] = {}
-        pending = [s for s in ALL]
+        pending = list(self.services)
         deadline = time.monotonic() + timeout
         while pending:
             for service in list(pending):
@@ -152,7 +154,7 @@ class Stack:
         if nomad_pid is not None and process.alive(nomad_pid):
             progress("stopping Nomad jobs")
             self._stop_nomad_jobs()
-        for service in reversed(ALL):
+        for service in reversed(ALL + SYSTEM):
             pid = self.state.pids.pop(service.name, None)
             if pid is not None:
                 progress(f"stopping {service.name}")
@@ -169,7 +171,7 @@ class Stack:
     # ----------------------------------------------------------------- helpers
     def _assign_ports(self) -> None:
         taken = set(self.state.ports.values())
-        for service in ALL:
+        for service in self.services:
             for label, preferred in service.port_labels.items():
                 if label in self.state.ports:
                     continue

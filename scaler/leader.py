@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import re
+import uuid
 
 import structlog
 from consul.aio import Consul
@@ -60,7 +61,9 @@ class LeaderElection:
         self.liveness_ttl_s = liveness_ttl_s
         self.lock_delay_s = lock_delay_s
         safe = re.sub(r"[^A-Za-z0-9_.-]", "-", instance)
-        self.service_id = f"{ELECTION_SERVICE}-{safe}"
+        # Unique per process: a restarted instance (same name, e.g. Nomad restarting the task) must not
+        # revive its dead predecessor's check, or the dead session would live on until its TTL.
+        self.service_id = f"{ELECTION_SERVICE}-{safe}-{uuid.uuid4().hex[:8]}"
         self.check_id = f"{self.service_id}-alive"
         self.session: str | None = None
         self._leading = asyncio.Event()

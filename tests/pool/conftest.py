@@ -82,8 +82,8 @@ class Pool:
         return await protocol.wait_until(self.consul, lambda s: len(s.free()) >= free, timeout_s=timeout_s)
 
     def logs(self) -> list[Path]:
-        """Every slot's stdout/stderr file written by Nomad."""
-        return sorted(self.root.glob("nomad/data/alloc/*/alloc/logs/*"))
+        """Every slot's stdout/stderr file written by Nomad (regular files: the logs folder also holds FIFOs)."""
+        return sorted(p for p in self.root.glob("nomad/data/alloc/*/alloc/logs/*") if p.is_file())
 
 
 async def _purge(nomad: NomadClient, consul: Consul) -> None:

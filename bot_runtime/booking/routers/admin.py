@@ -519,7 +519,7 @@ async def on_clients(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Bo
     await callback.answer()
 
 
-@router.message(AdminInput.client_search, HasText())
+@router.message(StateFilter(AdminInput.client_search), HasText())
 async def on_client_search(message: Message, tr: Tr, svc: BookingService) -> None:
     """Search clients by what the owner typed."""
     query = (message.text or "")[:64]
@@ -572,7 +572,7 @@ async def on_client_edit(callback: CallbackQuery, callback_data: AdminCb, state:
     )
 
 
-@router.message(AdminInput.client_phone, HasText())
+@router.message(StateFilter(AdminInput.client_phone), HasText())
 async def on_client_phone(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save a client's phone."""
     text = (message.text or "").strip()
@@ -587,7 +587,7 @@ async def on_client_phone(message: Message, state: FSMContext, tr: Tr, svc: Book
     await _send_client(message, tr, svc, target)
 
 
-@router.message(AdminInput.client_notes, HasText())
+@router.message(StateFilter(AdminInput.client_notes), HasText())
 async def on_client_notes(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save the owner's notes about a client."""
     text = (message.text or "").strip()
@@ -616,7 +616,7 @@ async def on_broadcast(callback: CallbackQuery, state: FSMContext, tr: Tr) -> No
     await prompt(callback, state, tr, AdminInput.broadcast, tr("ask_broadcast", limit=BROADCAST_LIMIT))
 
 
-@router.message(AdminInput.broadcast, HasText())
+@router.message(StateFilter(AdminInput.broadcast), HasText())
 async def on_broadcast_text(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Preview the broadcast and ask to send it."""
     text = (message.text or "").strip()
@@ -633,7 +633,7 @@ async def on_broadcast_text(message: Message, state: FSMContext, tr: Tr, svc: Bo
     )
 
 
-@router.callback_query(AdminInput.broadcast, AdminCb.filter(F.act == "bc_send"))
+@router.callback_query(StateFilter(AdminInput.broadcast), AdminCb.filter(F.act == "bc_send"))
 async def on_broadcast_send(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Queue the broadcast in the outbox; the reminder worker delivers it at Telegram's pace."""
     text = (await state.get_data()).get("text")
@@ -741,7 +741,7 @@ async def on_admin_add(callback: CallbackQuery, state: FSMContext, tr: Tr, is_ow
     await prompt(callback, state, tr, AdminInput.admin_add, tr("ask_admin"))
 
 
-@router.message(AdminInput.admin_add, HasText())
+@router.message(StateFilter(AdminInput.admin_add), HasText())
 async def on_admin_id(message: Message, state: FSMContext, tr: Tr, svc: BookingService, is_owner: bool) -> None:
     """Add the typed id as an admin."""
     if not is_owner:
@@ -856,7 +856,7 @@ async def on_setting_field(callback: CallbackQuery, callback_data: AdminCb, stat
     await prompt(callback, state, tr, AdminInput.setting, text, field=field)
 
 
-@router.message(AdminInput.setting, HasText())
+@router.message(StateFilter(AdminInput.setting), HasText())
 async def on_setting_value(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Validate and save a setting, then show all settings again."""
     field = (await state.get_data()).get("field", "")

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, F
-from aiogram.filters import MagicData
+from aiogram.filters import MagicData, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -131,7 +131,7 @@ async def on_service_add(callback: CallbackQuery, state: FSMContext, tr: Tr) -> 
     await prompt(callback, state, tr, AdminInput.service_new, tr("ask_service"))
 
 
-@router.message(AdminInput.service_new, HasText())
+@router.message(StateFilter(AdminInput.service_new), HasText())
 async def on_service_new(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Create the typed service."""
     try:
@@ -164,7 +164,7 @@ async def on_service_field(callback: CallbackQuery, callback_data: AdminCb, stat
     )
 
 
-@router.message(AdminInput.service_field, HasText())
+@router.message(StateFilter(AdminInput.service_field), HasText())
 async def on_service_value(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save one field of a service."""
     data = await state.get_data()
@@ -272,7 +272,7 @@ async def on_master_add(callback: CallbackQuery, state: FSMContext, tr: Tr) -> N
     await prompt(callback, state, tr, AdminInput.master_new, tr("ask_master"))
 
 
-@router.message(AdminInput.master_new, HasText())
+@router.message(StateFilter(AdminInput.master_new), HasText())
 async def on_master_new(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Create the master and open their card to set services and hours."""
     try:
@@ -292,7 +292,7 @@ async def on_master_rename(callback: CallbackQuery, callback_data: AdminCb, stat
     await prompt(callback, state, tr, AdminInput.master_rename, tr("ask_name"), target=_int(callback_data.v))
 
 
-@router.message(AdminInput.master_rename, HasText())
+@router.message(StateFilter(AdminInput.master_rename), HasText())
 async def on_master_renamed(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Rename a master."""
     try:
@@ -378,8 +378,8 @@ async def on_master_hours(callback: CallbackQuery, callback_data: AdminCb, state
     )
 
 
-@router.message(AdminInput.hours, HasText())
-@router.message(AdminInput.breaks, HasText())
+@router.message(StateFilter(AdminInput.hours), HasText())
+@router.message(StateFilter(AdminInput.breaks), HasText())
 async def on_master_week(message: Message, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Save weekly hours (several ranges make breaks) or breaks."""
     try:
@@ -485,8 +485,8 @@ async def on_block(
     await prompt(callback, state, tr, AdminInput.block, tr("ask_block", who=who), target=master_id)
 
 
-@router.message(AdminInput.block, HasText())
-@router.message(AdminInput.day_off, HasText())
+@router.message(StateFilter(AdminInput.block), HasText())
+@router.message(StateFilter(AdminInput.day_off), HasText())
 async def on_block_text(message: Message, state: FSMContext, tr: Tr, svc: BookingService, bot: Bot) -> None:
     """Block the typed dates/times, cancel the bookings inside and notify their clients."""
     try:

@@ -28,7 +28,7 @@ from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, month_calendar, rows, time_grid
 from bot_runtime.booking.middlewares import event_user
 from bot_runtime.booking.routers.spec import RouterSpec
-from bot_runtime.booking.service import BookingService, Visit
+from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import bookings, catalog
 from bot_runtime.booking.storage.bookings import Booking
 from bot_runtime.booking.storage.settings import Settings
@@ -100,12 +100,16 @@ async def start_move(
         "svc": list(booking.service_ids),
         "master": booking.master_id,
         "booking": booking.id,
+        "title": booking.title,
+        "mname": booking.master_name,
         "minutes": int(booking.duration.total_seconds() // 60),
+        "mids": [booking.master_id],
+        "old": int(booking.starts_at.timestamp()) // 60,
         "msg": callback.message.message_id if callback.message else 0,
     }
+    await _show_month(callback, tr, svc, settings, data, None)
     await state.set_state(BookingFlow.active)
     await state.set_data(data)
-    await _show_month(callback, tr, svc, settings, data, state, None)
     await callback.answer()
 
 
@@ -147,23 +151,25 @@ async def _services_screen(
     return text, rows(*lines)
 
 
-async def _title(svc: BookingService, data: dict[str, Any]) -> str:
-    services = await catalog.get_services(svc.pool, data["svc"])
-    return " + ".join(s.name for s in services)
+async def _snapshot(tr: Tr, svc: BookingService, data: dict[str, Any]) -> bool:
+    """Resolve the chosen services and master once and keep what the next screens show in the flow data.
 
-
-async def _master_name(tr: Tr, svc: BookingService, data: dict[str, Any]) -> str:
-    if not data["master"]:
-        return tr("any_master").removeprefix("👥 ")
-    master = await catalog.get_master(svc.pool, data["master"])
-    return master.name if master else "?"
-
-
-async def _visit(svc: BookingService, data: dict[str, Any]) -> Visit | None:
-    """Resolve the flow's choice; for moves the booked duration and master are kept."""
-    if data["mode"] in MOVE_MODES:
-        return Visit([], timedelta(minutes=data["minutes"]), [data["master"]])
-    return await svc.visit(data["svc"], data["master"])
+    The calendar and time screens then need no catalogue queries; the hold
+    re-reads the catalogue, so a change by the owner mid-flow still counts
+    where it matters. Returns False when no master can do the visit.
+    """
+    visit = await svc.visit(data["svc"], data["master"])
+    if visit is None:
+        return False
+    data["title"] = " + ".join(s.name for s in visit.services)
+    data["minutes"] = int(visit.duration.total_seconds() // 60)
+    data["mids"] = visit.master_ids
+    if data["master"]:
+        master = await catalog.get_master(svc.pool, data["master"])
+        data["mname"] = master.name if master else "?"
+    else:
+        data["mname"] = tr("any_master").removeprefix("👥 ")
+    return True
 
 
 def _month_key(year: int, month: int) -> str:
@@ -181,28 +187,21 @@ async def _show_month(
     svc: BookingService,
     settings: Settings,
     data: dict[str, Any],
-    state: FSMContext,
     month: str | None,
 ) -> None:
-    """Render the calendar; without ``month`` the first month with room is shown."""
-    visit = await _visit(svc, data)
-    if visit is None:
-        await show(target, tr("no_master_for_all"))
-        await state.clear()
-        return
+    """Render the calendar (the caller saves ``data``); without ``month`` the first month with room."""
+    masters, duration = data["mids"], timedelta(minutes=data["minutes"])
     admin = data["mode"] in ADMIN_MODES
     first, last = svc.month_window(settings, admin=admin)
     ignore = data.get("booking")
     if month is None:
         year, mon = first.year, first.month
-        room = await svc.room_in_month(
-            visit.master_ids, visit.duration, year, mon, settings, admin=admin, ignore_booking=ignore
-        )
+        room = await svc.room_in_month(masters, duration, year, mon, settings, admin=admin, ignore_booking=ignore)
         probe_year, probe_mon = year, mon
         while not room and date(*_next_month(probe_year, probe_mon), 1) <= last:
             probe_year, probe_mon = _next_month(probe_year, probe_mon)
             probe = await svc.room_in_month(
-                visit.master_ids, visit.duration, probe_year, probe_mon, settings, admin=admin, ignore_booking=ignore
+                masters, duration, probe_year, probe_mon, settings, admin=admin, ignore_booking=ignore
             )
             if probe:
                 year, mon, room = probe_year, probe_mon, probe
@@ -211,24 +210,16 @@ async def _show_month(
         year, mon = int(month[:4]), int(month[4:])
         if not (first.year, first.month) <= (year, mon) <= (last.year, last.month):
             year, mon = first.year, first.month
-        room = await svc.room_in_month(
-            visit.master_ids, visit.duration, year, mon, settings, admin=admin, ignore_booking=ignore
-        )
+        room = await svc.room_in_month(masters, duration, year, mon, settings, admin=admin, ignore_booking=ignore)
     data["month"] = _month_key(year, mon)
-    await state.update_data(month=data["month"])
     prev_month = _month_key(*_next_month(year, mon, -1)) if (year, mon) > (first.year, first.month) else None
     next_month = _month_key(*_next_month(year, mon)) if date(*_next_month(year, mon), 1) <= last else None
-    master = await _master_name(tr, svc, data)
     if data["mode"] in MOVE_MODES:
-        booking = await bookings.get(svc.pool, data["booking"])
-        if booking is None:
-            await show(target, tr("booking_gone"))
-            await state.clear()
-            return
-        text = tr("choose_new_day", title=booking.title, master=master, when=tr.when(booking.starts_at, svc.tz))
+        old = datetime.fromtimestamp(data["old"] * 60, tz=UTC)
+        text = tr("choose_new_day", title=data["title"], master=data["mname"], when=tr.when(old, svc.tz))
         back = BookCb(act="x").pack()
     else:
-        text = tr("choose_day", title=await _title(svc, data), master=master)
+        text = tr("choose_day", title=data["title"], master=data["mname"])
         back = BookCb(act="back", v="master").pack()
     if not room:
         text += tr("no_days")
@@ -241,28 +232,18 @@ async def _show_times(
 ) -> None:
     """Render the free times of the chosen day."""
     day = datetime.strptime(data["day"], "%Y%m%d").date()
-    visit = await _visit(svc, data)
-    if visit is None:
-        await show(target, tr("no_master_for_all"))
-        return
     starts = await svc.starts_on(
-        visit.master_ids,
-        visit.duration,
+        data["mids"],
+        timedelta(minutes=data["minutes"]),
         day,
         settings,
         admin=data["mode"] in ADMIN_MODES,
         ignore_booking=data.get("booking"),
     )
-    title = await _title(svc, data) if data["mode"] not in MOVE_MODES else await _booking_title(svc, data)
-    text = tr("choose_time", title=title, master=await _master_name(tr, svc, data), day=tr.day(day))
+    text = tr("choose_time", title=data["title"], master=data["mname"], day=tr.day(day))
     if not starts:
         text += tr("no_times")
     await show(target, text, time_grid(tr, list(starts), svc.tz))
-
-
-async def _booking_title(svc: BookingService, data: dict[str, Any]) -> str:
-    booking = await bookings.get(svc.pool, data["booking"])
-    return booking.title if booking else "?"
 
 
 async def _flow(callback: CallbackQuery, state: FSMContext, tr: Tr) -> dict[str, Any] | None:
@@ -284,13 +265,15 @@ async def on_noop(callback: CallbackQuery) -> None:
     await callback.answer()
 
 
-@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "svc"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "svc"))
 async def on_service(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService
 ) -> None:
     """Tick or untick a service."""
     data = await _flow(callback, state, tr)
-    if data is None:
+    if data is None or data["mode"] in MOVE_MODES:
+        if data is not None:
+            await stale(callback, tr, strip=False)
         return
     service_id = int(callback_data.v) if callback_data.v.isdigit() else 0
     selected: list[int] = data["svc"]
@@ -298,19 +281,19 @@ async def on_service(
         selected.remove(service_id)
     elif len(selected) < 5:
         selected.append(service_id)
-    await state.update_data(svc=selected)
+    await state.set_data(data)
     text, markup = await _services_screen(tr, svc, data)
     await show(callback, text, markup)
     await callback.answer()
 
 
-@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "next"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "next"))
 async def on_next(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Go from services to masters (only masters who do every chosen service are offered)."""
     data = await _flow(callback, state, tr)
     if data is None:
         return
-    if not data["svc"]:
+    if not data["svc"] or data["mode"] in MOVE_MODES:
         await callback.answer(tr("pick_service_first"), show_alert=True)
         return
     masters = await catalog.masters_for(svc.pool, data["svc"])
@@ -330,10 +313,11 @@ async def _show_masters(
     lines.append(
         [button(tr("btn_back"), BookCb(act="back", v="svc").pack()), button(tr("btn_cancel"), BookCb(act="x").pack())]
     )
-    await show(callback, tr("choose_master", title=await _title(svc, data)), rows(*lines))
+    services = await catalog.get_services(svc.pool, data["svc"])
+    await show(callback, tr("choose_master", title=" + ".join(s.name for s in services)), rows(*lines))
 
 
-@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "m"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "m"))
 async def on_master(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
 ) -> None:
@@ -341,26 +325,35 @@ async def on_master(
     data = await _flow(callback, state, tr)
     if data is None:
         return
+    if data["mode"] in MOVE_MODES:
+        await stale(callback, tr, strip=False)
+        return
     data["master"] = int(callback_data.v) if callback_data.v.isdigit() else 0
-    await state.update_data(master=data["master"])
-    await _show_month(callback, tr, svc, settings, data, state, None)
+    if not await _snapshot(tr, svc, data):
+        await callback.answer(tr("no_master_for_all"), show_alert=True)
+        return
+    await _show_month(callback, tr, svc, settings, data, None)
+    await state.set_data(data)
     await callback.answer()
 
 
-@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "mon"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "mon"))
 async def on_month(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
 ) -> None:
     """Page the calendar to another month (within today..horizon)."""
     data = await _flow(callback, state, tr)
-    if data is None:
+    if data is None or "mids" not in data:
+        if data is not None:
+            await stale(callback, tr, strip=False)
         return
     month = callback_data.v if len(callback_data.v) == 6 and callback_data.v.isdigit() else None
-    await _show_month(callback, tr, svc, settings, data, state, month)
+    await _show_month(callback, tr, svc, settings, data, month)
+    await state.set_data(data)
     await callback.answer()
 
 
-@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "day"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "day"))
 async def on_day(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
 ) -> None:
@@ -373,13 +366,16 @@ async def on_day(
     except ValueError:
         await stale(callback, tr, strip=False)
         return
+    if "mids" not in data:
+        await stale(callback, tr, strip=False)
+        return
     data["day"] = callback_data.v
-    await state.update_data(day=data["day"])
+    await state.set_data(data)
     await _show_times(callback, tr, svc, settings, data)
     await callback.answer()
 
 
-@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "slot"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "slot"))
 async def on_slot(
     callback: CallbackQuery,
     callback_data: BookCb,
@@ -398,46 +394,35 @@ async def on_slot(
     user = event_user(callback)
     start = datetime.fromtimestamp(int(callback_data.v) * 60, tz=UTC)
     mode = data["mode"]
+    other_time = button(tr("btn_other_time"), BookCb(act="back", v="slots").pack())
+    cancel = button(tr("btn_cancel"), BookCb(act="x").pack())
     if mode in MOVE_MODES:
-        visit = await _visit(svc, data)
-        assert visit is not None
         free = await svc.starts_on(
-            visit.master_ids,
-            visit.duration,
+            data["mids"],
+            timedelta(minutes=data["minutes"]),
             start.astimezone(svc.tz).date(),
             settings,
             admin=mode == "amove",
             ignore_booking=data["booking"],
         )
-        booking = await bookings.get(svc.pool, data["booking"])
-        if booking is None or not booking.active:
-            await show(callback, tr("booking_gone"))
-            await state.clear()
-            await callback.answer()
-            return
         if start not in free:
             await _show_times(callback, tr, svc, settings, data)
             await callback.answer(tr("slot_taken"), show_alert=True)
             return
-        await state.update_data(start=callback_data.v)
+        data["start"] = callback_data.v
+        await state.set_data(data)
+        old = datetime.fromtimestamp(data["old"] * 60, tz=UTC)
         text = tr(
             "confirm_move",
-            title=booking.title,
-            master=booking.master_name,
-            old=tr.when(booking.starts_at, svc.tz),
+            title=data["title"],
+            master=data["mname"],
+            old=tr.when(old, svc.tz),
             new=tr.when(start, svc.tz),
         )
-        markup = rows(
-            [button(tr("btn_move"), BookCb(act="ok").pack())],
-            [
-                button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
-                button(tr("btn_cancel"), BookCb(act="x").pack()),
-            ],
-        )
-        await show(callback, text, markup)
+        await show(callback, text, rows([button(tr("btn_move"), BookCb(act="ok").pack())], [other_time, cancel]))
         await callback.answer()
         return
-    visit = await _visit(svc, data)
+    visit = await svc.visit(data["svc"], data["master"])
     if visit is None:
         await callback.answer(tr("no_master_for_all"), show_alert=True)
         return
@@ -450,35 +435,23 @@ async def on_slot(
         settings=settings,
         admin=mode == "admin",
     )
+    data["hold"] = held.id if held is not None else None
+    await state.set_data(data)
     if held is None:
-        await state.update_data(hold=None)
         await _show_times(callback, tr, svc, settings, data)
         await callback.answer(tr("slot_taken"), show_alert=True)
         return
-    await state.update_data(hold=held.id)
     values = svc.booking_values(tr, held)
     if mode == "admin":
         await state.set_state(BookingFlow.client)
-        markup = rows(
-            [
-                button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
-                button(tr("btn_cancel"), BookCb(act="x").pack()),
-            ]
-        )
-        await show(callback, tr("manual_client", **values), markup)
+        await show(callback, tr("manual_client", **values), rows([other_time, cancel]))
     else:
-        markup = rows(
-            [button(tr("btn_confirm"), BookCb(act="ok").pack())],
-            [
-                button(tr("btn_other_time"), BookCb(act="back", v="slots").pack()),
-                button(tr("btn_cancel"), BookCb(act="x").pack()),
-            ],
-        )
+        markup = rows([button(tr("btn_confirm"), BookCb(act="ok").pack())], [other_time, cancel])
         await show(callback, tr("confirm_booking", minutes=settings.hold_min, **values), markup)
     await callback.answer()
 
 
-@router.callback_query(BookingFlow.active, BookCb.filter(F.act == "ok"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "ok"))
 async def on_confirm(
     callback: CallbackQuery,
     state: FSMContext,
@@ -501,16 +474,16 @@ async def on_confirm(
         return
     result = await svc.confirm(bot, hold_id=data["hold"], held_by=user.id, client_id=client_id, settings=settings)
     if isinstance(result, str):
-        await state.update_data(hold=None)
+        data["hold"] = None
         if result == "too_many":
             count = await bookings.count_active(svc.pool, client_id, svc.now())
-            await show(callback, tr("too_many", count=count))
             await state.clear()
-        else:
-            await _show_times(callback, tr, svc, settings, data)
-            await callback.answer(tr(result, minutes=settings.hold_min), show_alert=True)
+            await show(callback, tr("too_many", count=count))
+            await callback.answer()
             return
-        await callback.answer()
+        await state.set_data(data)
+        await _show_times(callback, tr, svc, settings, data)
+        await callback.answer(tr(result, minutes=settings.hold_min), show_alert=True)
         return
     await state.clear()
     key = "booked" if result.status == "confirmed" else "booked_pending"
@@ -565,9 +538,8 @@ async def on_back(
     user = event_user(callback)
     if data.get("hold"):
         await svc.release(data["hold"], user.id)
-        data["hold"] = None
+    data["hold"] = data["start"] = None
     await state.set_state(BookingFlow.active)
-    await state.update_data(hold=None, start=None)
     target = callback_data.v
     if target == "svc" and data["mode"] not in MOVE_MODES:
         text, markup = await _services_screen(tr, svc, data)
@@ -575,10 +547,14 @@ async def on_back(
     elif target == "master" and data["mode"] not in MOVE_MODES:
         masters = await catalog.masters_for(svc.pool, data["svc"])
         await _show_masters(callback, tr, svc, data, masters)
+    elif "mids" not in data:
+        text, markup = await _services_screen(tr, svc, data)
+        await show(callback, text, markup)
     elif target == "slots" and "day" in data:
         await _show_times(callback, tr, svc, settings, data)
     else:
-        await _show_month(callback, tr, svc, settings, data, state, data.get("month"))
+        await _show_month(callback, tr, svc, settings, data, data.get("month"))
+    await state.set_data(data)
     await callback.answer()
 
 
@@ -594,7 +570,7 @@ async def on_abort(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: Book
     await callback.answer()
 
 
-@router.message(BookingFlow.client, HasText())
+@router.message(StateFilter(BookingFlow.client), HasText())
 async def on_manual_client(
     message: Message, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings, bot: Bot
 ) -> None:
@@ -614,8 +590,9 @@ async def on_manual_client(
         bot, hold_id=data.get("hold") or 0, admin_id=user.id, admin_name=user.full_name, name=name, phone=phone
     )
     if isinstance(result, str):
+        data["hold"] = None
         await state.set_state(BookingFlow.active)
-        await state.update_data(hold=None)
+        await state.set_data(data)
         await message.answer(tr("hold_lost", minutes=settings.hold_min))
         return
     await state.clear()

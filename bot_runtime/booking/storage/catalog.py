@@ -282,6 +282,29 @@ async def delete_time_off(conn: Conn, time_off_id: int) -> bool:
     return (await conn.execute("DELETE FROM time_off WHERE id = $1", time_off_id)).endswith(" 1")
 
 
+#: Everything a calendar needs, in one round trip: weekly hours (h), breaks (b), time off (o), busy (x).
+_CALENDAR_SQL = """
+SELECT 'h' AS kind, master_id, weekday, opens_min::int AS a, closes_min::int AS b,
+       NULL::timestamptz AS s, NULL::timestamptz AS e
+FROM working_hours WHERE master_id = ANY($1::int[])
+UNION ALL
+SELECT * FROM (
+    SELECT 'b', master_id, weekday, start_min::int, end_min::int, NULL::timestamptz, NULL::timestamptz
+    FROM breaks WHERE master_id = ANY($1::int[]) ORDER BY start_min
+) ordered_breaks
+UNION ALL
+SELECT 'o', master_id, NULL, NULL, NULL, starts_at, ends_at
+FROM time_off WHERE ends_at > $2 AND starts_at < $3 AND (master_id IS NULL OR master_id = ANY($1::int[]))
+UNION ALL
+SELECT 'x', master_id, NULL, NULL, NULL, busy_from, busy_to
+FROM bookings
+WHERE master_id = ANY($1::int[]) AND status IN ('held', 'pending', 'confirmed')
+  AND tstzrange(busy_from, busy_to) && tstzrange($2, $3)
+  AND NOT (status = 'held' AND hold_expires_at <= $4)
+  AND id IS DISTINCT FROM $5::bigint
+"""
+
+
 async def load_calendars(
     conn: Conn,
     master_ids: Sequence[int],
@@ -298,35 +321,21 @@ async def load_calendars(
     not collide with itself.
     """
     ids = list(master_ids)
-    rules = await week_rules(conn, ids)
-    off_rows = await conn.fetch(
-        "SELECT master_id, starts_at, ends_at FROM time_off WHERE ends_at > $2 AND starts_at < $3"
-        " AND (master_id IS NULL OR master_id = ANY($1::int[]))",
-        ids,
-        start,
-        end,
-    )
-    busy_rows = await conn.fetch(
-        "SELECT master_id, busy_from, busy_to FROM bookings"
-        " WHERE master_id = ANY($1::int[]) AND status IN ('held', 'pending', 'confirmed')"
-        " AND tstzrange(busy_from, busy_to) && tstzrange($2, $3)"
-        " AND NOT (status = 'held' AND hold_expires_at <= $4)"
-        " AND id IS DISTINCT FROM $5::bigint",
-        ids,
-        start,
-        end,
-        now,
-        ignore_booking,
-    )
-    calendars = []
-    for master_id in ids:
-        offs = [
-            Interval(r["starts_at"], r["ends_at"])
-            for r in off_rows
-            if r["master_id"] is None or r["master_id"] == master_id
-        ]
-        busy = [Interval(r["busy_from"], r["busy_to"]) for r in busy_rows if r["master_id"] == master_id]
-        calendars.append(
-            MasterCalendar(master_id, rules[master_id].hours, rules[master_id].breaks, tuple(offs), tuple(busy))
-        )
+    rows = await conn.fetch(_CALENDAR_SQL, ids, start, end, now, ignore_booking)
+    hours: dict[int, dict[int, tuple[int, int]]] = {m: {} for m in ids}
+    breaks: dict[int, dict[int, list[tuple[int, int]]]] = {m: {} for m in ids}
+    offs: dict[int, list[Interval]] = {m: [] for m in ids}
+    busy: dict[int, list[Interval]] = {m: [] for m in ids}
+    for r in rows:
+        kind, master_id = r["kind"], r["master_id"]
+        if kind == "h":
+            hours[master_id][r["weekday"]] = (r["a"], r["b"])
+        elif kind == "b":
+            breaks[master_id].setdefault(r["weekday"], []).append((r["a"], r["b"]))
+        elif kind == "o":
+            for target in ids if master_id is None else [master_id]:
+                offs[target].append(Interval(r["s"], r["e"]))
+        else:
+            busy[master_id].append(Interval(r["s"], r["e"]))
+    calendars = [MasterCalendar(m, hours[m], breaks[m], tuple(offs[m]), tuple(busy[m])) for m in ids]
     return calendars
