@@ -193,49 +193,47 @@ class Client:
         result: str = await self._timed(act)
         return result
 
-    async def current(self, message_id: int) -> JsonDict:
-        """Read the bot's message as it is now (the stand-in's work, not timed as a bot step)."""
-        for message in await self.control.messages(self.bot, self.user.id):
-            if message["message_id"] == message_id:
-                return message
-        raise RuntimeError("message vanished")
+    async def current(self, message: JsonDict, marker: str) -> JsonDict:
+        """Read one bot message once its text contains ``marker`` (cheap: the stand-in returns just it)."""
+        return await self.control.wait_for_message(
+            self.bot, self.user.id, contains=marker, after_message_id=message["message_id"] - 1, timeout=30
+        )
 
     async def cycle(self) -> None:
         """One booking made and cancelled: eleven updates for the bot."""
-        flow = await self.say("/book", "1")
+        flow = await self.say("/book", "Шаг 1 из")
         services = find(flow, "bk:svc:")
         await self.press(flow, self.rng.choice(services))
         await self.press(flow, "bk:next:")
-        masters = await self.current(flow["message_id"])
+        masters = await self.current(flow, "Шаг 2 из")
         await self.press(masters, self.rng.choice(find(masters, "bk:m:")))
-        calendar = await self.current(flow["message_id"])
+        calendar = await self.current(flow, "Шаг 3 из")
         days = find(calendar, "bk:day:")[2:]  # keep away from the cut-off so the cancel below is allowed
         if not days:
             await self.press(calendar, "bk:x:")
             return
         await self.press(calendar, self.rng.choice(days))
-        times = await self.current(flow["message_id"])
+        times = await self.current(flow, "Шаг 4 из")
         slots = find(times, "bk:slot:")
         if not slots:
             await self.press(times, "bk:x:")
             return
-        await self.press(times, self.rng.choice(slots))
-        confirm = await self.current(flow["message_id"])
-        if not find(confirm, "bk:ok:"):
-            await self.press(confirm, "bk:x:") if find(confirm, "bk:x:") else None
+        answer = await self.press(times, self.rng.choice(slots))
+        if answer:  # "just taken": the list was redrawn; give up this round
+            await self.press(times, "bk:x:")
             return
-        await self.press(confirm, "bk:ok:")
+        await self.press(times, "bk:ok:")
         mine = await self.say("/my", "🗂")
         bookings = find(mine, "my:open:")
         if not bookings:
             return
         await self.press(mine, bookings[0])
-        card = await self.current(mine["message_id"])
+        card = await self.current(mine, "Статус")
         cancel = find(card, "my:cancel:")
         if not cancel:
             return
         await self.press(card, cancel[0])
-        ask = await self.current(mine["message_id"])
+        ask = await self.current(mine, "Отменить запись?")
         yes = find(ask, "my:cancel_yes:")
         if yes:
             await self.press(ask, yes[0])

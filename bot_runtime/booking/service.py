@@ -93,10 +93,9 @@ class BookingService:
 
     async def visit(self, service_ids: Sequence[int], master: int) -> Visit | None:
         """Resolve a selection (``master`` 0 = any) into services, duration and masters; None if impossible."""
-        services = await catalog.get_services(self.pool, service_ids)
+        services, masters = await catalog.services_and_masters(self.pool, service_ids)
         if not services or len(services) != len(service_ids):
             return None
-        masters = [m.id for m in await catalog.masters_for(self.pool, service_ids)]
         if master:
             masters = [m for m in masters if m == master]
         if not masters:
@@ -378,11 +377,8 @@ class BookingService:
 
     async def admin_recipients(self, conn: Tx, *, exclude: int | None = None) -> list[tuple[int, Tr]]:
         """Return every admin (owner first) with their language, except ``exclude``."""
-        ids = [self.config.admin_telegram_id]
-        ids += [i for i in await clients.admin_ids(conn) if i not in ids]
-        ids = [i for i in ids if i != exclude]
-        langs = await clients.languages(conn, ids)
-        return [(i, self.tr_for(langs.get(i))) for i in ids]
+        found = await clients.admins_with_languages(conn, self.config.admin_telegram_id)
+        return [(i, self.tr_for(lang)) for i, lang in found if i != exclude]
 
     def client_label(self, booking: Booking) -> str:
         """Name, @username and phone of a booking's client, for owner screens."""

@@ -173,10 +173,11 @@ async def hold(
                     conn, master_id, start, duration, settings, tz, now, enforce_notice=enforce_notice
                 ):
                     continue
-                booking_id = await conn.fetchval(
-                    "INSERT INTO bookings (client_id, master_id, service_ids, title, starts_at, ends_at,"
+                row = await conn.fetchrow(
+                    "WITH b AS (INSERT INTO bookings (client_id, master_id, service_ids, title, starts_at, ends_at,"
                     " busy_from, busy_to, status, hold_expires_at, held_by, price, price_max, source)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10, $11, $12, $13) RETURNING id",
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10, $11, $12, $13) RETURNING *)"
+                    + SELECT.replace("FROM bookings b", "FROM b"),
                     client_id,
                     master_id,
                     [s.id for s in services],
@@ -193,9 +194,8 @@ async def hold(
                 )
         except asyncpg.ExclusionViolationError:
             continue
-        booking = await get(conn, int(booking_id))
-        assert booking is not None
-        return booking
+        assert row is not None
+        return from_row(row)
     return None
 
 
@@ -250,15 +250,16 @@ async def confirm_hold(
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('booking-client'), $1::int)", client_id % 2**31)
         if await count_active(conn, client_id, now) >= settings.max_active_per_client:
             return "too_many"
-    await conn.execute(
-        "UPDATE bookings SET status = $2, client_id = $3, hold_expires_at = NULL, updated_at = $4 WHERE id = $1",
+    row = await conn.fetchrow(
+        "WITH b AS (UPDATE bookings SET status = $2, client_id = $3, hold_expires_at = NULL, updated_at = $4"
+        " WHERE id = $1 RETURNING *)" + SELECT.replace("FROM bookings b", "FROM b"),
         booking_id,
         status,
         client_id,
         now,
     )
-    booking = await get(conn, booking_id)
-    assert booking is not None
+    assert row is not None
+    booking = from_row(row)
     if status == "confirmed":
         await plan_reminders(conn, booking, settings, now)
     return booking

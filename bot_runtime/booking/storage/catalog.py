@@ -79,6 +79,20 @@ async def get_services(conn: Conn, ids: Sequence[int]) -> list[Service]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+async def services_and_masters(conn: Conn, ids: Sequence[int]) -> tuple[list[Service], list[int]]:
+    """Return the services with ``ids`` (in that order) and the active masters doing all of them, in one query."""
+    rows = await conn.fetch(
+        f"SELECT {SERVICE_COLUMNS}, (SELECT coalesce(array_agg(m.id ORDER BY m.name, m.id), '{{}}')"
+        " FROM masters m WHERE m.active AND (SELECT count(*) FROM master_services ms"
+        " WHERE ms.master_id = m.id AND ms.service_id = ANY($1::int[])) = cardinality($1::int[])) AS mids"
+        " FROM services WHERE id = ANY($1::int[])",
+        sorted(set(ids)),
+    )
+    by_id = {r["id"]: _service(r) for r in rows}
+    masters = list(rows[0]["mids"]) if rows else []
+    return [by_id[i] for i in ids if i in by_id], masters
+
+
 async def add_service(
     conn: Conn, name: str, duration_min: int, price: Decimal, price_max: Decimal | None, category: str | None
 ) -> int:

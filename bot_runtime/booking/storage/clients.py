@@ -185,6 +185,17 @@ async def admin_ids(conn: Conn) -> list[int]:
     return [r["telegram_id"] for r in await conn.fetch("SELECT telegram_id FROM admins ORDER BY added_at")]
 
 
+async def admins_with_languages(conn: Conn, owner: int) -> list[tuple[int, str | None]]:
+    """Return the owner and every added admin (owner first, no repeats) with their chosen language."""
+    rows = await conn.fetch(
+        "SELECT t.id, c.language FROM unnest(ARRAY[$1::bigint] || ARRAY(SELECT telegram_id FROM admins"
+        " WHERE telegram_id <> $1 ORDER BY added_at)) WITH ORDINALITY AS t(id, n)"
+        " LEFT JOIN clients c ON c.telegram_id = t.id ORDER BY t.n",
+        owner,
+    )
+    return [(r["id"], r["language"]) for r in rows]
+
+
 async def add_admin(conn: Conn, telegram_id: int, added_by: int) -> bool:
     """Add an admin; returns False when already one."""
     status = await conn.execute(
