@@ -92,6 +92,8 @@ async def one_activation(
                        bot_id=bot.id, paid_until=spec.paid_until, timezone="Europe/Moscow", language="ru")
     await act.provision(spec)
     wrapped = await asyncio.to_thread(vault_client.read_wrapped, act.vault, act.kv_mount, secret_path(tenant_id))
+    if cold is None:
+        await protocol.wait_until(act.consul, lambda s: bool(s.free()), timeout_s=60)  # not timed
     await control.send_message(bot, CLIENT, "/start")
     started = time.perf_counter()
     if cold is not None:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import contextvars
+import cProfile
 import json
 import os
 import platform

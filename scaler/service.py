@@ -243,7 +243,10 @@ class Scaler:
         if decision.action is Action.IN and outcome.cause not in ("job_changed", "fence_lost", "not_leader"):
             self._shrink_paused_until = time.monotonic() + self.settings.check_interval_s
         if outcome.cause != "not_leader":
-            self.kick()  # re-read and re-decide at once (the group or the pool changed meanwhile)
+            # Re-read and re-decide (the group or the pool changed meanwhile); a short pause keeps a
+            # condition that keeps failing from turning into a hot loop against Nomad.
+            await asyncio.sleep(ERROR_PAUSE_S / 5)
+            self.kick()
 
     def _log_decision(self, decision: Decision, reading: PoolReading) -> None:
         """Log every decision that acts, and every change of verdict; repeats of a steady verdict go to debug."""

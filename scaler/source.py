@@ -189,7 +189,11 @@ class PoolReading:
 
 @dataclass(frozen=True)
 class _GroupSpec:
+    """The group as the job document states it; ``count`` and ``job_modify_index`` come from the same read."""
+
+    modify_index: int
     job_modify_index: int
+    count: int
     scaling_min: int
     scaling_max: int | None
 
@@ -235,11 +239,12 @@ class PoolSource:
         last = max((int(e["Time"]) for e in events), default=None)
         return PoolReading(
             at=time.time(),
-            job_found=not status.get("JobStopped", False),
-            desired=int(group.get("Desired", 0)),
+            job_found=spec is not None and not status.get("JobStopped", False),
+            # Count and JobModifyIndex from one job read: a scale made with this index used this count.
+            desired=spec.count if spec else int(group.get("Desired", 0)),
             placed=int(group.get("Placed", 0)),
             running=int(group.get("Running", 0)),
-            job_modify_index=int(status.get("JobModifyIndex", 0)),
+            job_modify_index=spec.job_modify_index if spec else 0,
             scaling_min=spec.scaling_min if spec else 0,
             scaling_max=spec.scaling_max if spec else None,
             last_scale_at=last / 1e9 if last is not None else None,
@@ -256,12 +261,14 @@ class PoolSource:
                 self._spec = None
                 return None, None
             raise
+        # The scale status's "JobModifyIndex" is the job's ModifyIndex (it moves on any job update); the
+        # scale API's compare-and-set wants the job's own JobModifyIndex, so read the job when it moved.
         modify_index = int(status.get("JobModifyIndex", 0))
-        if self._spec is None or self._spec.job_modify_index != modify_index:
-            self._spec = await self._read_spec(modify_index)
+        if self._spec is None or self._spec.modify_index != modify_index:
+            self._spec = await self._read_spec()
         return status, self._spec
 
-    async def _read_spec(self, modify_index: int) -> _GroupSpec | None:
+    async def _read_spec(self) -> _GroupSpec | None:
         job = await self.nomad.job(self.job)
         if job is None:
             return None
@@ -270,11 +277,13 @@ class PoolSource:
                 # Nomad enforces a group's scaling min and max on every scale request, enabled or not.
                 scaling = group.get("Scaling") or {}
                 return _GroupSpec(
-                    job_modify_index=int(job.get("JobModifyIndex", modify_index)),
+                    modify_index=int(job.get("ModifyIndex", 0)),
+                    job_modify_index=int(job.get("JobModifyIndex", 0)),
+                    count=int(group.get("Count", 0)),
                     scaling_min=int(scaling.get("Min") or 0),
                     scaling_max=int(scaling["Max"]) if scaling.get("Max") is not None else None,
                 )
-        return _GroupSpec(job_modify_index=modify_index, scaling_min=0, scaling_max=None)
+        return None
 
     async def _passing_allocs(self) -> frozenset[str]:
         """Allocation ids whose ``bot-pool-slot`` check is passing right now."""

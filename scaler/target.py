@@ -154,7 +154,7 @@ class PoolTarget:
         message = f"botpool {by}: {reason.value}: {detail}"[:500]
         retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
-            wait=wait_exponential_jitter(initial=0.25, max=5, jitter=0.25),
+            wait=wait_exponential_jitter(multiplier=0.25, max=5, jitter=0.25),
             stop=stop_after_delay(self.retry_for_s),
             reraise=True,
         )

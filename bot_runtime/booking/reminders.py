@@ -67,13 +67,19 @@ class ReminderWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work in rounds until ``stop`` is set; a failing round is logged and retried next time."""
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
+            started = loop.time()
+            sent = 0
             try:
-                await self.run_once()
-            except (asyncpg.PostgresError, OSError) as exc:
+                sent = await self.run_once()
+            except Exception as exc:  # the worker must outlive any one bad round (database restart, bug)
                 log.warning("tenant %s: reminder round failed: %s", self.service.config.tenant_id, type(exc).__name__)
+            # A full batch means more is waiting (a broadcast): go on at about 25 messages a second,
+            # under Telegram's limit; otherwise wait for the next round.
+            pause = max(0.0, sent / 25 - (loop.time() - started)) if sent >= self.batch else self.interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+                await asyncio.wait_for(stop.wait(), timeout=pause)
 
     async def run_once(self) -> int:
         """Send everything due now; return how many messages went out."""
@@ -97,7 +103,13 @@ class ReminderWorker:
                 reminder = await outbox.claim_reminder(conn, now)
                 if reminder is None:
                     return None
-                outcome = await self._deliver(conn, reminder)
+                try:
+                    outcome = await self._deliver(conn, reminder)
+                except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError):
+                    raise
+                except Exception:  # a reminder that cannot be rendered must not block the queue forever
+                    log.exception("reminder %s failed for good", reminder.id)
+                    outcome = "failed"
                 await outbox.mark_reminder(conn, reminder.id, outcome, now)
                 return int(outcome == "sent")
         except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError) as exc:

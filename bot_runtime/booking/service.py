@@ -459,7 +459,13 @@ class BookingService:
                         if target is None:
                             break
                         continue
-                    outcome = await self._send(bot, conn, message.chat_id, message.text, message.markup)
+                    try:
+                        outcome = await self._send(bot, conn, message.chat_id, message.text, message.markup)
+                    except _Retry:
+                        raise
+                    except Exception:  # a message that cannot be sent must not block the queue forever
+                        log.exception("outbox message %s failed for good", message.id)
+                        outcome = "failed"
                     await outbox.mark_message(conn, message.id, outcome, self.now())
                     sent += outcome == "sent"
             except _Retry:

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from botpool.clients import vault as vault_client
 from botpool.errors import ActivationFailed, PoolExhausted
 from botpool.pool import protocol
-from botpool.pool.model import Claim, SlotMode, validate_tenant_id
+from botpool.pool.model import Claim, SlotMode, SlotState, validate_tenant_id
 from botpool.tenancy import provision, store
 from botpool.tenancy.package import TenantPackage, secret_path
 
@@ -34,6 +34,8 @@ log = structlog.get_logger("botpool.activation")
 
 #: How long a slot may take to acknowledge an assignment before it is retried elsewhere.
 ACK_TIMEOUT_S = 20.0
+#: How long an activation waits for a free slot (a release finishing, the scaler adding slots).
+POOL_WAIT_S = 60.0
 #: Slots tried for one activation before giving up (each failure excludes that slot).
 MAX_SLOT_ATTEMPTS = 3
 
@@ -88,6 +90,7 @@ class Activator:
         redis_admin: aioredis.Redis,
         database_name: str,
         ack_timeout_s: float = ACK_TIMEOUT_S,
+        pool_wait_s: float = POOL_WAIT_S,
     ) -> None:
         self.consul = consul
         self.vault = vault
@@ -96,6 +99,7 @@ class Activator:
         self.redis_admin = redis_admin
         self.database_name = database_name
         self.ack_timeout_s = ack_timeout_s
+        self.pool_wait_s = pool_wait_s
 
     async def prepare(self) -> None:
         """Create the control schema and database-wide settings (idempotent)."""
@@ -141,7 +145,7 @@ class Activator:
                 vault_client.read_wrapped, self.vault, self.kv_mount, secret_path(tenant_id)
             )
             try:
-                slot, claim = await protocol.claim(self.consul, tenant_id, wrapped.token, exclude=excluded)
+                slot, claim = await self._claim_when_free(tenant_id, wrapped.token, excluded)
             except PoolExhausted as exc:
                 await store.mark(self.db, tenant_id, "activating", error=str(exc))
                 raise
@@ -159,6 +163,22 @@ class Activator:
             return ActivationResult(tenant_id, slot.index, ack.text, time.monotonic() - started)
         await store.mark(self.db, tenant_id, "activating", error=last_error)
         raise ActivationFailed(f"{tenant_id} could not be activated after {MAX_SLOT_ATTEMPTS} slots: {last_error}")
+
+    async def _claim_when_free(
+        self, tenant_id: str, wrap_token: str, excluded: set[int]
+    ) -> tuple[SlotState, Claim]:
+        """Claim a free slot, waiting (blocking queries) up to ``pool_wait_s`` if none is free right now."""
+        try:
+            return await protocol.claim(self.consul, tenant_id, wrap_token, exclude=excluded)
+        except PoolExhausted:
+            log.warning("no free slot; waiting for one", tenant_id=tenant_id, seconds=self.pool_wait_s)
+        try:
+            await protocol.wait_until(
+                self.consul, lambda s: any(x.index not in excluded for x in s.free()), timeout_s=self.pool_wait_s
+            )
+        except TimeoutError:
+            raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s") from None
+        return await protocol.claim(self.consul, tenant_id, wrap_token, exclude=excluded)
 
     async def _await_ack(self, index: int, claim: Claim) -> _Ack:
         """Wait for the slot's verdict: ACTIVE (text = bot username), or a refusal, failure or silence."""

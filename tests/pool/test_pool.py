@@ -7,6 +7,7 @@ run produced for leaked bot tokens.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -294,6 +295,115 @@ async def test_tenants_are_isolated_in_postgres_and_redis(
             await redis_a.keys("*")
     finally:
         await redis_a.aclose()
+
+
+async def test_unacknowledged_assignment_is_retried_on_another_slot(
+    pool: Pool, activator: Activator, telegram_standin: TelegramStandin
+) -> None:
+    await pool.scale_to_free(3)
+    snap = await protocol.snapshot(pool.consul)
+    frozen = snap.free()[0]
+    pids = [
+        pid for pid in process.processes_mentioning(frozen.alloc_id)
+        if b"bot_runtime" in open(f"/proc/{pid}/cmdline", "rb").read()
+    ]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)  # alive but silent: it will never acknowledge
+    try:
+        bot = await new_bot(telegram_standin, "patient")
+        tenant_id = new_tenant_id()
+        activator.ack_timeout_s = 4
+        result = await activator.activate(spec_for(tenant_id, bot, "Patient Salon"))
+        assert result.slot_index != frozen.index
+        await answers_start(telegram_standin, bot, "Patient Salon")
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    await activator.release(tenant_id)
+
+
+async def test_expired_tenant_is_released_by_the_reconciler(
+    pool: Pool, activator: Activator, telegram_standin: TelegramStandin, reconciler: object, postgres: PostgresHandle
+) -> None:
+    await pool.scale_to_free(2)
+    bot = await new_bot(telegram_standin, "expiring")
+    tenant_id = new_tenant_id()
+    spec = dataclasses.replace(
+        spec_for(tenant_id, bot, "Short Lease"), paid_until=datetime.now(UTC) + timedelta(seconds=6)
+    )
+    result = await activator.activate(spec)
+    await answers_start(telegram_standin, bot, "Short Lease")
+    await protocol.wait_until(
+        pool.consul, lambda s: tenant_id not in s.tenants and s.slots[result.slot_index].tenant_id is None,
+        timeout_s=30,
+    )
+    conn = await asyncpg.connect(postgres.dsn)
+    try:
+        assert await conn.fetchval("SELECT status FROM control.tenants WHERE tenant_id = $1", tenant_id) == "released"
+    finally:
+        await conn.close()
+
+
+async def test_a_flooding_client_is_rate_limited(
+    pool: Pool, activator: Activator, telegram_standin: TelegramStandin
+) -> None:
+    await pool.scale_to_free(1)
+    bot = await new_bot(telegram_standin, "flooded")
+    tenant_id = new_tenant_id()
+    await activator.activate(spec_for(tenant_id, bot, "Busy Salon"))
+    flooder = TgUser(id=555001, first_name="Flood")
+    for _ in range(70):  # the slot allows 60 updates per user per minute (BOTPOOL_USER_RATE_PER_MIN)
+        await telegram_standin.control.send_message(bot, flooder, "/start")
+    await telegram_standin.control.wait_for_message(bot, flooder.id, contains="Too many messages", timeout=30)
+    sent = await telegram_standin.control.messages(bot, flooder.id)
+    bot_texts = [m["text"] for m in sent if m.get("from_bot")]
+    assert sum("Too many messages" in t for t in bot_texts) == 1, "told once, not once per message"
+    assert sum("Busy Salon" in t for t in bot_texts) <= 60
+    # Another client of the same salon is not affected.
+    await answers_start(telegram_standin, bot, "Busy Salon")
+    await activator.release(tenant_id)
+
+
+async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run the real ``botpool`` command (as an operator would) and return its exit code and output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "botpool_cli.main", *args, env={**env, "COLUMNS": "200"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode or 0, out.decode()
+
+
+async def test_operator_cli_adds_lists_shows_and_releases_a_tenant(
+    pool: Pool, control_env: dict[str, str], telegram_standin: TelegramStandin
+) -> None:
+    await pool.scale_to_free(1)
+    bot = await new_bot(telegram_standin, "cli")
+    tenant_id = new_tenant_id()
+    env = {**control_env, "BOTPOOL_STATE_DIR": "/nonexistent-botpool", "BOTPOOL_BOT_TOKEN": bot.token}
+    code, out = await run_cli(env, "tenant", "add", "--id", tenant_id, "--company", "CLI Salon", "--admin", "7")
+    assert code == 0, out
+    assert f"@{bot.username}" in out
+    assert bot.token not in out
+    await answers_start(telegram_standin, bot, "CLI Salon")
+
+    code, out = await run_cli(env, "tenant", "list")
+    assert code == 0, out
+    assert tenant_id in out
+    assert "active" in out
+    code, out = await run_cli(env, "status")
+    assert tenant_id in out, out
+    assert "passing" in out
+
+    code, out = await run_cli({**env, "BOTPOOL_BOT_TOKEN": "not-a-token"}, "tenant", "add", "--company", "X",
+                              "--admin", "7")
+    assert code == 2
+    assert "does not look like a bot token" in out
+    assert "Traceback" not in out
+
+    code, out = await run_cli(env, "tenant", "release", tenant_id)
+    assert code == 0, out
+    assert "released" in out
 
 
 async def test_no_bot_token_anywhere_after_the_run(
