@@ -304,9 +304,7 @@ async def run(args: argparse.Namespace) -> JsonDict:
         seeded = await seed_year(pool, salon, until=local_today(datetime.now(UTC), tz), tz=tz, clients=1500)
         await pool.execute("UPDATE settings SET max_active_per_client = 100")
         info = await control.create_bot(f"bench{uuid.uuid4().hex[:8]}_bot")
-        config = BookingConfig(
-            tenant_id=schema, company_name="Bench salon", admin_telegram_id=99_999, timezone=tz.key
-        )
+        config = BookingConfig(tenant_id=schema, company_name="Bench salon", admin_telegram_id=99_999, timezone=tz.key)
         session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
         session.middleware(ApiTimer())
         bot = Bot(info.token, session=session)

@@ -46,17 +46,20 @@ def month_calendar(
     month: int,
     room: set[date],
     *,
+    today: date,
     prev_month: str | None,
     next_month: str | None,
     back: str,
 ) -> InlineKeyboardMarkup:
-    """A month grid: bookable days are buttons, other days show "·", blanks pad the weeks."""
+    """A month grid from the current week on: bookable days are buttons, other days "·", blanks pad weeks."""
     noop = BookCb(act="noop").pack()
     kb: list[list[InlineKeyboardButton]] = [
         [button(tr.month_title(year, month), noop)],
         [button(name, noop) for name in tr.weekday_names()],
     ]
     for week in calendar.Calendar(firstweekday=0).monthdayscalendar(year, month):
+        if not any(d and date(year, month, d) >= today for d in week):
+            continue  # a week entirely in the past: nothing to show but dots
         line = []
         for day_number in week:
             if day_number == 0:

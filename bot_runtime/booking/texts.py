@@ -112,9 +112,9 @@ RU: dict[str, str] = {
     "btn_move": "✅ Перенести",
     "moved_ok": "✅ Запись перенесена на {when}.",
     # Reminders and rating
-    "reminder": "⏰ Напоминание: {when} у вас запись в «{company}».\n💇 {title}\n👤 Мастер: {master}\n\n"
+    "reminder": "⏰ Напоминание о записи — {company}\n🕒 {when}\n💇 {title}\n👤 Мастер: {master}\n\n"
     "Если планы изменились — «🗂 Мои записи».",
-    "rate_ask": "Спасибо за визит в «{company}»! Оцените, пожалуйста: {title}, мастер {master}.",
+    "rate_ask": "Спасибо за визит — {company}! Оцените, пожалуйста: {title}, мастер {master}.",
     "rated": "Спасибо за оценку {stars}!",
     "rate_done": "Оценка уже сохранена, спасибо!",
     # Notifications to the client from the owner's side
@@ -286,7 +286,8 @@ RU: dict[str, str] = {
     "ask_broadcast": "Отправьте текст рассылки (до {limit} символов). Его получат все клиенты бота.",
     "broadcast_preview": "Так увидят сообщение клиенты ({count} чел.):\n\n{preview}",
     "btn_send": "📣 Отправить",
-    "broadcast_queued": "Рассылка поставлена в очередь: {count} сообщений. Они уйдут в течение нескольких минут.",
+    "broadcast_queued": "Рассылка поставлена в очередь (получателей: {count}). "
+    "Сообщения уйдут в течение нескольких минут.",
     "stats_title": "📊 <b>Аналитика {first} — {last}</b>\n"
     "Записей: {bookings}\nОтмен: {cancelled}\nНеявок: {no_shows} ({no_show_pct}%)\n"
     "Выручка (прошедшие визиты): {revenue}\nОжидается: {expected}\nЗагрузка мастеров: {load}%\n"
@@ -416,9 +417,9 @@ EN: dict[str, str] = {
     "confirm_move": "Move this booking?\n\n💇 {title}\n👤 Master: {master}\nWas: {old}\nWill be: <b>{new}</b>",
     "btn_move": "✅ Move",
     "moved_ok": "✅ Booking moved to {when}.",
-    "reminder": "⏰ Reminder: {when} you have a booking at “{company}”.\n💇 {title}\n👤 Master: {master}\n\n"
+    "reminder": "⏰ Booking reminder — {company}\n🕒 {when}\n💇 {title}\n👤 Master: {master}\n\n"
     "Plans changed? “🗂 My bookings”.",
-    "rate_ask": "Thank you for visiting “{company}”! Please rate it: {title}, master {master}.",
+    "rate_ask": "Thank you for your visit — {company}! Please rate it: {title}, master {master}.",
     "rated": "Thank you for your rating {stars}!",
     "rate_done": "Your rating is already saved, thank you!",
     "n_client_approved": "✅ Your booking is confirmed: {title}, {when}, master {master}.",
@@ -580,7 +581,7 @@ EN: dict[str, str] = {
     "ask_broadcast": "Send the broadcast text (up to {limit} characters). Every client of the bot will get it.",
     "broadcast_preview": "This is what clients will see ({count} people):\n\n{preview}",
     "btn_send": "📣 Send",
-    "broadcast_queued": "Broadcast queued: {count} messages. They will go out within a few minutes.",
+    "broadcast_queued": "Broadcast queued (recipients: {count}). The messages will go out within a few minutes.",
     "stats_title": "📊 <b>Analytics {first} — {last}</b>\n"
     "Bookings: {bookings}\nCancelled: {cancelled}\nNo-shows: {no_shows} ({no_show_pct}%)\n"
     "Revenue (past visits): {revenue}\nExpected: {expected}\nMasters' load: {load}%\n"

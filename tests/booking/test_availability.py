@@ -27,15 +27,18 @@ EARLY = datetime(2025, 3, 1, tzinfo=UTC)  # well before every day tested, so not
 
 
 def weekdays(opens: int, closes: int) -> dict[int, tuple[int, int]]:
+    """Monday-to-Friday hours, the usual salon week in these tests."""
     return {d: (opens, closes) for d in range(5)}
 
 
 def local(day: date, hhmm: str, tz: ZoneInfo = MSK) -> datetime:
+    """The UTC instant of a wall time, so expectations read like the salon's clock."""
     hours, minutes = map(int, hhmm.split(":"))
     return local_instant(day, hours * 60 + minutes, tz)
 
 
 def labels(starts: list[datetime], tz: ZoneInfo = MSK) -> list[str]:
+    """Starts as the client sees them on the buttons."""
     return [s.astimezone(tz).strftime("%H:%M") for s in starts]
 
 

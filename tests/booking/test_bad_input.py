@@ -120,3 +120,30 @@ async def test_owner_typing_nonsense(tenant: TenantBot, db: asyncpg.Pool) -> Non
     await owner.step(screen, "Добавить")
     assert "Нужно 3–4 части" in (await owner.say("Стрижка за 500"))["text"]
     assert "Не понял длительность" in (await owner.say("Стрижка; долго; 500"))["text"]
+
+
+async def test_a_failing_handler_apologises_and_logs_without_the_token(
+    tenant: TenantBot, db: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    await seed_salon(db)
+    client = tenant.person(905, "Павел")
+    await client.say("/start", expect="Здравствуйте")
+    await db.execute("ALTER TABLE services RENAME TO services_gone")  # the database breaks under the bot
+    try:
+        reply = await client.say("/book")
+    finally:
+        await db.execute("ALTER TABLE services_gone RENAME TO services")
+    assert "Что-то пошло не так" in reply["text"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "botpool.booking"]
+    assert len(errors) == 1 and "UndefinedTableError" in errors[0].getMessage()
+    assert tenant.info.token not in caplog.text
+    caplog.clear()  # the error was the point of this test
+    assert "Шаг 1 из 4" in (await client.say("/book"))["text"]  # and the bot carries on
+
+
+async def test_blacklisted_client_is_told_to_call(tenant: TenantBot, db: asyncpg.Pool) -> None:
+    await seed_salon(db)
+    client = tenant.person(906, "Спамер")
+    await client.say("/start", expect="Здравствуйте")
+    await db.execute("UPDATE clients SET blacklisted = true WHERE telegram_id = 906")
+    assert "Онлайн-запись для вас недоступна" in (await client.say("/book"))["text"]

@@ -108,3 +108,18 @@ async def test_twenty_clients_race_for_one_slot(tenant: TenantBot, db: asyncpg.P
         if "удерживается" not in screen["text"]:
             assert "10:00" not in labels(screen)
             assert "11:00" in labels(screen)
+
+
+async def test_language_switch_is_remembered(tenant: TenantBot, db: asyncpg.Pool) -> None:
+    await seed_salon(db)
+    client = tenant.person(502, "John", lang="en")
+    welcome = await client.say("/start", expect="Здравствуйте")  # the salon's default language first
+    assert welcome["reply_markup"]["keyboard"][1][0]["text"] == "🌐 English"
+    switched = await client.say("🌐 English", expect="Language: English")
+    assert switched["reply_markup"]["keyboard"][0][0]["text"] == "📅 Book"
+    screen = await client.say("📅 Book", expect="Step 1 of 4")
+    assert "Haircut · 1 h · 1 500 ₽" in labels(screen)
+    await tenant.stop()
+    await tenant.start()  # the language is in the database and the open flow in Redis, not in the process
+    assert "I am waiting for a button" in (await client.say("hello?"))["text"]
+    assert "Язык: русский" in (await client.say("/lang"))["text"]

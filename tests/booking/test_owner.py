@@ -17,10 +17,12 @@ from tests.booking.test_client_flow import book
 
 
 async def panel(owner: Person) -> JsonDict:
+    """Open the owner's panel as a new message."""
     return await owner.say("/admin", expect="Управление")
 
 
 async def open_section(owner: Person, label: str) -> JsonDict:
+    """Open the panel and press one of its sections."""
     return await owner.step(await panel(owner), label)
 
 
@@ -139,7 +141,7 @@ async def test_manual_booking_approval_no_show_broadcast_and_client_card(
     preview = await owner.say("Скидка 10% <в марте>!", expect="Так увидят")
     assert "(2 чел.)" in preview["text"]  # everyone who wrote to the bot; Ivan has no Telegram
     queued = await owner.step(preview, "Отправить")
-    assert "поставлена в очередь: 2" in queued["text"]
+    assert "получателей: 2" in queued["text"]
     worker = tenant.worker()
     assert await worker.run_once() >= 2
     news = await client.wait("Скидка 10% <в марте>!")

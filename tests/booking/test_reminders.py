@@ -14,6 +14,7 @@ from tests.booking.test_client_flow import book
 
 
 async def count_containing(person: Person, text: str) -> int:
+    """How many bot messages in the chat contain ``text`` (a duplicate reminder would count twice)."""
     return sum(text in m["text"] for m in await person.messages())
 
 

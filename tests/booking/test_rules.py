@@ -24,6 +24,7 @@ async def times_for(client: Person, master: str, day: str, service: str = "Hairc
 
 
 async def calendar_for(client: Person, master: str) -> JsonDict:
+    """Walk to the month calendar of a haircut with ``master``."""
     screen = await client.say("/book", expect="Шаг 1 из 4")
     screen = await client.step(screen, "Haircut")
     screen = await client.step(screen, "Далее")
@@ -134,5 +135,5 @@ async def test_business_time_zone_across_dst(
     assert await worker.run_once() == 0
     clock.advance(timedelta(minutes=1))
     assert await worker.run_once() == 1
-    reminder = await client.wait("Reminder")
+    reminder = await client.wait("Booking reminder")
     assert "Mon, 31 Mar, 10:00" in reminder["text"]

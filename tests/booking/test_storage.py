@@ -21,6 +21,7 @@ TUESDAY = date(2025, 3, 11)
 
 
 async def new_client(pool: asyncpg.Pool, telegram_id: int) -> int:
+    """Insert a client row directly; these tests exercise the repositories, not the bot."""
     return int(
         await pool.fetchval("INSERT INTO clients (telegram_id, name) VALUES ($1, 'c') RETURNING id", telegram_id)
     )
@@ -59,6 +60,7 @@ async def test_database_refuses_overlapping_active_bookings(db: asyncpg.Pool) ->
 async def hold_for(
     db: asyncpg.Pool, salon: Salon, client: int, who: int, clock: ManualClock, master: int | None = None
 ) -> bookings.Booking | None:
+    """Try to hold Tuesday 15:00 for a haircut with Anna (or ``master``) as client ``who``."""
     settings = await settings_repo.load(db)
     services = await catalog.get_services(db, [salon.haircut])
     async with db.acquire() as conn:

@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "bot_runtime" / "booking"
 
 
 def placeholders(template: str) -> set[str]:
+    """Names substituted into a text, which both languages must share."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 

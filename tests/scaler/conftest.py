@@ -33,8 +33,8 @@ from botpool.pool import jobspec, keys, protocol
 from botpool.settings import ConsulSettings
 from botpool.tenancy.activation import Activator, TenantSpec
 from devstack import ports
-from devstack.standins.telegram.client import BotInfo, TgUser
 from devstack.stack import Stack
+from devstack.standins.telegram.client import BotInfo, TgUser
 from scaler import jobspec as scaler_jobspec
 from scaler.nomadapi import PoolNomad
 from scaler.service import Scaler

@@ -59,7 +59,8 @@ async def test_raw_exec_service_passes_and_scales(nomad: NomadClient, consul: Co
     both = await wait_passing(consul, "smoke-echo", 2)
     assert len({n["Service"]["ID"] for n in both}) == 2
     # Nomad's server learns client status a moment after Consul sees the check pass.
-    index, running = 0, []
+    index = 0
+    running: list[str] = []
     async with asyncio.timeout(30):
         while len(running) < 2:
             allocs, index = await nomad.allocations_blocking("smoke-echo", index=index, wait="5s")

@@ -223,7 +223,7 @@ async def _show_month(
         back = BookCb(act="back", v="master").pack()
     if not room:
         text += tr("no_days")
-    markup = month_calendar(tr, year, mon, room, prev_month=prev_month, next_month=next_month, back=back)
+    markup = month_calendar(tr, year, mon, room, today=first, prev_month=prev_month, next_month=next_month, back=back)
     await show(target, text, markup)
 
 
@@ -598,8 +598,7 @@ async def on_manual_client(
     await state.clear()
     values = svc.booking_values(tr, result)
     if data.get("msg"):
-        with contextlib.suppress(TelegramBadRequest):  # the confirmation below is what the owner needs
-            await bot.edit_message_text(
-                tr("manual_done", **values), chat_id=user.id, message_id=data["msg"], parse_mode="HTML"
-            )
+        # The held-time message loses its buttons; the confirmation below is what the owner reads.
+        with contextlib.suppress(TelegramBadRequest):
+            await bot.edit_message_reply_markup(chat_id=user.id, message_id=data["msg"], reply_markup=None)
     await message.answer(tr("manual_done", **values), parse_mode="HTML")
