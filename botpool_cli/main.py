@@ -25,9 +25,11 @@ from botpool.pool.model import SlotMode
 from botpool.settings import ConsulSettings
 from botpool.tenancy import store
 from botpool.tenancy.activation import TenantSpec
+from botpool_cli import scale
 from botpool_cli.context import connect
 from devstack import doctor
 from devstack.stack import DEFAULT_ROOT, Stack
+from scaler import jobspec as scaler_jobspec
 
 app = typer.Typer(
     help="botpool: a warm pool of Telegram booking bots on Nomad, Consul and Vault.",
@@ -37,6 +39,8 @@ app = typer.Typer(
 console = Console()
 
 RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")
+
+app.command(name="scale")(scale.scale_command)
 
 
 def _fail(exc: BotpoolError) -> None:
@@ -50,7 +54,7 @@ def up(
     slots: int = typer.Option(5, min=0, max=100, help="Warm pool slots to start (0: backing services only)."),
 ) -> None:
     """Start the whole system locally: Consul, Vault, Nomad, PostgreSQL, Redis, the Telegram stand-in,
-    the reconciler, and the warm pool job on Nomad; wait until everything is healthy."""
+    the reconciler, the warm pool job and the pool scaler (two instances) on Nomad; wait until all is healthy."""
     stack = Stack(root, system=True)
     try:
         with console.status("starting the local stack") as status:
@@ -79,6 +83,11 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
                 "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1", "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
             }
             await jobspec.submit(nomad, count=slots, env=slot_env)
+        if await nomad.job(scaler_jobspec.JOB_ID) is None:
+            # Two instances, as in production: one leads, the other stands by.
+            await scaler_jobspec.submit(
+                nomad, env={"CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "NOMAD_ADDR": env["NOMAD_ADDR"]}
+            )
         await protocol.wait_until(consul, lambda snap: len(snap.slots) >= slots, timeout_s=300)
     finally:
         await nomad.aclose()
