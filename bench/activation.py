@@ -127,12 +127,7 @@ async def main() -> None:
                     kv_mount="secret", db=db, redis_admin=redis, database_name="botpool")
     try:
         await act.prepare()
-        slot_env = {
-            "CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "VAULT_ADDR": env["VAULT_ADDR"],
-            "TELEGRAM_API_BASE": standin.base_url, "BOTPOOL_TENANT_PG_HOST": "127.0.0.1",
-            "BOTPOOL_TENANT_PG_PORT": str(stack.state.ports["postgres"]), "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1",
-            "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
-        }
+        slot_env = stack.slot_env(standin.base_url)
         await jobspec.submit(nomad, count=4, env=slot_env)
         await protocol.wait_until(consul, lambda s: len(s.free()) >= 4, timeout_s=180)
 

@@ -76,12 +76,7 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
     consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
     try:
         if await nomad.job(jobspec.JOB_ID) is None:
-            slot_env = {
-                "CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "VAULT_ADDR": env["VAULT_ADDR"],
-                "TELEGRAM_API_BASE": f"http://127.0.0.1:{stack.state.ports['telegram']}",
-                "BOTPOOL_TENANT_PG_HOST": "127.0.0.1", "BOTPOOL_TENANT_PG_PORT": str(stack.state.ports["postgres"]),
-                "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1", "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
-            }
+            slot_env = stack.slot_env(f"http://127.0.0.1:{stack.state.ports['telegram']}")
             await jobspec.submit(nomad, count=slots, env=slot_env)
         if await nomad.job(scaler_jobspec.JOB_ID) is None:
             # Two instances, as in production: one leads, the other stands by.

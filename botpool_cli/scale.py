@@ -33,11 +33,11 @@ from rich.console import Console
 
 from botpool import logs
 from botpool import settings as cfg
+from botpool.clients.nomad import NomadClient
 from botpool.errors import BotpoolError
 from botpool_cli.context import connect
 from devstack.stack import DEFAULT_ROOT
 from scaler import settings as scaler_settings
-from scaler.nomadapi import PoolNomad
 from scaler.source import PoolReading, PoolSource
 from scaler.strategy import Reason, lowest_allowed
 from scaler.target import PoolTarget
@@ -120,8 +120,7 @@ async def override(
 async def _run(root: Path, count: int, note: str) -> OverrideResult:
     async with connect(root, activator=False) as services:
         nomad_settings = cfg.load(cfg.NomadSettings)
-        token = nomad_settings.token.get_secret_value() if nomad_settings.token else None
-        nomad = PoolNomad(str(nomad_settings.addr), token=token, namespace=nomad_settings.namespace)
+        nomad = NomadClient.from_settings(nomad_settings)
         try:
             settings = scaler_settings.load()
             source = PoolSource(services.consul, nomad, job=settings.job, group=settings.group)

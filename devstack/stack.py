@@ -71,6 +71,22 @@ class Stack:
             "BOTPOOL_REDIS_URL": Redis().url(s),
         }
 
+    def slot_env(self, telegram_api_base: str) -> dict[str, str]:
+        """What a pool slot needs to know on this stack: where Consul, Vault, Telegram, PostgreSQL and Redis are.
+
+        No credentials: a slot gets its tenant's secrets only through the Vault handoff.
+        """
+        s = self.state
+        return {
+            "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{s.ports['consul_http']}",
+            "VAULT_ADDR": f"http://127.0.0.1:{s.ports['vault']}",
+            "TELEGRAM_API_BASE": telegram_api_base,
+            "BOTPOOL_TENANT_PG_HOST": "127.0.0.1",
+            "BOTPOOL_TENANT_PG_PORT": str(s.ports["postgres"]),
+            "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1",
+            "BOTPOOL_TENANT_REDIS_PORT": str(s.ports["redis"]),
+        }
+
     def addresses(self) -> dict[str, str]:
         """Human-facing addresses of every service."""
         out: dict[str, str] = {}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
 from urllib.parse import urlparse
 
 import redis.asyncio as aioredis
@@ -14,7 +16,7 @@ from botpool.clients import consul as consul_client
 from botpool.clients import vault as vault_client
 from botpool.clients.postgres import create_pool
 from botpool.errors import ConfigurationError
-from botpool.leader import LeaderLock
+from botpool.leader import LeaderElection
 from botpool.tenancy.activation import Activator
 from reconciler.loop import Reconciler
 
@@ -42,8 +44,8 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    leader = LeaderLock(consul, "reconciler")
-    tasks = [asyncio.create_task(leader.run(stop)), asyncio.create_task(Reconciler(activator).run(stop, leader))]
+    leader = LeaderElection(consul, instance=f"{socket.gethostname()}:{os.getpid()}", role="reconciler")
+    tasks = [asyncio.create_task(leader.run()), asyncio.create_task(Reconciler(activator).run(stop, leader))]
     await stop.wait()
     for task in tasks:
         task.cancel()

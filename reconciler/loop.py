@@ -11,7 +11,7 @@ from datetime import datetime
 import structlog
 
 from botpool.errors import BotpoolError
-from botpool.leader import LeaderLock
+from botpool.leader import LeaderElection
 from botpool.pool import protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, utcnow
 from botpool.tenancy import store
@@ -126,14 +126,13 @@ class Reconciler:
 
         asyncio.get_running_loop().create_task(work(), name=f"reactivate-{tenant_id}")
 
-    async def run(self, stop: asyncio.Event, leader: LeaderLock) -> None:
+    async def run(self, stop: asyncio.Event, leader: LeaderElection) -> None:
         """Reconcile on every pool change and every tick while leader, until ``stop``."""
         index = 0
         while not stop.is_set():
             if not leader.is_leader:
-                leader.changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(leader.changed.wait(), self.timing.tick_s)
+                    await asyncio.wait_for(leader.wait_leading(), self.timing.tick_s)
                 continue
             try:
                 snap = await protocol.snapshot(

@@ -14,9 +14,9 @@ import sys
 from botpool import logs
 from botpool import settings as cfg
 from botpool.clients import consul as consul_client
+from botpool.clients.nomad import NomadClient
 from botpool.errors import ConfigurationError
 from scaler import settings as scaler_settings
-from scaler.nomadapi import PoolNomad
 from scaler.service import Scaler
 
 
@@ -31,8 +31,7 @@ async def main() -> None:
         raise SystemExit(2) from None
     logs.setup("scaler", level=settings.log_level)
     consul = consul_client.connect(consul_settings)
-    token = nomad_settings.token.get_secret_value() if nomad_settings.token else None
-    nomad = PoolNomad(str(nomad_settings.addr), token=token, namespace=nomad_settings.namespace)
+    nomad = NomadClient.from_settings(nomad_settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

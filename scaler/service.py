@@ -29,12 +29,11 @@ import structlog
 from consul.aio import Consul
 
 from botpool import alerts
-from botpool.clients.nomad import NomadError
+from botpool.clients.nomad import NomadClient, NomadError
 from botpool.errors import BotpoolError
+from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
-from scaler.leader import LeaderElection
 from scaler.metrics import MetricsServer, ScalerMetrics
-from scaler.nomadapi import PoolNomad
 from scaler.settings import ScalerSettings
 from scaler.source import PoolReading, PoolSource
 from scaler.strategy import Action, AlertKind, Decision, decide
@@ -69,7 +68,7 @@ class Scaler:
         self,
         settings: ScalerSettings,
         consul: Consul,
-        nomad: PoolNomad,
+        nomad: NomadClient,
         *,
         metrics: ScalerMetrics | None = None,
     ) -> None:
@@ -79,7 +78,7 @@ class Scaler:
         self.metrics = metrics or ScalerMetrics(settings.instance)
         self.source = PoolSource(consul, nomad, job=settings.job, group=settings.group)
         self.election = LeaderElection(
-            consul, instance=settings.instance, session_ttl_s=settings.session_ttl_s,
+            consul, instance=settings.instance, role="scaler", session_ttl_s=settings.session_ttl_s,
             liveness_ttl_s=settings.liveness_ttl_s, lock_delay_s=settings.lock_delay_s,
         )
         self.target = PoolTarget(

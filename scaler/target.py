@@ -30,7 +30,6 @@ highest name indexes whatever they run. So, in order:
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -42,11 +41,10 @@ import structlog
 from consul.aio import Consul
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
-from botpool.clients.nomad import NomadError, ScaleBlocked
+from botpool.clients.nomad import JobChanged, NomadClient, NomadError, ScaleBlocked
 from botpool.errors import DependencyUnavailable
 from botpool.pool import keys, protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, utcnow
-from scaler.nomadapi import JobChanged, PoolNomad
 from scaler.source import BUSY_MODES, ClaimView, PoolReading, PoolSource
 from scaler.strategy import Action, Decision, Reason
 
@@ -89,16 +87,6 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NomadError) and exc.status >= 500
 
 
-def _kv_op(verb: str, key: str, *, value: str | None = None, index: int | None = None) -> dict[str, Any]:
-    """One operation of a Consul KV transaction (``/v1/txn``), as ``protocol.transact`` takes them."""
-    op: dict[str, Any] = {"Verb": verb, "Key": key}
-    if value is not None:
-        op["Value"] = base64.b64encode(value.encode()).decode()
-    if index is not None:
-        op["Index"] = index
-    return {"KV": op}
-
-
 def _age_s(claimed_at: str) -> float:
     try:
         return (utcnow() - datetime.fromisoformat(claimed_at)).total_seconds()
@@ -112,7 +100,7 @@ class PoolTarget:
     def __init__(
         self,
         consul: Consul,
-        nomad: PoolNomad,
+        nomad: NomadClient,
         source: PoolSource,
         *,
         instance: str,
@@ -166,7 +154,7 @@ class PoolTarget:
                     n = attempt.retry_state.attempt_number
                     if n > 1:
                         log.info("retrying scale", attempt=n, target=target, reason=reason.value)
-                    await self.nomad.scale_if_unchanged(
+                    await self.nomad.scale(
                         self.source.job, self.source.group, target, job_modify_index=job_modify_index,
                         message=message, meta=meta,
                     )
@@ -228,8 +216,8 @@ class PoolTarget:
                 kind=ClaimKind.FENCE, attempt=attempt, slot_session=slot.session, alloc_id=slot.alloc_id,
                 claimed_at=now, reason=why,
             )
-            ops.append(_kv_op("check-index", keys.slot(i), index=slot.modify_index))
-            ops.append(_kv_op("cas", keys.claim(i), value=fence.to_json(), index=0))
+            ops.append(protocol.kv_op("check-index", keys.slot(i), index=slot.modify_index))
+            ops.append(protocol.kv_op("cas", keys.claim(i), value=fence.to_json(), index=0))
         results = await protocol.transact(self.consul, ops)
         if results is None:
             return None
@@ -238,7 +226,7 @@ class PoolTarget:
     async def _unfence(self, placed: dict[int, int]) -> None:
         """Remove our fences (each only if unchanged), returning those slots to WAITING."""
         for i, modify_index in placed.items():
-            await protocol.transact(self.consul, [_kv_op("delete-cas", keys.claim(i), index=modify_index)])
+            await protocol.transact(self.consul, [protocol.kv_op("delete-cas", keys.claim(i), index=modify_index)])
 
     async def _finish_shrink(
         self,
@@ -305,7 +293,7 @@ class PoolTarget:
                 continue
             if await self._fence_done(fence, reading):
                 ok = await protocol.transact(
-                    self.consul, [_kv_op("delete-cas", keys.claim(fence.index), index=fence.modify_index)]
+                    self.consul, [protocol.kv_op("delete-cas", keys.claim(fence.index), index=fence.modify_index)]
                 )
                 if ok is not None:
                     cleared.append(fence.index)

@@ -9,9 +9,11 @@ and continue in another process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 import redis.asyncio as aioredis
-from aiogram import Dispatcher
+from aiogram import BaseMiddleware, Dispatcher
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 
@@ -47,8 +49,13 @@ def create_dispatcher(
     key_prefix: str,
     config: BookingConfig,
     clock: Clock | None = None,
+    first: Sequence[BaseMiddleware] = (),
 ) -> Dispatcher:
     """Build the tenant's dispatcher: FSM in Redis under ``key_prefix``, routers, middlewares.
+
+    ``first`` are update middlewares that must run before the booking bot's
+    own (the runtime's rate limit: a flood is refused before it costs a
+    database query or an error report).
 
     Router order matters: commands and menu buttons first (they work in any
     state), then the owner's panel, the booking flow, "my bookings", and
@@ -63,6 +70,8 @@ def create_dispatcher(
     dp = Dispatcher(storage=storage, name=f"booking:{config.tenant_id}")
     dp["svc"] = service
     dp["config"] = config
+    for middleware in first:
+        dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(ErrorMiddleware(config))
     dp.update.outer_middleware(ContextMiddleware(service))
     dp.include_routers(

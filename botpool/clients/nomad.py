@@ -2,7 +2,7 @@
 
 Why not python-nomad: it is synchronous, has no group scale call and no event
 stream, and botpool's scaler needs all three inside one event loop. The API
-surface botpool uses is eight endpoints, so a typed httpx client is smaller
+surface botpool uses is ten endpoints, so a typed httpx client is smaller
 than an adapter around the library would be.
 """
 
@@ -29,6 +29,10 @@ class NomadError(BotpoolError):
 
 class ScaleBlocked(NomadError):
     """A scale request was refused because a deployment is active; retry later (not a failure)."""
+
+
+class JobChanged(NomadError):
+    """A conditional scale found the job changed since it was read (someone else scaled it); read again."""
 
 
 class NomadClient:
@@ -78,16 +82,23 @@ class NomadClient:
         result: dict[str, Any] = resp.json()
         return result
 
-    async def job(self, job_id: str) -> dict[str, Any] | None:
-        """Return a job or None if it does not exist."""
+    async def _get_or_none(self, path: str) -> dict[str, Any] | None:
         try:
-            resp = await self._call("GET", f"/v1/job/{job_id}")
+            resp = await self._call("GET", path)
         except NomadError as exc:
             if exc.status == 404:
                 return None
             raise
         result: dict[str, Any] = resp.json()
         return result
+
+    async def job(self, job_id: str) -> dict[str, Any] | None:
+        """Return a job or None if it does not exist."""
+        return await self._get_or_none(f"/v1/job/{job_id}")
+
+    async def allocation(self, alloc_id: str) -> dict[str, Any] | None:
+        """Return one allocation (with its client and desired status), or None once Nomad has forgotten it."""
+        return await self._get_or_none(f"/v1/allocation/{alloc_id}")
 
     async def scale_status(self, job_id: str, *, index: int = 0, wait: str = "") -> tuple[dict[str, Any], int]:
         """Return the job's per-group scale status and the index for a blocking follow-up."""
@@ -98,11 +109,32 @@ class NomadClient:
         return resp.json(), int(resp.headers.get("X-Nomad-Index", "0"))
 
     async def scale(
-        self, job_id: str, group: str, count: int, *, message: str, meta: dict[str, Any] | None = None
+        self,
+        job_id: str,
+        group: str,
+        count: int,
+        *,
+        message: str,
+        meta: dict[str, Any] | None = None,
+        job_modify_index: int | None = None,
     ) -> dict[str, Any]:
-        """Set a group's count (``POST /v1/job/:id/scale``); raises ``ScaleBlocked`` during a deployment."""
-        body = {"Count": count, "Target": {"Group": group}, "Message": message, "Meta": meta or {}}
-        resp = await self._call("POST", f"/v1/job/{job_id}/scale", json=body)
+        """Set a group's count (``POST /v1/job/:id/scale``); raises ``ScaleBlocked`` during a deployment.
+
+        With ``job_modify_index`` the call is a compare-and-set: Nomad applies
+        the count only if the job is unchanged since that index and otherwise
+        answers "Enforcing job modify index ...", raised here as ``JobChanged``.
+        That is what keeps two scaler instances, an operator's override and a
+        retry after a lost response from stacking two scale-ups for one shortage.
+        """
+        body: dict[str, Any] = {"Count": count, "Target": {"Group": group}, "Message": message, "Meta": meta or {}}
+        if job_modify_index is not None:
+            body["JobModifyIndex"] = job_modify_index
+        try:
+            resp = await self._call("POST", f"/v1/job/{job_id}/scale", json=body)
+        except NomadError as exc:
+            if job_modify_index is not None and "job modify index" in exc.message:
+                raise JobChanged(exc.status, exc.message) from None
+            raise
         result: dict[str, Any] = resp.json()
         return result
 

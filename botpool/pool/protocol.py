@@ -47,7 +47,8 @@ class PoolSnapshot:
         return [s for s in self.slots.values() if s.mode is SlotMode.ACTIVE]
 
 
-def _kv_op(verb: str, key: str, *, value: str | None = None, index: int | None = None) -> dict[str, Any]:
+def kv_op(verb: str, key: str, *, value: str | None = None, index: int | None = None) -> dict[str, Any]:
+    """One operation of a Consul KV transaction for ``transact`` (the pool changes only through transactions)."""
     op: dict[str, Any] = {"Verb": verb, "Key": key}
     if value is not None:
         op["Value"] = base64.b64encode(value.encode()).decode()
@@ -130,14 +131,14 @@ async def claim(
             wrap_token=wrap_token,
         )
         ops = [
-            _kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
-            _kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=0),
+            kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
+            kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=0),
         ]
         if held is not None:
             # A stale record (its claim is gone): replace it, but only if nobody changed it meanwhile.
-            ops.append(_kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=held[1]))
+            ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=held[1]))
         else:
-            ops.append(_kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=0))
+            ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=0))
         results = await transact(consul, ops)
         if results is not None:
             record.modify_index = int(results[1]["KV"]["ModifyIndex"])
@@ -155,10 +156,10 @@ async def release(consul: Consul, tenant_id: str) -> int | None:
         if held is None:
             return None
         index, record_index = held
-        ops = [_kv_op("delete-cas", keys.tenant(tenant_id), index=record_index)]
+        ops = [kv_op("delete-cas", keys.tenant(tenant_id), index=record_index)]
         current = snap.claims.get(index)
         if current is not None and current.tenant_id == tenant_id:
-            ops.append(_kv_op("delete-cas", keys.claim(index), index=current.modify_index))
+            ops.append(kv_op("delete-cas", keys.claim(index), index=current.modify_index))
         if await transact(consul, ops) is not None:
             return index
     raise ClaimConflict(f"could not release {tenant_id}: the pool kept changing")
@@ -166,12 +167,12 @@ async def release(consul: Consul, tenant_id: str) -> int | None:
 
 async def drop_claim(consul: Consul, index: int, claim_record: Claim) -> bool:
     """Delete one specific claim (and its tenant record) if unchanged; used to retry a failed activation."""
-    ops = [_kv_op("delete-cas", keys.claim(index), index=claim_record.modify_index)]
+    ops = [kv_op("delete-cas", keys.claim(index), index=claim_record.modify_index)]
     if claim_record.tenant_id:
         snap = await snapshot(consul)
         held = snap.tenants.get(claim_record.tenant_id)
         if held is not None and held[0] == index:
-            ops.append(_kv_op("delete-cas", keys.tenant(claim_record.tenant_id), index=held[1]))
+            ops.append(kv_op("delete-cas", keys.tenant(claim_record.tenant_id), index=held[1]))
     return await transact(consul, ops) is not None
 
 

@@ -40,16 +40,7 @@ def activator_token(vault: VaultHandle) -> str:
 @pytest.fixture(scope="session")
 def slot_env(stack: Stack, telegram_standin: TelegramStandin) -> dict[str, str]:
     """What a slot needs to know: where Consul, Vault, Telegram, PostgreSQL and Redis are (no credentials)."""
-    env = stack.env()
-    return {
-        "CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"],
-        "VAULT_ADDR": env["VAULT_ADDR"],
-        "TELEGRAM_API_BASE": telegram_standin.base_url,
-        "BOTPOOL_TENANT_PG_HOST": "127.0.0.1",
-        "BOTPOOL_TENANT_PG_PORT": str(stack.state.ports["postgres"]),
-        "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1",
-        "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
-    }
+    return stack.slot_env(telegram_standin.base_url)
 
 
 @pytest.fixture(scope="session")

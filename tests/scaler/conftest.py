@@ -29,6 +29,7 @@ from pydantic import SecretStr
 
 from botpool import alerts
 from botpool.clients import consul as consul_client
+from botpool.clients.nomad import NomadClient
 from botpool.pool import jobspec, keys, protocol
 from botpool.settings import ConsulSettings
 from botpool.tenancy.activation import Activator, TenantSpec
@@ -36,7 +37,6 @@ from devstack import ports
 from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
 from scaler import jobspec as scaler_jobspec
-from scaler.nomadapi import PoolNomad
 from scaler.service import Scaler
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
 from tests.fixtures.telegram import TelegramStandin
@@ -48,23 +48,14 @@ CLIENT = TgUser(id=880001, first_name="Olga")
 @pytest.fixture(scope="session")
 def scaler_slot_env(stack: Stack, telegram_standin: TelegramStandin) -> dict[str, str]:
     """What a slot needs to know: where Consul, Vault, Telegram, PostgreSQL and Redis are (no credentials)."""
-    env = stack.env()
-    return {
-        "CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"],
-        "VAULT_ADDR": env["VAULT_ADDR"],
-        "TELEGRAM_API_BASE": telegram_standin.base_url,
-        "BOTPOOL_TENANT_PG_HOST": "127.0.0.1",
-        "BOTPOOL_TENANT_PG_PORT": str(stack.state.ports["postgres"]),
-        "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1",
-        "BOTPOOL_TENANT_REDIS_PORT": str(stack.state.ports["redis"]),
-    }
+    return stack.slot_env(telegram_standin.base_url)
 
 
 @dataclass
 class PoolHarness:
     """The real ``bot-pool`` job on the test stack, and what a test asks of Nomad and Consul about it."""
 
-    nomad: PoolNomad
+    nomad: NomadClient
     consul: Consul
     slot_env: dict[str, str]
     stack_env: dict[str, str]
@@ -123,7 +114,7 @@ class PoolHarness:
 async def pool(stack: Stack, scaler_slot_env: dict[str, str]) -> AsyncIterator[PoolHarness]:
     """A purged pool (the test submits the job with the size it needs); purged again afterwards."""
     env = stack.env()
-    nomad = PoolNomad(env["NOMAD_ADDR"])
+    nomad = NomadClient(env["NOMAD_ADDR"])
     consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
     harness = PoolHarness(nomad, consul, scaler_slot_env, env)
     await harness.purge()
@@ -283,7 +274,7 @@ async def running_scaler(stack_env: dict[str, str], name: str = "inproc", **knob
     values.update(knobs)
     settings = make_settings(**values)
     consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=stack_env["CONSUL_HTTP_ADDR"]))
-    nomad = PoolNomad(stack_env["NOMAD_ADDR"])
+    nomad = NomadClient(stack_env["NOMAD_ADDR"])
     scaler = Scaler(settings, consul, nomad)
     stop = asyncio.Event()
     task = asyncio.create_task(scaler.run(stop))

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 
 from botpool import alerts
+from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
-from scaler.leader import LeaderElection
 from scaler.strategy import AlertKind
 from tests.scaler.conftest import PoolHarness, Tenants, running_scaler
 
@@ -37,7 +37,7 @@ SMALL = {"MIN_FREE_BOTS": 2, "SCALE_BATCH": 2, "MAX_FREE_BOTS": 4, "MAX_TOTAL_BO
 
 async def lock_holder(pool: PoolHarness) -> str | None:
     """The instance name in the scaler lock, or None while nobody leads."""
-    return await LeaderElection(pool.consul, instance="probe").holder()
+    return await LeaderElection(pool.consul, instance="probe", role="scaler").holder()
 
 
 async def wait_holder(pool: PoolHarness, predicate: Any, *, timeout_s: float) -> str | None:

@@ -16,6 +16,8 @@ async def test_role_uses_only_its_own_schema(postgres: PostgresHandle) -> None:
     try:
         for name in (a, b):
             await admin.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'pw-{name}'")
+            # Explicit: once botpool has prepared the database, PUBLIC no longer has CONNECT on it.
+            await admin.execute(f"GRANT CONNECT ON DATABASE botpool TO {name}")
             await admin.execute(f"CREATE SCHEMA {name} AUTHORIZATION {name}")
             await admin.execute(f"REVOKE ALL ON SCHEMA {name} FROM PUBLIC")
         await admin.execute(f"CREATE TABLE {b}.secrets (v text)")
@@ -37,5 +39,6 @@ async def test_role_uses_only_its_own_schema(postgres: PostgresHandle) -> None:
     finally:
         for name in (a, b):
             await admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            await admin.execute(f"DROP OWNED BY {name}")
             await admin.execute(f"DROP ROLE IF EXISTS {name}")
         await admin.close()
