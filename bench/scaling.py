@@ -43,6 +43,7 @@ from pydantic import SecretStr
 
 from bench.activation import slot_processes
 from bench.machine import describe
+from botpool import logs
 from botpool.clients import consul as consul_client
 from botpool.clients.nomad import NomadClient
 from botpool.pool import jobspec, protocol
@@ -106,6 +107,7 @@ def pss_gb() -> float:
 
 
 async def main() -> None:
+    logs.setup("bench", level="WARNING", json=False)  # the in-process scaler's decisions would bury the result
     root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
     os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
     stack = Stack(root, random_ports=True)

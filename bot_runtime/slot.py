@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import structlog
@@ -21,7 +23,7 @@ from bot_runtime.settings import RuntimeSettings
 from bot_runtime.tenant_bot import TenantBot
 from botpool import alerts
 from botpool.clients import vault as vault_client
-from botpool.clients.consul import create_session
+from botpool.clients.consul import create_session, is_transient
 from botpool.errors import BotpoolError, HandoffRefused, InvalidBotToken
 from botpool.pool import keys
 from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
@@ -43,6 +45,8 @@ class Slot:
             started_at=utcnow().isoformat(),
         )
         self.claim: Claim | None = None
+        #: The last claim attempt this slot tried; a failed one is never tried twice (its wrap is single-use).
+        self._tried: str | None = None
         self._session_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ health
@@ -148,6 +152,8 @@ class Slot:
         if self.claim is not None and self.claim.attempt == claim.attempt:
             self.claim = claim
             return
+        if claim.attempt == self._tried:
+            return  # this attempt already failed here; the activator or reconciler moves it on
         if self.state.tenant_id:
             await self._deactivate()
         await self._activate(claim)
@@ -155,6 +161,7 @@ class Slot:
     async def _activate(self, claim: Claim) -> None:
         tenant_id = claim.tenant_id or ""
         self.claim = claim
+        self._tried = claim.attempt
         started = asyncio.get_running_loop().time()
         await self._set(mode=SlotMode.ACTIVATING, tenant_id=tenant_id, attempt=claim.attempt, error=None)
         expected = creation_path(self.settings.vault_kv_mount, tenant_id)
@@ -206,12 +213,38 @@ class Slot:
         log.info("tenant released", slot=self.index, tenant_id=tenant_id)
 
     # --------------------------------------------------------------------- run
+    async def _resilient(self, step: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run ``step`` to its end, riding out transient Consul failures with capped, jittered backoff.
+
+        A slot must not die because its agent briefly refused it (HTTP 429
+        while a batch of slots starts, or an agent restart): dying would cost a
+        Nomad restart and, for an active slot, its tenant. Hand-written rather
+        than tenacity because a watch runs for days: the backoff must reset
+        after a healthy stretch, where tenacity's attempt count only grows.
+        """
+        loop = asyncio.get_running_loop()
+        delay = 0.5
+        while True:
+            started = loop.time()
+            try:
+                await step()
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if loop.time() - started > 60:
+                    delay = 0.5
+                log.warning("consul unavailable; retrying", slot=self.index, step=name,
+                            error=type(exc).__name__, retry_in_s=round(delay, 2))
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not security
+                delay = min(delay * 2, 10.0)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Join the pool, follow our claim until ``stop``, then leave the pool (session destroyed)."""
-        await self._open_session()
+        await self._resilient(self._open_session, "join")
         log.info("slot waiting", slot=self.index, alloc=self.settings.alloc_id)
-        watcher = asyncio.create_task(self._watch_claims())
-        guard = asyncio.create_task(self._guard_session())
+        watcher = asyncio.create_task(self._resilient(self._watch_claims, "claims"))
+        guard = asyncio.create_task(self._resilient(self._guard_session, "session"))
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({watcher, guard, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -122,6 +122,10 @@ class Consul(HashiCorpService):
             # Sync check output (WAITING / ACTIVE tenant=...) to the catalog at once, not every 5 min.
             "-hcl",
             'check_update_interval = "0s"',
+            # Every slot on a node talks to its agent from one address and holds two blocking queries;
+            # the default of 200 connections per client would refuse slots past ~100 with HTTP 429.
+            "-hcl",
+            "limits { http_max_conns_per_client = 2000 }",
         ]
 
     def problem(self, state: StackState) -> str | None:

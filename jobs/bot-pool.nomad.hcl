@@ -58,8 +58,9 @@ variable "memory_mb" {
 }
 
 variable "cpu_mhz" {
-  type    = number
-  default = 100
+  type        = number
+  default     = 50
+  description = "Scheduling share, not a cap: 50 idle slots use under 5 % of one core together (bench/activation.py), and 100 slots x 50 MHz fit the 2-core (5192 MHz) dev node."
 }
 
 job "bot-pool" {

@@ -7,14 +7,32 @@ so ``create_session`` sends that request through the client's own HTTP layer.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import urlparse
 
+import aiohttp
 import consul.aio
 from consul.callback import CB
+from consul.exceptions import ClientError, ConsulException
 
 from botpool.settings import ConsulSettings
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for Consul failures that pass on their own, so a watcher should back off and retry, not crash.
+
+    That is a dropped or refused connection, a timeout, a 5xx, and 429: the
+    agent's per-client connection limit (``http_max_conns_per_client``), which a
+    node full of slots, each holding blocking queries, can reach while a batch
+    starts. Permission and request errors are not transient.
+    """
+    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, consul.Timeout)):
+        return True
+    if isinstance(exc, ClientError):
+        return str(exc).startswith("429")
+    return type(exc) is ConsulException and str(exc)[:1] == "5"
 
 
 def connect(settings: ConsulSettings) -> consul.aio.Consul:
