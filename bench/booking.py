@@ -10,9 +10,10 @@ time spent waiting for the stand-in's answers to its Bot API calls (the
 stand-in runs on the same machine and is not what is measured). The last
 line of output is one JSON object.
 
-Servers: PostgreSQL and Redis of the local stack (``botpool up``; the URLs are
-read from ``BOTPOOL_DATABASE_URL`` / ``BOTPOOL_REDIS_URL`` or given with
-``--pg-dsn`` / ``--redis-url``). The stand-in is started here as a subprocess.
+Servers: PostgreSQL and Redis from ``BOTPOOL_DATABASE_URL`` /
+``BOTPOOL_REDIS_URL`` or ``--pg-dsn`` / ``--redis-url`` (e.g. the stack of
+``botpool up``); without them the benchmark starts a throwaway stack of its
+own. The stand-in is started here as a subprocess.
 Everything the run creates (schema, role-less pool, Redis keys) is removed.
 
     uv run python bench/booking.py --users 32 --seconds 20
@@ -32,6 +33,7 @@ import random
 import resource
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -57,6 +59,7 @@ sys.path.insert(0, str(REPO))
 from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher  # noqa: E402
 from bot_runtime.booking.domain.availability import local_today  # noqa: E402
 from botpool.db import migrations  # noqa: E402
+from devstack.stack import Stack  # noqa: E402
 from devstack.standins.telegram.client import BotInfo, ControlApiError, TelegramControl, TgUser  # noqa: E402
 from tests.booking.support import seed_salon, seed_year  # noqa: E402
 
@@ -429,10 +432,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pool", type=int, default=10, help="asyncpg pool size of the bot")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--profile", help="write a cProfile of the bot process during the window to this file")
-    args = parser.parse_args(argv)
-    if not args.pg_dsn or not args.redis_url:
-        parser.error("PostgreSQL and Redis are needed: run `botpool up` and `eval $(botpool env)`, or pass both URLs")
-    return args
+    return parser.parse_args(argv)
 
 
 def main() -> None:
@@ -449,7 +449,20 @@ def main() -> None:
         asyncio.run(generate(parser.parse_args()))
         return
     args = parse_args()
-    result = asyncio.run(run(args))
+    stack = None
+    if not args.pg_dsn or not args.redis_url:
+        # No stack named: run on a throwaway one of our own (free ports), as the other benchmarks do.
+        root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
+        os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
+        stack = Stack(root, random_ports=True)
+        stack.up(timeout=180)
+        env = stack.env()
+        args.pg_dsn, args.redis_url = env["BOTPOOL_DATABASE_URL"], env["BOTPOOL_REDIS_URL"]
+    try:
+        result = asyncio.run(run(args))
+    finally:
+        if stack is not None:
+            stack.down()
     print(
         f"{result['updates']} updates in {result['window_s']} s from {result['users']} clients: "
         f"{result['updates_per_s']} updates/s; bot time per update p50 {result['p50_ms']} ms, "
