@@ -21,29 +21,21 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
-import hvac
 import psutil
-import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from bench.harness import bench_system
 from bench.machine import describe
-from botpool.clients import consul as consul_client
 from botpool.clients import vault as vault_client
 from botpool.clients.nomad import NomadClient
 from botpool.pool import jobspec, protocol
-from botpool.settings import ConsulSettings
 from botpool.tenancy import store
 from botpool.tenancy.activation import Activator, TenantSpec
 from botpool.tenancy.package import secret_path
-from devstack.stack import Stack
-from devstack.standins.telegram import runner
 from devstack.standins.telegram.client import TelegramControl, TgUser
 
 WARM_RUNS = int(os.environ.get("BENCH_WARM_RUNS", "60"))
@@ -114,23 +106,9 @@ async def one_activation(
 
 
 async def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
-    os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
-    stack = Stack(root, random_ports=True)
-    stack.up(timeout=180)
-    standin = await runner.start(root / "standin.log")
-    env = stack.env()
-    nomad = NomadClient(env["NOMAD_ADDR"])
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
-    control = TelegramControl(standin.base_url)
-    db = await asyncpg.create_pool(env["BOTPOOL_DATABASE_URL"], min_size=1, max_size=4)
-    redis = aioredis.Redis.from_url(env["BOTPOOL_REDIS_URL"])
-    act = Activator(consul=consul, vault=hvac.Client(url=env["VAULT_ADDR"], token=env["VAULT_TOKEN"]),
-                    kv_mount="secret", db=db, redis_admin=redis, database_name="botpool")
-    try:
-        await act.prepare()
-        slot_env = stack.slot_env(standin.base_url)
-        await jobspec.submit(nomad, count=4, env=slot_env)
+    async with bench_system() as system:
+        nomad, consul, control, act = system.nomad, system.consul, system.control, system.activator
+        await jobspec.submit(nomad, count=4, env=system.slot_env)
         await protocol.wait_until(consul, lambda s: len(s.free()) >= 4, timeout_s=180)
 
         warm = [await one_activation(act, control) for _ in range(WARM_RUNS)]
@@ -168,15 +146,6 @@ async def main() -> None:
             "targets": {"p99_s": 1.0, "ratio": 10, "rss_over_floor_mb": 25, "idle_cpu_pct": 5},
             "machine": describe(),
         }
-    finally:
-        await nomad.stop(jobspec.JOB_ID, purge=True)
-        await control.aclose()
-        await db.close()
-        await redis.aclose()
-        await consul.close()
-        await nomad.aclose()
-        await runner.stop(standin.process)
-        stack.down()
     print(json.dumps(result))
 
 

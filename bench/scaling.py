@@ -27,31 +27,22 @@ import asyncio
 import json
 import os
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import asyncpg
-import hvac
 import psutil
-import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from bench.activation import slot_processes
+from bench.harness import bench_system
 from bench.machine import describe
 from botpool import logs
-from botpool.clients import consul as consul_client
 from botpool.clients.nomad import NomadClient
 from botpool.pool import jobspec, protocol
-from botpool.settings import ConsulSettings
-from botpool.tenancy.activation import Activator, TenantSpec
-from devstack.stack import Stack
-from devstack.standins.telegram import runner
-from devstack.standins.telegram.client import TelegramControl
+from botpool.tenancy.activation import TenantSpec
 from scaler.service import Scaler
 from scaler.settings import ScalerSettings
 
@@ -108,105 +99,85 @@ def pss_gb() -> float:
 
 async def main() -> None:
     logs.setup("bench", level="WARNING", json=False)  # the in-process scaler's decisions would bury the result
-    root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
-    os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
-    stack = Stack(root, random_ports=True)
-    stack.up(timeout=180)
-    standin = await runner.start(root / "standin.log")
-    env = stack.env()
-    nomad = NomadClient(env["NOMAD_ADDR"])
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
-    control = TelegramControl(standin.base_url)
-    db = await asyncpg.create_pool(env["BOTPOOL_DATABASE_URL"], min_size=1, max_size=4)
-    redis = aioredis.Redis.from_url(env["BOTPOOL_REDIS_URL"])
-    act = Activator(consul=consul, vault=hvac.Client(url=env["VAULT_ADDR"], token=env["VAULT_TOKEN"]),
-                    kv_mount="secret", db=db, redis_admin=redis, database_name="botpool")
-    settings = ScalerSettings.model_validate({
-        "MIN_FREE_BOTS": MIN_FREE, "SCALE_BATCH": BATCH, "MAX_TOTAL_BOTS": RAMP_TO, "CHECK_INTERVAL": 30,
-        "MAX_FREE_BOTS": RAMP_TO, "SCALE_IN_COOLDOWN": 3600, "NOMAD_PORT_http": 0,
-        "BOTPOOL_SCALER_INSTANCE": "bench",
-    })
-    scaler = Scaler(settings, consul, nomad)
-    stop = asyncio.Event()
-    tenants: list[str] = []
+    async with bench_system() as system:
+        nomad, consul, control, act = system.nomad, system.consul, system.control, system.activator
+        slot_env = system.slot_env
+        settings = ScalerSettings.model_validate({
+            "MIN_FREE_BOTS": MIN_FREE, "SCALE_BATCH": BATCH, "MAX_TOTAL_BOTS": RAMP_TO, "CHECK_INTERVAL": 30,
+            "MAX_FREE_BOTS": RAMP_TO, "SCALE_IN_COOLDOWN": 3600, "NOMAD_PORT_http": 0,
+            "BOTPOOL_SCALER_INSTANCE": "bench",
+        })
+        scaler = Scaler(settings, consul, nomad)
+        stop = asyncio.Event()
+        tenants: list[str] = []
 
-    async def activate() -> None:
-        bot = await control.create_bot(f"bench_{uuid.uuid4().hex[:8]}_bot")
-        tenant_id = f"t_{uuid.uuid4().hex[:12]}"
-        await act.activate(TenantSpec(
-            tenant_id=tenant_id, bot_token=SecretStr(bot.token), admin_telegram_id=1, company_name="Bench Salon",
-            paid_until=datetime.now(UTC) + timedelta(days=1),
-        ))
-        tenants.append(tenant_id)
+        async def activate() -> None:
+            bot = await control.create_bot(f"bench_{uuid.uuid4().hex[:8]}_bot")
+            tenant_id = f"t_{uuid.uuid4().hex[:12]}"
+            await act.activate(TenantSpec(
+                tenant_id=tenant_id, bot_token=SecretStr(bot.token), admin_telegram_id=1, company_name="Bench Salon",
+                paid_until=datetime.now(UTC) + timedelta(days=1),
+            ))
+            tenants.append(tenant_id)
 
-    try:
-        await act.prepare()
-        slot_env = stack.slot_env(standin.base_url)
-        await jobspec.submit(nomad, count=START, env=slot_env, max_count=RAMP_TO)
-        await protocol.wait_until(consul, lambda s: len(s.free()) >= START, timeout_s=300)
-        runner_task = asyncio.create_task(scaler.run(stop))
-        await asyncio.wait_for(scaler.election.wait_leading(), 30)
+        try:
+            await jobspec.submit(nomad, count=START, env=slot_env, max_count=RAMP_TO)
+            await protocol.wait_until(consul, lambda s: len(s.free()) >= START, timeout_s=300)
+            runner_task = asyncio.create_task(scaler.run(stop))
+            await asyncio.wait_for(scaler.election.wait_leading(), 30)
 
-        reactions: list[float] = []
-        batches: list[float] = []
-        for n in range(1, ROUNDS + 1):
-            # Buyers arrive until fewer than MIN_FREE_BOTS are free: the last claim is the shortage.
+            reactions: list[float] = []
+            batches: list[float] = []
+            for n in range(1, ROUNDS + 1):
+                # Buyers arrive until fewer than MIN_FREE_BOTS are free: the last claim is the shortage.
+                snap = await protocol.snapshot(consul)
+                for _ in range(len(snap.free()) - MIN_FREE + 1):
+                    await activate()
+                event = await wait_event_count(nomad, n)
+                snap = await protocol.snapshot(consul)
+                shortage_at = max(datetime.fromisoformat(c.claimed_at).timestamp() for c in snap.claims.values())
+                scaled_at = int(event["Time"]) / 1e9
+                reactions.append(scaled_at - shortage_at)
+                want = int(event["Count"]) - len(tenants)
+                await protocol.wait_until(consul, at_least_free(want), timeout_s=120)
+                batches.append(time.time() - scaled_at)
+
+            # The ramp: the scaler steps aside (its band would hold the pool where it is), then batch after batch.
+            stop.set()
+            await runner_task
+            for tenant_id in tenants:
+                await act.release(tenant_id)
+            # Back to 10 slots, all free (safe: nothing is busy), so the ramp goes 10 -> 100.
+            count = START
+            await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, count, message="bench: back to the start")
+            await protocol.wait_until(consul, lambda s: len(s.slots) == count and len(s.free()) == count, timeout_s=120)
+            used_before = psutil.virtual_memory().used
+            ramp_started = time.monotonic()
+            while count < RAMP_TO:
+                count = min(RAMP_TO, count + BATCH)
+                await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, count, message=f"bench: ramp to {count}")
+                await protocol.wait_until(consul, at_least_free(count), timeout_s=300)
+            ramp_s = time.monotonic() - ramp_started
+            ramp_mem_gb = pss_gb()
+            used_growth_gb = (psutil.virtual_memory().used - used_before) / 2**30
+            restarts_before = await restarts(nomad)
+            await asyncio.sleep(HOLD_S)
+            _, checks = await consul.health.checks("bot-pool-slot")
+            passing = sum(1 for c in checks if c["Status"] == "passing")
             snap = await protocol.snapshot(consul)
-            for _ in range(len(snap.free()) - MIN_FREE + 1):
-                await activate()
-            event = await wait_event_count(nomad, n)
-            snap = await protocol.snapshot(consul)
-            shortage_at = max(datetime.fromisoformat(c.claimed_at).timestamp() for c in snap.claims.values())
-            scaled_at = int(event["Time"]) / 1e9
-            reactions.append(scaled_at - shortage_at)
-            want = int(event["Count"]) - len(tenants)
-            await protocol.wait_until(consul, at_least_free(want), timeout_s=120)
-            batches.append(time.time() - scaled_at)
+            stable = passing == RAMP_TO and len(snap.free()) == RAMP_TO and await restarts(nomad) == restarts_before
 
-        # The ramp: the scaler steps aside (its band would hold the pool where it is), then batch after batch.
-        stop.set()
-        await runner_task
-        for tenant_id in tenants:
-            await act.release(tenant_id)
-        # Back to 10 slots, all free (safe: nothing is busy), so the ramp goes 10 -> 100.
-        count = START
-        await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, count, message="bench: back to the start")
-        await protocol.wait_until(consul, lambda s: len(s.slots) == count and len(s.free()) == count, timeout_s=120)
-        used_before = psutil.virtual_memory().used
-        ramp_started = time.monotonic()
-        while count < RAMP_TO:
-            count = min(RAMP_TO, count + BATCH)
-            await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, count, message=f"bench: ramp to {count}")
-            await protocol.wait_until(consul, at_least_free(count), timeout_s=300)
-        ramp_s = time.monotonic() - ramp_started
-        ramp_mem_gb = pss_gb()
-        used_growth_gb = (psutil.virtual_memory().used - used_before) / 2**30
-        restarts_before = await restarts(nomad)
-        await asyncio.sleep(HOLD_S)
-        _, checks = await consul.health.checks("bot-pool-slot")
-        passing = sum(1 for c in checks if c["Status"] == "passing")
-        snap = await protocol.snapshot(consul)
-        stable = passing == RAMP_TO and len(snap.free()) == RAMP_TO and await restarts(nomad) == restarts_before
-
-        result = {
-            "reaction_s": round(statistics.median(reactions), 3), "reaction_max_s": round(max(reactions), 3),
-            "batch_healthy_s": round(statistics.median(batches), 2), "batch_healthy_max_s": round(max(batches), 2),
-            "rounds": ROUNDS, "ramp_from": START, "ramp_to": RAMP_TO,
-            "ramp_s": round(ramp_s, 1), "ramp_mem_gb": round(ramp_mem_gb, 2),
-            "ramp_used_growth_gb": round(used_growth_gb, 2), "stable": stable, "hold_s": HOLD_S,
-            "targets": {"reaction_s": 1.0, "batch_healthy_s": 12, "ramp_to": 100},
-            "machine": describe(),
-        }
-    finally:
-        stop.set()
-        await nomad.stop(jobspec.JOB_ID, purge=True)
-        await control.aclose()
-        await db.close()
-        await redis.aclose()
-        await consul.close()
-        await nomad.aclose()
-        await runner.stop(standin.process)
-        stack.down()
+            result = {
+                "reaction_s": round(statistics.median(reactions), 3), "reaction_max_s": round(max(reactions), 3),
+                "batch_healthy_s": round(statistics.median(batches), 2), "batch_healthy_max_s": round(max(batches), 2),
+                "rounds": ROUNDS, "ramp_from": START, "ramp_to": RAMP_TO,
+                "ramp_s": round(ramp_s, 1), "ramp_mem_gb": round(ramp_mem_gb, 2),
+                "ramp_used_growth_gb": round(used_growth_gb, 2), "stable": stable, "hold_s": HOLD_S,
+                "targets": {"reaction_s": 1.0, "batch_healthy_s": 12, "ramp_to": 100},
+                "machine": describe(),
+            }
+        finally:
+            stop.set()
     print(json.dumps(result))
 
 

@@ -131,8 +131,9 @@ class Reconciler:
         index = 0
         while not stop.is_set():
             if not leader.is_leader:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(leader.wait_leading(), self.timing.tick_s)
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel on 3.11
+                    async with asyncio.timeout(self.timing.tick_s):
+                        await leader.wait_leading()
                 continue
             try:
                 snap = await protocol.snapshot(

@@ -149,8 +149,11 @@ class Scaler:
     async def _loop(self) -> None:
         self._changed.set()  # a new leader decides at once, from the cluster's state
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives just as the event fires (gh-86296), and a stopping scaler then never stopped.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), self.settings.check_interval_s)
+                async with asyncio.timeout(self.settings.check_interval_s):
+                    await self._changed.wait()
             self._changed.clear()
             try:
                 await self.reconcile()

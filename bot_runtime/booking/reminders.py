@@ -78,8 +78,9 @@ class ReminderWorker:
             # A full batch means more is waiting (a broadcast): go on at about 25 messages a second,
             # under Telegram's limit; otherwise wait for the next round.
             pause = max(0.0, sent / 25 - (loop.time() - started)) if sent >= self.batch else self.interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel on 3.11
+                async with asyncio.timeout(pause):
+                    await stop.wait()
 
     async def run_once(self) -> int:
         """Send everything due now; return how many messages went out."""

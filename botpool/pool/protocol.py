@@ -187,4 +187,5 @@ async def wait_until(
                 return snap
         raise AssertionError("unreachable")
 
-    return await asyncio.wait_for(run(), timeout_s)
+    async with asyncio.timeout(timeout_s):  # not wait_for: on 3.11 it can swallow a cancellation (gh-86296)
+        return await run()
