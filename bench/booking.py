@@ -20,9 +20,9 @@ Everything the run creates (schema, role-less pool, Redis keys) is removed.
 
 Each client waits for the bot's answer before its next step (a closed loop),
 so the number of clients sets the load: on 2 cores, 8 clients drive about
-400 updates/s, twice the target, and p99 is the bot's own latency at that
-load; 32 clients saturate the bot (~420 updates/s) and p99 becomes time spent
-queued behind other clients' updates.
+330 updates/s, well above the 200 target, and p99 is the bot's own latency at
+that load; 32 clients saturate the bot and p99 becomes time spent queued
+behind other clients' updates.
 """
 
 from __future__ import annotations
@@ -434,7 +434,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=os.environ.get("BOTPOOL_REDIS_URL"))
     parser.add_argument(
         "--users", type=int, default=8,
-        help="simulated clients acting at once (8 load the bot at about twice the 200 updates/s target; "
+        help="simulated clients acting at once (8 load the bot well above the 200 updates/s target; "
         "32 saturate it, and p99 then measures queueing)",
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")

@@ -19,7 +19,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
-from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware
+from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware, InOrderPerUser
 from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.reminders import ReminderWorker
 from bot_runtime.booking.routers import admin, admin_catalog, booking, common, fallback, my
@@ -70,6 +70,7 @@ def create_dispatcher(
     dp = Dispatcher(storage=storage, name=f"booking:{config.tenant_id}")
     dp["svc"] = service
     dp["config"] = config
+    dp.update.outer_middleware(InOrderPerUser())  # before anything that awaits, so order is kept
     for middleware in first:
         dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(ErrorMiddleware(config))
