@@ -42,6 +42,17 @@ async def show(target: Message | CallbackQuery, text: str, markup: InlineKeyboar
     return await target.answer(text, parse_mode="HTML", reply_markup=markup)
 
 
+async def show_or_stale(
+    callback: CallbackQuery, tr: Tr, screen: tuple[str, InlineKeyboardMarkup | None] | None
+) -> None:
+    """Show an item's screen in place, or say the button is out of date when the item is gone."""
+    if screen is None:
+        await callback.answer(tr("stale_button"), show_alert=True)
+        return
+    await show(callback, *screen)
+    await callback.answer()
+
+
 async def send(target: Message | CallbackQuery, text: str, markup: Markup = None) -> Message:
     """Send a new message to the user behind ``target`` (used where an edit would hide news)."""
     if isinstance(target, Message):

@@ -35,7 +35,7 @@ from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import catalog
 from bot_runtime.booking.storage.catalog import TimeOff
 from bot_runtime.booking.texts import Html, Tr, esc
-from bot_runtime.booking.ui import show
+from bot_runtime.booking.ui import show, show_or_stale
 
 router = RouterSpec("admin-catalog")
 router.filter_all(MagicData(F.is_admin))
@@ -103,12 +103,7 @@ async def on_services(callback: CallbackQuery, tr: Tr, svc: BookingService) -> N
 @router.callback_query(AdminCb.filter(F.act == "svc"))
 async def on_service(callback: CallbackQuery, callback_data: AdminCb, tr: Tr, svc: BookingService) -> None:
     """Open a service."""
-    screen = await service_screen(tr, svc, _int(callback_data.v))
-    if screen is None:
-        await callback.answer(tr("stale_button"), show_alert=True)
-        return
-    await show(callback, *screen)
-    await callback.answer()
+    await show_or_stale(callback, tr, await service_screen(tr, svc, _int(callback_data.v)))
 
 
 @router.callback_query(AdminCb.filter(F.act == "svc_tog"))
@@ -258,12 +253,7 @@ async def on_masters(callback: CallbackQuery, tr: Tr, svc: BookingService) -> No
 @router.callback_query(AdminCb.filter(F.act == "m"))
 async def on_master(callback: CallbackQuery, callback_data: AdminCb, tr: Tr, svc: BookingService) -> None:
     """Open a master."""
-    screen = await master_screen(tr, svc, _int(callback_data.v))
-    if screen is None:
-        await callback.answer(tr("stale_button"), show_alert=True)
-        return
-    await show(callback, *screen)
-    await callback.answer()
+    await show_or_stale(callback, tr, await master_screen(tr, svc, _int(callback_data.v)))
 
 
 @router.callback_query(AdminCb.filter(F.act == "m_add"))
@@ -338,12 +328,7 @@ async def _master_services_screen(
 @router.callback_query(AdminCb.filter(F.act == "m_svcs"))
 async def on_master_services(callback: CallbackQuery, callback_data: AdminCb, tr: Tr, svc: BookingService) -> None:
     """Tick the services a master performs."""
-    screen = await _master_services_screen(tr, svc, _int(callback_data.v))
-    if screen is None:
-        await callback.answer(tr("stale_button"), show_alert=True)
-        return
-    await show(callback, *screen)
-    await callback.answer()
+    await show_or_stale(callback, tr, await _master_services_screen(tr, svc, _int(callback_data.v)))
 
 
 @router.callback_query(AdminCb.filter(F.act == "m_svc"))
