@@ -98,11 +98,6 @@ class ScalerSettings(BaseSettings):
             raise ValueError("; ".join(problems))
         return self
 
-    @property
-    def renew_every_s(self) -> float:
-        """How often the leader proves it is alive: three times per liveness TTL, so one slow beat is harmless."""
-        return self.liveness_ttl_s / 3
-
 
 def load() -> ScalerSettings:
     """Read and check the settings or raise ``ConfigurationError`` naming each bad variable.

@@ -1,15 +1,14 @@
 """A small asyncio client for the Nomad HTTP API.
 
-Why not python-nomad: it is synchronous, has no group scale call and no event
-stream, and botpool's scaler needs all three inside one event loop. The API
-surface botpool uses is ten endpoints, so a typed httpx client is smaller
-than an adapter around the library would be.
+Why not python-nomad: it is synchronous and has no group scale call, and
+botpool's scaler needs conditional scale calls and blocking queries inside one
+event loop. The API surface botpool uses is eight endpoints, so a typed httpx
+client is smaller than an adapter around the library would be.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -138,11 +137,6 @@ class NomadClient:
         result: dict[str, Any] = resp.json()
         return result
 
-    async def allocations(self, job_id: str) -> list[dict[str, Any]]:
-        """Return the job's allocations (all states)."""
-        result, _ = await self.allocations_blocking(job_id)
-        return result
-
     async def allocations_blocking(
         self, job_id: str, *, index: int = 0, wait: str = "30s"
     ) -> tuple[list[dict[str, Any]], int]:
@@ -154,15 +148,3 @@ class NomadClient:
     async def stop(self, job_id: str, *, purge: bool = False) -> None:
         """Stop (and optionally purge) a job."""
         await self._call("DELETE", f"/v1/job/{job_id}", params={"purge": str(purge).lower()})
-
-    async def events(self, topics: list[str], *, index: int = 0) -> AsyncIterator[dict[str, Any]]:
-        """Yield event-stream frames (``GET /v1/event/stream``), skipping heartbeats."""
-        params = httpx.QueryParams([("topic", t) for t in topics]).merge(
-            {"index": str(index), "namespace": self.namespace}
-        )
-        async with self._http.stream("GET", "/v1/event/stream", params=params, timeout=None) as resp:
-            if resp.status_code >= 400:
-                raise NomadError(resp.status_code, (await resp.aread()).decode(errors="replace"))
-            async for line in resp.aiter_lines():
-                if line.strip() and line.strip() != "{}":
-                    yield json.loads(line)
