@@ -13,7 +13,7 @@ line of output is one JSON object.
 Servers: PostgreSQL and Redis from ``BOTPOOL_DATABASE_URL`` /
 ``BOTPOOL_REDIS_URL`` or ``--pg-dsn`` / ``--redis-url`` (e.g. the stack of
 ``botpool up``); without them the benchmark starts a throwaway stack of its
-own. The stand-in is started here as a subprocess.
+own. The stand-in is started here as a child process.
 Everything the run creates (schema, role-less pool, Redis keys) is removed.
 
     uv run python bench/booking.py --users 8 --seconds 20
@@ -66,6 +66,7 @@ from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher  # 
 from bot_runtime.booking.domain.availability import local_today  # noqa: E402
 from botpool.db import migrations  # noqa: E402
 from devstack.stack import Stack  # noqa: E402
+from devstack.standins.telegram import runner  # noqa: E402
 from devstack.standins.telegram.client import BotInfo, ControlApiError, TelegramControl, TgUser  # noqa: E402
 from tests.booking.support import seed_salon, seed_year  # noqa: E402
 
@@ -127,29 +128,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
-
-
-async def start_standin() -> tuple[asyncio.subprocess.Process, str]:
-    """Run the Telegram stand-in on a free port; return the process and its base URL."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devstack.standins.telegram",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--log-level",
-        "WARNING",
-        stdout=asyncio.subprocess.PIPE,
-        cwd=REPO,
-    )
-    assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
-    prefix = "telegram stand-in listening on "
-    if not line.startswith(prefix):
-        raise RuntimeError(f"stand-in did not start: {line!r}")
-    return process, line.removeprefix(prefix)
 
 
 def find(message: JsonDict, prefix: str) -> list[str]:
@@ -305,7 +283,9 @@ async def run(args: argparse.Namespace) -> JsonDict:
         args.pg_dsn, min_size=4, max_size=args.pool, server_settings={"search_path": f"{schema}, public"}
     )
     redis = aioredis.Redis.from_url(args.redis_url)
-    process, base_url = await start_standin()
+    standin = await runner.start(Path(tempfile.mkdtemp(prefix="botpool-bench-standin-")) / "standin.log",
+                                 log_level="WARNING")
+    base_url = standin.base_url
     control = TelegramControl(base_url, timeout=30)
     samples = Samples()
     try:
@@ -412,9 +392,7 @@ async def run(args: argparse.Namespace) -> JsonDict:
         }
     finally:
         await control.aclose()
-        process.terminate()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), 10)
+        await runner.stop(standin.process)
         await pool.close()
         conn = await asyncpg.connect(args.pg_dsn)
         try:

@@ -27,11 +27,14 @@ class RunningStandin:
     log_path: Path
 
 
-async def start(log_path: Path, *, host: str = "127.0.0.1", port: int = 0) -> RunningStandin:
+async def start(
+    log_path: Path, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "INFO"
+) -> RunningStandin:
     """Start the stand-in on a free port (``port=0``) and return once it announced its URL."""
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "devstack.standins.telegram", "--host", host, "--port", str(port),
+            "--log-level", log_level,
             stdout=asyncio.subprocess.PIPE, stderr=log_file, cwd=_REPO_ROOT,
         )
     assert process.stdout is not None
