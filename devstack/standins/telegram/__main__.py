@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 
 from aiohttp import web
 
+from botpool import logs
 from devstack.standins.telegram.server import create_app, create_runner
 
 
@@ -49,13 +49,13 @@ async def serve(host: str, port: int, *, access_log: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Configure logging to stderr and serve; return the process exit status."""
+    """Configure logging to stderr and serve; return the process exit status.
+
+    Logging goes through ``botpool.logs`` like every service, so lines are structured and anything
+    shaped like a token is masked even if a library logs it.
+    """
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup("telegram-standin", level=args.log_level.upper())
     asyncio.run(serve(args.host, args.port, access_log=args.access_log))
     return 0
 

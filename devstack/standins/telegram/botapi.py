@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
+import structlog
 from aiohttp import web
 
 from devstack.standins.telegram.formatting import EntityParseError, parse_formatted
@@ -32,12 +32,13 @@ from devstack.standins.telegram.state import (
     bad_request,
 )
 
-log = logging.getLogger("devstack.standins.telegram.botapi")
+log = structlog.get_logger("devstack.standins.telegram.botapi")
 
 _TOKEN_IN_TEXT = re.compile(r"(\d+)(:|%3A|%3a)[A-Za-z0-9_-]{8,}")
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _BOT_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _MAX_POLL_TIMEOUT = 120
+_INT32 = range(-(2**31), 2**31)
 _INLINE_ACTIONS = frozenset(
     {
         "url",
@@ -169,9 +170,40 @@ def validate_reply_markup(markup: Any, *, inline_only: bool = False) -> JsonDict
         return {"inline_keyboard": rows}
     if inline_only:
         raise bad_request("inline keyboard expected")
-    if "keyboard" in markup or "remove_keyboard" in markup or "force_reply" in markup:
+    if "keyboard" in markup:
+        rows = markup["keyboard"]
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            raise bad_request(
+                'can\'t parse reply keyboard markup JSON object: field "keyboard" must be an Array of Arrays'
+            )
+        for row in rows:
+            for button in row:
+                _validate_reply_button(button)
+        return dict(markup)
+    if "remove_keyboard" in markup or "force_reply" in markup:
         return dict(markup)
     raise bad_request("can't parse reply keyboard markup JSON object")
+
+
+def _validate_reply_button(button: Any) -> None:
+    """Reject reply keyboard buttons Telegram would reject, notably a malformed ``request_managed_bot``."""
+    if isinstance(button, str):
+        if not button:
+            raise bad_request("can't parse keyboard button: Field \"text\" must be a non-empty String")
+        return
+    if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
+        raise bad_request('can\'t parse keyboard button: Field "text" must be of type String')
+    if "request_managed_bot" in button:
+        what = "can't parse KeyboardButtonRequestManagedBot"
+        request = button["request_managed_bot"]
+        if not isinstance(request, dict):
+            raise bad_request('can\'t parse keyboard button: Field "request_managed_bot" must be of type Object')
+        request_id = request.get("request_id")
+        if not isinstance(request_id, int) or isinstance(request_id, bool) or request_id not in _INT32:
+            raise bad_request(f'{what}: Field "request_id" must be of type Integer')
+        for name in ("suggested_name", "suggested_username"):
+            if name in request and not isinstance(request[name], str):
+                raise bad_request(f'{what}: Field "{name}" must be of type String')
 
 
 def _validate_inline_button(button: Any) -> None:
@@ -224,6 +256,8 @@ class BotApi:
                 "setWebhook": self.set_webhook,
                 "deleteWebhook": self.delete_webhook,
                 "getWebhookInfo": self.get_webhook_info,
+                "getManagedBotToken": self.get_managed_bot_token,
+                "replaceManagedBotToken": self.replace_managed_bot_token,
                 "logOut": self.log_out,
                 "close": self.log_out,
                 "setMyName": self._setter("name"),
@@ -276,7 +310,7 @@ class BotApi:
         except BotApiError as exc:
             return web.json_response(exc.to_json(), status=exc.error_code)
         except Exception:
-            log.exception("internal error in %s for bot id=%s", method, bot.id if bot else "?")
+            log.exception("internal error", method=method, bot_id=bot.id if bot else None)
             return web.json_response(
                 {"ok": False, "error_code": 500, "description": "Internal Server Error"}, status=500
             )
@@ -623,6 +657,25 @@ class BotApi:
         """``getWebhookInfo``: current URL, pending count and the last delivery error."""
         return self.world.webhook_info(bot)
 
+    async def get_managed_bot_token(self, bot: BotRecord, token: str, params: Params) -> Any:
+        """``getManagedBotToken``: the current token of a bot this bot manages, as a plain string.
+
+        Only the manager may read it; for any other bot the answer is 400 ``BOT_INVALID``.
+        """
+        managed = self.world.managed_bot(bot, params.get_int("user_id"))
+        return managed.token
+
+    async def replace_managed_bot_token(self, bot: BotRecord, token: str, params: Params) -> Any:
+        """``replaceManagedBotToken``: revoke a managed bot's token and return the new one.
+
+        From then on the old token answers 401 Unauthorized to every call, and the manager gets the
+        ``managed_bot`` update Telegram sends when a managed bot's token changes.
+        """
+        managed = self.world.managed_bot(bot, params.get_int("user_id"))
+        new_token = self.world.rotate_token(managed)
+        log.info("managed bot token replaced", bot_id=managed.id, manager_id=bot.id)
+        return new_token
+
     async def log_out(self, bot: BotRecord, token: str, params: Params) -> Any:
         """``logOut`` and ``close``: nothing to release locally, so they simply succeed."""
         return True
@@ -656,7 +709,7 @@ class BotApi:
                 continue
             bot.webhook_last_error_date = int(self.world.clock())
             bot.webhook_last_error_message = error
-            log.info("webhook delivery for bot id=%s failed: %s; retrying in %.1fs", bot.id, error, backoff)
+            log.info("webhook delivery failed", bot_id=bot.id, error=error, retry_in_s=round(backoff, 2))
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.webhook_retry_max)
 
@@ -700,7 +753,7 @@ class BotApi:
                 if isinstance(body, dict):
                     fields = body
         except (ValueError, aiohttp.ClientError) as exc:
-            log.info("unreadable webhook reply for bot id=%s: %s", bot.id, type(exc).__name__)
+            log.info("unreadable webhook reply", bot_id=bot.id, error=type(exc).__name__)
             return
         method = fields.pop("method", None)
         if not method:
@@ -708,7 +761,7 @@ class BotApi:
         try:
             await self.call(bot, bot.token, str(method), Params(fields))
         except BotApiError as exc:
-            log.info("webhook reply %s for bot id=%s failed: %s", method, bot.id, exc.description)
+            log.info("webhook reply method failed", method=str(method), bot_id=bot.id, error=exc.description)
 
 
 class _Described:

@@ -1,9 +1,10 @@
 """Async client for the Telegram stand-in's control API, used by tests, benchmarks and demos.
 
-It plays the Telegram users (send messages, press buttons) and reads back what bots did, so a test can
-drive a real aiogram bot end to end: ``send_message`` then ``wait_for_message`` (a server-side long
-poll, no sleeping). Bots may be named by ``BotInfo`` or by token; ``BotInfo`` is sent as its numeric id
-so tokens stay out of URLs.
+It plays the Telegram users (send messages, press buttons, create a managed bot) and reads back what
+bots did, so a test can drive a real aiogram bot end to end: ``send_message`` then
+``wait_for_message`` (a server-side long poll, no sleeping). Bots may be named by ``BotInfo``,
+``CreatedManagedBot``, token or username; the first two are sent as their numeric id so tokens stay
+out of URLs.
 
 It speaks HTTP through aiohttp (already here for aiogram) rather than httpx:
 benchmarks drive hundreds of control calls per second from one process, and
@@ -29,6 +30,26 @@ class BotInfo:
     id: int
     token: str
     username: str
+
+
+@dataclass(frozen=True)
+class CreatedManagedBot:
+    """A bot a user created by tapping a manager bot's ``request_managed_bot`` button.
+
+    It carries no token on purpose: as in Telegram, only the manager learns it, through
+    ``getManagedBotToken``, so code under test is exercised the way production uses it.
+    """
+
+    id: int
+    username: str
+    first_name: str
+    manager_id: int
+    owner_id: int
+    #: The user's ``managed_bot_created`` service message in the chat with the manager.
+    message_id: int
+    #: Update ids of the ``managed_bot`` update and of that message (None if ``allowed_updates`` hid it).
+    managed_bot_update_id: int | None
+    message_update_id: int | None
 
 
 @dataclass(frozen=True)
@@ -58,9 +79,13 @@ class ControlApiError(Exception):
         self.message = message
 
 
-def _ref(bot: BotInfo | str | int) -> str:
-    """Name a bot for the control API: ``BotInfo`` by id, anything else (token, username) as given."""
-    if isinstance(bot, BotInfo):
+#: How callers name a bot: a ``BotInfo`` or ``CreatedManagedBot`` (sent as its id), a token or a username.
+BotRef = BotInfo | CreatedManagedBot | str
+
+
+def _ref(bot: BotRef | int) -> str:
+    """Name a bot for the control API: known bots by id, anything else (token, username) as given."""
+    if isinstance(bot, BotInfo | CreatedManagedBot):
         return str(bot.id)
     return str(bot)
 
@@ -119,29 +144,41 @@ class TelegramControl:
         return await self._request("GET", "/control/health")
 
     async def create_bot(
-        self, username: str | None = None, token: str | None = None, *, first_name: str | None = None
+        self,
+        username: str | None = None,
+        token: str | None = None,
+        *,
+        first_name: str | None = None,
+        can_manage_bots: bool | None = None,
     ) -> BotInfo:
-        """Register a bot (or get the existing one with that username) and return its credentials."""
+        """Register a bot (or get the existing one with that username) and return its credentials.
+
+        ``can_manage_bots=True`` plays enabling bot management in BotFather, which a bot needs before
+        users can create managed bots through its ``request_managed_bot`` button.
+        """
         body: JsonDict = {"username": username, "token": token, "first_name": first_name}
-        data = await self._request("POST", "/control/bots", json={k: v for k, v in body.items() if v})
+        body = {k: v for k, v in body.items() if v}
+        if can_manage_bots is not None:
+            body["can_manage_bots"] = can_manage_bots
+        data = await self._request("POST", "/control/bots", json=body)
         return BotInfo(id=int(data["id"]), token=str(data["token"]), username=str(data["username"]))
 
-    async def revoke_bot(self, bot: BotInfo | str) -> None:
+    async def revoke_bot(self, bot: BotRef) -> None:
         """Delete a bot; its token gets 401 Unauthorized from the Bot API afterwards."""
         await self._request("POST", "/control/bots/revoke", json={"bot": _ref(bot)})
 
-    async def rotate_token(self, bot: BotInfo | str) -> BotInfo:
+    async def rotate_token(self, bot: BotRef) -> BotInfo:
         """Issue a new token for the same bot id; the old token gets 401 afterwards."""
         data = await self._request("POST", "/control/bots/rotate-token", json={"bot": _ref(bot)})
         return BotInfo(id=int(data["id"]), token=str(data["token"]), username=str(data["username"]))
 
-    async def bot_info(self, bot: BotInfo | str) -> JsonDict:
+    async def bot_info(self, bot: BotRef) -> JsonDict:
         """Return delivery state: webhook info, pending updates, whether an instance is polling now."""
         return await self._request("GET", f"/control/bots/{_ref(bot)}")
 
     async def wait_until_polling(
         self,
-        bot: BotInfo | str,
+        bot: BotRef,
         *,
         timeout: float = 10.0,  # noqa: ASYNC109 - the server bounds the wait; part of the public API
     ) -> None:
@@ -159,7 +196,7 @@ class TelegramControl:
                 raise TimeoutError(f"bot {_ref(bot)} was not polled within {timeout}s") from None
             raise
 
-    async def set_rate_limit(self, limit: int | None, *, window: float = 1.0, bot: BotInfo | str | None = None) -> None:
+    async def set_rate_limit(self, limit: int | None, *, window: float = 1.0, bot: BotRef | None = None) -> None:
         """Allow at most ``limit`` sends per chat per ``window`` seconds (None turns the limit off).
 
         Without ``bot`` it sets the default for every bot that has no limit of its own.
@@ -168,7 +205,7 @@ class TelegramControl:
         await self._request("POST", "/control/rate-limit", json=body)
 
     async def send_message(
-        self, bot: BotInfo | str, user: TgUser, text: str, *, reply_to_message_id: int | None = None
+        self, bot: BotRef, user: TgUser, text: str, *, reply_to_message_id: int | None = None
     ) -> JsonDict:
         """Write ``text`` to the bot as ``user``; returns the user's Bot API message (with message_id)."""
         body: JsonDict = {"bot": _ref(bot), "user": user.to_json(), "text": text}
@@ -179,7 +216,7 @@ class TelegramControl:
         return message
 
     async def press_button(
-        self, bot: BotInfo | str, user: TgUser, message_id: int, data: str, force: bool = False
+        self, bot: BotRef, user: TgUser, message_id: int, data: str, force: bool = False
     ) -> str:
         """Press the inline button with ``data`` under a bot message; returns the callback query id.
 
@@ -195,7 +232,76 @@ class TelegramControl:
         result = await self._request("POST", "/control/callbacks", json=body)
         return str(result["callback_query_id"])
 
-    async def messages(self, bot: BotInfo | str, chat_id: int, *, include_user: bool = False) -> list[JsonDict]:
+    async def create_managed_bot(
+        self,
+        manager: BotRef,
+        user: TgUser,
+        *,
+        request_id: int | None = None,
+        username: str | None = None,
+        name: str | None = None,
+    ) -> CreatedManagedBot:
+        """Play ``user`` tapping the manager's ``request_managed_bot`` button and creating the bot.
+
+        The button must be on the reply keyboard the manager last showed the user (``request_id``
+        picks one of several); ``username`` and ``name`` default to the button's suggestions. The
+        manager then receives the ``managed_bot`` update and the ``managed_bot_created`` message.
+        Raises ``ControlApiError`` (409) when no such button is shown or the username is taken.
+        """
+        body: JsonDict = {"bot": _ref(manager), "user": user.to_json()}
+        if request_id is not None:
+            body["request_id"] = request_id
+        if username is not None:
+            body["username"] = username
+        if name is not None:
+            body["name"] = name
+        data = await self._request("POST", "/control/managed-bots", json=body)
+        bot = data["bot"]
+        return CreatedManagedBot(
+            id=int(bot["id"]),
+            username=str(bot["username"]),
+            first_name=str(bot["first_name"]),
+            manager_id=int(bot["managed_by"]),
+            owner_id=int(bot["owner_id"]),
+            message_id=int(data["message"]["message_id"]),
+            managed_bot_update_id=data["update_ids"]["managed_bot"],
+            message_update_id=data["update_ids"]["message"],
+        )
+
+    async def reply_keyboard(self, bot: BotRef, chat_id: int) -> JsonDict | None:
+        """Return the reply keyboard the user currently sees in the chat, or None when none is shown."""
+        data = await self._request("GET", "/control/messages", params={"bot": _ref(bot), "chat_id": chat_id})
+        keyboard: JsonDict | None = data["reply_keyboard"]
+        return keyboard
+
+    async def wait_for_deletion(
+        self,
+        bot: BotRef,
+        chat_id: int,
+        message_id: int,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the server bounds the wait; part of the public API
+    ) -> JsonDict:
+        """Wait until the message (the bot's or the user's) is deleted and return its view; raises
+        ``TimeoutError`` if it is still there after ``timeout`` seconds."""
+        params: dict[str, str | int | float] = {
+            "bot": _ref(bot),
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "timeout": timeout,
+        }
+        try:
+            data = await self._request(
+                "GET", "/control/messages/wait-deleted", params=params, request_timeout=timeout + 5.0
+            )
+        except ControlApiError as exc:
+            if exc.status == 408:
+                raise TimeoutError(f"message #{message_id} in chat {chat_id} not deleted within {timeout}s") from None
+            raise
+        message: JsonDict = data["message"]
+        return message
+
+    async def messages(self, bot: BotRef, chat_id: int, *, include_user: bool = False) -> list[JsonDict]:
         """List messages the bot sent in a chat, with edits applied and ``deleted`` flagged."""
         params: dict[str, str | int | float] = {"bot": _ref(bot), "chat_id": chat_id}
         if include_user:
@@ -204,7 +310,7 @@ class TelegramControl:
         messages: list[JsonDict] = data["messages"]
         return messages
 
-    async def events(self, bot: BotInfo | str, chat_id: int) -> list[JsonDict]:
+    async def events(self, bot: BotRef, chat_id: int) -> list[JsonDict]:
         """Return the chat's ordered log: sends, edits, deletions, user messages and button presses."""
         data = await self._request("GET", "/control/messages", params={"bot": _ref(bot), "chat_id": chat_id})
         events: list[JsonDict] = data["events"]
@@ -212,7 +318,7 @@ class TelegramControl:
 
     async def wait_for_message(
         self,
-        bot: BotInfo | str,
+        bot: BotRef,
         chat_id: int,
         *,
         contains: str | None = None,
@@ -241,14 +347,14 @@ class TelegramControl:
         message: JsonDict = data["message"]
         return message
 
-    async def callback_answers(self, bot: BotInfo | str) -> list[JsonDict]:
+    async def callback_answers(self, bot: BotRef) -> list[JsonDict]:
         """List the bot's callback queries that have been answered, each with its answer."""
         data = await self._request("GET", "/control/callbacks", params={"bot": _ref(bot)})
         return [c for c in data["callbacks"] if c["answered"]]
 
     async def wait_for_callback_answer(
         self,
-        bot: BotInfo | str,
+        bot: BotRef,
         callback_query_id: str,
         *,
         timeout: float = 10.0,  # noqa: ASYNC109 - the server bounds the wait; part of the public API

@@ -1,22 +1,23 @@
 """Control API of the Telegram stand-in: the test's hands and eyes under ``/control/...``.
 
 Tests cannot type into a Telegram client, so this JSON API plays the users (send a message, press an
-inline button), manages bot accounts (create, revoke, rotate tokens, rate limits) and exposes what the
-bots did (messages with edits and deletions applied, an ordered event log, callback answers). Waiting
-for a bot's reply is a server-side long poll, so tests never sleep-loop.
+inline button, tap a "create a managed bot" button), manages bot accounts (create, revoke, rotate
+tokens, rate limits) and exposes what the bots did (messages with edits and deletions applied, an
+ordered event log, callback answers). Waiting for a bot's reply or deletion is a server-side long
+poll, so tests never sleep-loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from devstack.standins.telegram.state import ControlError, JsonDict, RateLimit, UserRecord, World
 
-log = logging.getLogger("devstack.standins.telegram.control")
+log = structlog.get_logger("devstack.standins.telegram.control")
 
 MAX_WAIT_SECONDS = 120.0
 
@@ -87,6 +88,8 @@ class ControlApi:
             ("POST", "/control/messages", self.user_message),
             ("GET", "/control/messages", self.list_messages),
             ("GET", "/control/messages/wait", self.wait_message),
+            ("GET", "/control/messages/wait-deleted", self.wait_deleted),
+            ("POST", "/control/managed-bots", self.create_managed_bot),
             ("POST", "/control/callbacks", self.press_button),
             ("GET", "/control/callbacks", self.list_callbacks),
         ]
@@ -130,25 +133,42 @@ class ControlApi:
     async def list_bots(self, request: web.Request) -> web.Response:
         """``GET /control/bots``: every live bot with its id, username and token."""
         bots = [
-            {"id": b.id, "username": b.username, "first_name": b.first_name, "token": b.token}
+            {
+                "id": b.id,
+                "username": b.username,
+                "first_name": b.first_name,
+                "token": b.token,
+                "can_manage_bots": b.can_manage_bots,
+                "managed_by": b.managed_by,
+                "owner_id": b.owner_id,
+            }
             for b in self.world.bots_by_id.values()
         ]
         return web.json_response({"bots": bots})
 
     async def create_bot(self, request: web.Request) -> web.Response:
-        """``POST /control/bots``: register a bot (idempotent by username) and return its token."""
+        """``POST /control/bots``: register a bot (idempotent by username) and return its token.
+
+        ``can_manage_bots: true`` plays enabling bot management in BotFather, which a bot needs before
+        its ``request_managed_bot`` button can create bots; given for an existing bot, it updates it.
+        """
         body = await _body(request)
+        can_manage = body.get("can_manage_bots")
         bot, created = self.world.create_bot(
-            username=body.get("username"), token=body.get("token"), first_name=body.get("first_name")
+            username=body.get("username"),
+            token=body.get("token"),
+            first_name=body.get("first_name"),
+            can_manage_bots=None if can_manage is None else _bool(can_manage),
         )
         if created:
-            log.info("bot created id=%s username=%s", bot.id, bot.username)
+            log.info("bot created", bot_id=bot.id, username=bot.username, can_manage_bots=bot.can_manage_bots)
         return web.json_response(
             {
                 "id": bot.id,
                 "token": bot.token,
                 "username": bot.username,
                 "first_name": bot.first_name,
+                "can_manage_bots": bot.can_manage_bots,
                 "created": created,
             },
             status=201 if created else 200,
@@ -162,6 +182,9 @@ class ControlApi:
                 "id": bot.id,
                 "username": bot.username,
                 "first_name": bot.first_name,
+                "can_manage_bots": bot.can_manage_bots,
+                "managed_by": bot.managed_by,
+                "owner_id": bot.owner_id,
                 "webhook": self.world.webhook_info(bot),
                 "pending_update_count": len(bot.pending),
                 "polling": bot.active_polls > 0,
@@ -198,14 +221,14 @@ class ControlApi:
         """``POST /control/bots/revoke``: delete a bot; its token gets 401 from then on."""
         bot = self.world.resolve_bot((await _body(request)).get("bot"))
         self.world.revoke_bot(bot)
-        log.info("bot revoked id=%s username=%s", bot.id, bot.username)
+        log.info("bot revoked", bot_id=bot.id, username=bot.username)
         return web.json_response({"ok": True})
 
     async def rotate_token(self, request: web.Request) -> web.Response:
         """``POST /control/bots/rotate-token``: new token for the same bot; the old one gets 401."""
         bot = self.world.resolve_bot((await _body(request)).get("bot"))
         token = self.world.rotate_token(bot)
-        log.info("token rotated for bot id=%s username=%s", bot.id, bot.username)
+        log.info("token rotated", bot_id=bot.id, username=bot.username)
         return web.json_response({"id": bot.id, "token": token, "username": bot.username})
 
     async def set_rate_limit(self, request: web.Request) -> web.Response:
@@ -264,9 +287,79 @@ class ControlApi:
         chat = bot.chats.get(_int(request.query.get("chat_id"), "chat_id"))
         include_user = _bool(request.query.get("include_user"))
         if chat is None:
-            return web.json_response({"messages": [], "events": []})
+            return web.json_response({"messages": [], "events": [], "reply_keyboard": None})
         messages = [self.world.message_view(m) for _, m in sorted(chat.messages.items()) if m.from_bot or include_user]
-        return web.json_response({"messages": messages, "events": chat.events})
+        return web.json_response({"messages": messages, "events": chat.events, "reply_keyboard": chat.reply_keyboard})
+
+    async def wait_deleted(self, request: web.Request) -> web.Response:
+        """``GET /control/messages/wait-deleted?bot=&chat_id=&message_id=&timeout=s``: block until deleted.
+
+        Bots delete messages after they receive them (a pasted token, say), so a test waits for the
+        deletion a user would see instead of sleeping. Answers 200 with ``{"message": ...}`` (the
+        message's view, ``deleted`` set), 404 for a message that never existed, 408 on timeout.
+        """
+        query = request.query
+        chat_id = _int(query.get("chat_id"), "chat_id")
+        message_id = _int(query.get("message_id"), "message_id")
+        timeout = _seconds(query.get("timeout"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            bot = self.world.resolve_bot(query.get("bot"))
+            chat = bot.chats.get(chat_id)
+            message = chat.messages.get(message_id) if chat is not None else None
+            if message is None:
+                raise ControlError(404, "no message with this id in the chat")
+            if message.deleted:
+                return web.json_response({"message": self.world.message_view(message)})
+            remaining = deadline - loop.time()
+            if self.world.closing:
+                return _error(503, "the stand-in is shutting down")
+            if remaining <= 0:
+                return _error(408, "the message was not deleted before the timeout")
+            await self.world.changed.wait(remaining)
+
+    async def create_managed_bot(self, request: web.Request) -> web.Response:
+        """``POST /control/managed-bots``: a user taps the bot's ``request_managed_bot`` button.
+
+        Body: ``{"bot": manager ref, "user": {...}, "request_id"?: n, "username"?: s, "name"?: s}``; the
+        username and name are what the user would type in the creation form, defaulting to the button's
+        suggestions. The new bot is managed by ``bot``; the manager gets the ``managed_bot`` update and
+        the ``managed_bot_created`` service message. The answer carries no token: like the user, the
+        test learns it only through the manager's ``getManagedBotToken``.
+        """
+        body = await _body(request)
+        manager = self.world.resolve_bot(body.get("bot"))
+        user = self._user(body.get("user"))
+        request_id = body.get("request_id")
+        username = body.get("username")
+        name = body.get("name")
+        if username is not None and not isinstance(username, str):
+            raise ControlError(400, "username must be a string")
+        if name is not None and not isinstance(name, str):
+            raise ControlError(400, "name must be a string")
+        bot, message, update_ids = self.world.create_managed_bot(
+            manager,
+            user,
+            request_id=None if request_id is None else _int(request_id, "request_id"),
+            username=username,
+            name=name,
+        )
+        log.info("managed bot created", bot_id=bot.id, username=bot.username, manager_id=manager.id, owner_id=user.id)
+        return web.json_response(
+            {
+                "bot": {
+                    "id": bot.id,
+                    "username": bot.username,
+                    "first_name": bot.first_name,
+                    "managed_by": bot.managed_by,
+                    "owner_id": bot.owner_id,
+                },
+                "message": self.world.message_api(manager, message),
+                "update_ids": update_ids,
+            },
+            status=201,
+        )
 
     async def wait_message(self, request: web.Request) -> web.Response:
         """``GET /control/messages/wait``: block until the bot has sent a matching message in the chat.

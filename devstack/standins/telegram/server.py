@@ -6,6 +6,7 @@ the token-redacting access logger is shared by every way of running it.
 
 from __future__ import annotations
 
+import structlog
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
@@ -15,6 +16,8 @@ from devstack.standins.telegram.botapi import BotApi, redact
 from devstack.standins.telegram.control import ControlApi
 from devstack.standins.telegram.state import World
 
+access_log = structlog.get_logger("devstack.standins.telegram.access")
+
 WORLD_KEY: web.AppKey[World] = web.AppKey("telegram_world", World)
 BOTAPI_KEY: web.AppKey[BotApi] = web.AppKey("telegram_botapi", BotApi)
 
@@ -23,17 +26,21 @@ CLIENT_MAX_SIZE = 50 * 1024 * 1024
 
 
 class RedactingAccessLogger(AbstractAccessLogger):
-    """Access log lines with bot tokens masked, because Bot API URLs carry the token in the path."""
+    """Access log lines with bot tokens masked, because Bot API URLs carry the token in the path.
+
+    It writes through structlog (not aiohttp's stdlib access logger) so the lines share the stand-in's
+    structured format and the shared redaction.
+    """
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         """Write one line: client, method, redacted path and query, status and duration."""
-        self.logger.info(
-            '%s "%s %s" %s %.3fs',
-            request.remote,
-            request.method,
-            redact(request.path_qs),
-            response.status,
-            time,
+        access_log.info(
+            "request",
+            remote=request.remote,
+            method=request.method,
+            path=redact(request.path_qs),
+            status=response.status,
+            seconds=round(time, 3),
         )
 
 

@@ -55,6 +55,9 @@ MAX_MESSAGE_LENGTH = 4096
 TOKEN_SECRET_LENGTH = 35
 _TOKEN_SHAPE = re.compile(r"^(\d{1,20}):([A-Za-z0-9_-]{1,128})$")
 _USERNAME_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,31}$")
+#: What Telegram accepts as a new bot's username: 5-32 characters, a letter first, ending in "bot".
+_BOT_USERNAME_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]$")
+MAX_BOT_NAME_LENGTH = 64
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 _URL_SAFE = string.ascii_letters + string.digits + "-_"
 
@@ -171,6 +174,8 @@ class StoredMessage:
     reply_to_message_id: int | None = None
     edit_date: int | None = None
     deleted: bool = False
+    #: Fields of a service message (e.g. ``{"managed_bot_created": {...}}``), rendered instead of text.
+    service: JsonDict | None = None
 
 
 @dataclass
@@ -184,6 +189,10 @@ class ChatRecord:
     next_message_id: int = 1
     events: list[JsonDict] = field(default_factory=list)
     send_times: deque[float] = field(default_factory=deque)
+    #: The reply keyboard the user currently sees under the input field (it outlives its message) and
+    #: the message that brought it; a later reply keyboard replaces it, ``remove_keyboard`` hides it.
+    reply_keyboard: JsonDict | None = None
+    reply_keyboard_message_id: int | None = None
 
 
 @dataclass
@@ -234,6 +243,11 @@ class BotRecord:
     chats: dict[int, ChatRecord] = field(default_factory=dict)
     callbacks: dict[str, CallbackRecord] = field(default_factory=dict)
     rate_limit: RateLimit | None = None
+    #: BotFather's "bot management" setting: only such a bot's ``request_managed_bot`` button works.
+    can_manage_bots: bool = False
+    #: For a managed bot: the id of the bot that manages it and of the user who created (owns) it.
+    managed_by: int | None = None
+    owner_id: int | None = None
 
     def to_api(self) -> JsonDict:
         """Return the bot as the ``User`` object found in ``from`` fields of its messages."""
@@ -248,6 +262,7 @@ class BotRecord:
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
+            "can_manage_bots": self.can_manage_bots,
         }
 
     def accepts(self, update_type: str) -> bool:
@@ -270,6 +285,18 @@ def inline_buttons(markup: JsonDict | None) -> list[JsonDict]:
     if not markup or "inline_keyboard" not in markup:
         return []
     return [button for row in markup["inline_keyboard"] for button in row if isinstance(button, dict)]
+
+
+def managed_bot_requests(markup: JsonDict | None) -> list[JsonDict]:
+    """List the ``request_managed_bot`` parameters of a reply keyboard's buttons, in keyboard order."""
+    if not markup or "keyboard" not in markup:
+        return []
+    return [
+        button["request_managed_bot"]
+        for row in markup["keyboard"]
+        for button in row
+        if isinstance(button, dict) and isinstance(button.get("request_managed_bot"), dict)
+    ]
 
 
 class World:
@@ -306,12 +333,18 @@ class World:
     # ------------------------------------------------------------------------------------ bots
 
     def create_bot(
-        self, *, username: str | None = None, token: str | None = None, first_name: str | None = None
+        self,
+        *,
+        username: str | None = None,
+        token: str | None = None,
+        first_name: str | None = None,
+        can_manage_bots: bool | None = None,
     ) -> tuple[BotRecord, bool]:
         """Register a bot, or return the existing one with that username; report whether it is new.
 
         A given token must have Telegram's shape ``<digits>:<secret>``; its digits become the bot id,
-        as aiogram assumes. Without a token one of the real shape is generated.
+        as aiogram assumes. Without a token one of the real shape is generated. ``can_manage_bots``
+        plays BotFather's bot-management switch and is applied to an existing bot too.
         """
         if username is not None:
             username = username.removeprefix("@")
@@ -321,6 +354,8 @@ class World:
             if existing is not None:
                 if token is not None and token != existing.token:
                     raise ControlError(409, "a bot with this username exists with another token")
+                if can_manage_bots is not None:
+                    existing.can_manage_bots = can_manage_bots
                 return existing, False
         if token is not None:
             match = _TOKEN_SHAPE.match(token)
@@ -340,6 +375,7 @@ class World:
             username=username,
             first_name=first_name or username,
             next_update_id=100_000_000 + secrets.randbelow(800_000_000),
+            can_manage_bots=bool(can_manage_bots),
         )
         self.bots_by_token[token] = bot
         self.bots_by_id[bot_id] = bot
@@ -387,12 +423,109 @@ class World:
         self.changed.notify()
 
     def rotate_token(self, bot: BotRecord) -> str:
-        """Issue a new secret for the same bot id, revoking the old token as BotFather's /revoke does."""
+        """Issue a new secret for the same bot id, revoking the old token as BotFather's /revoke does.
+
+        The old token answers 401 from now on (a long poll held with it ends with 401 too). For a managed
+        bot the manager gets a ``managed_bot`` update, which the Bot API sends when a managed bot's token
+        changes, so it can fetch the new one with ``getManagedBotToken``.
+        """
         self.bots_by_token.pop(bot.token, None)
         bot.token = f"{bot.id}:{self._token_secret()}"
         self.bots_by_token[bot.token] = bot
         bot.updates.notify()
+        manager = self.bots_by_id.get(bot.managed_by) if bot.managed_by is not None else None
+        owner = self.users.get(bot.owner_id) if bot.owner_id is not None else None
+        if manager is not None and owner is not None:
+            self.enqueue_update(manager, "managed_bot", {"user": owner.to_api(), "bot": bot.to_api()})
+        self.changed.notify()
         return bot.token
+
+    # ---------------------------------------------------------------------------- managed bots
+
+    def create_managed_bot(
+        self,
+        manager: BotRecord,
+        user: UserRecord,
+        *,
+        request_id: int | None = None,
+        username: str | None = None,
+        name: str | None = None,
+    ) -> tuple[BotRecord, StoredMessage, JsonDict]:
+        """Play a user tapping a ``request_managed_bot`` button and creating the bot it asks for.
+
+        The button must be on the reply keyboard the user sees in the chat with ``manager`` (choose one
+        by ``request_id`` when there are several) and the manager must have bot management enabled.
+        Username and name default to the button's suggestions, as the Telegram client pre-fills them;
+        the username must satisfy Telegram's rule for bots and be free. Then, as Telegram does, the
+        manager gets the ``managed_bot`` update and the user's service message with
+        ``managed_bot_created`` in the same chat, in that order, and a one-time keyboard is hidden.
+        Returns the new bot, the service message and the ids of the two updates.
+        """
+        chat = manager.chats.get(user.id)
+        if chat is None:
+            raise ControlError(404, "this user has no chat with the bot")
+        requests = managed_bot_requests(chat.reply_keyboard)
+        if request_id is not None:
+            requests = [r for r in requests if r.get("request_id") == request_id]
+        if not requests:
+            wanted = f" with request_id {request_id}" if request_id is not None else ""
+            raise ControlError(409, f"the chat shows no request_managed_bot button{wanted}")
+        if len(requests) > 1:
+            raise ControlError(400, "the keyboard has several request_managed_bot buttons; give request_id")
+        if not manager.can_manage_bots:
+            raise ControlError(
+                409, "bot management is not enabled for this bot (BotFather's setting: create it with can_manage_bots)"
+            )
+        request = requests[0]
+        username = (username or request.get("suggested_username") or "").removeprefix("@") or None
+        if username is not None:
+            if not _BOT_USERNAME_SHAPE.match(username):
+                raise ControlError(400, "a bot username must be 5-32 letters, digits or underscores ending in 'bot'")
+            if username.lower() in self.bots_by_username:
+                raise ControlError(409, "this username is already taken")
+        name = (name or request.get("suggested_name") or "").strip() or None
+        if name is not None and len(name) > MAX_BOT_NAME_LENGTH:
+            raise ControlError(400, f"a bot name must be at most {MAX_BOT_NAME_LENGTH} characters")
+        bot, _ = self.create_bot(username=username, first_name=name)
+        bot.managed_by = manager.id
+        bot.owner_id = user.id
+        bot_user = bot.to_api()
+        managed_update = self.enqueue_update(manager, "managed_bot", {"user": user.to_api(), "bot": bot_user})
+        message = self._store(
+            chat, from_bot=False, text="", entities=[], reply_markup=None, reply_to_message_id=None
+        )
+        message.service = {"managed_bot_created": {"bot": bot_user}}
+        if chat.reply_keyboard is not None and chat.reply_keyboard.get("one_time_keyboard"):
+            chat.reply_keyboard = None
+            chat.reply_keyboard_message_id = None
+        self._event_seq += 1
+        chat.events.append(
+            {
+                "seq": self._event_seq,
+                "kind": "managed_bot_created",
+                "message_id": message.message_id,
+                "bot_id": bot.id,
+                "username": bot.username,
+                "user_id": user.id,
+                "at": self.clock(),
+            }
+        )
+        message_update = self.enqueue_update(manager, "message", self.message_api(manager, message))
+        self.changed.notify()
+        return bot, message, {"managed_bot": managed_update, "message": message_update}
+
+    def managed_bot(self, manager: BotRecord, user_id: int | None) -> BotRecord:
+        """Return the bot ``user_id`` names if ``manager`` manages it; any other bot is refused.
+
+        Telegram refuses a bot that is not managed by the caller with MTProto's ``BOT_INVALID``, which
+        the Bot API passes on as a 400.
+        """
+        if user_id is None:
+            raise bad_request("invalid user_id specified")
+        bot = self.bots_by_id.get(user_id)
+        if bot is None or bot.managed_by != manager.id:
+            raise bad_request("BOT_INVALID")
+        return bot
 
     # ----------------------------------------------------------------------------------- users
 
@@ -598,6 +731,12 @@ class World:
             reply_markup=reply_markup,
             reply_to_message_id=reply_to_message_id,
         )
+        if reply_markup is not None and "keyboard" in reply_markup:
+            chat.reply_keyboard = reply_markup
+            chat.reply_keyboard_message_id = message.message_id
+        elif reply_markup is not None and "remove_keyboard" in reply_markup:
+            chat.reply_keyboard = None
+            chat.reply_keyboard_message_id = None
         self._log(chat, "send", message)
         return message
 
@@ -656,6 +795,9 @@ class World:
             replied = chat.messages.get(message.reply_to_message_id)
             if replied is not None:
                 data["reply_to_message"] = self.message_api(bot, replied, nested=True)
+        if message.service is not None:
+            data.update(message.service)
+            return data
         data["text"] = message.text
         if message.entities:
             data["entities"] = message.entities
@@ -677,6 +819,7 @@ class World:
             "reply_markup": message.reply_markup,
             "reply_to_message_id": message.reply_to_message_id,
             "deleted": message.deleted,
+            **(message.service or {}),
         }
 
     # --------------------------------------------------------------------------------- updates
