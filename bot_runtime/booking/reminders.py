@@ -30,7 +30,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
-from bot_runtime.booking.keyboards import rating
+from bot_runtime.booking.keyboards import alert_markup, rating
 from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import bookings, clients, outbox
@@ -61,7 +61,7 @@ class ReminderWorker:
         """Bind to the tenant; ``interval`` seconds between rounds, at most ``batch`` sends per kind per round."""
         pin_response_models()
         self.bot = bot
-        self.service = BookingService(pool=db, config=config, clock=clock)
+        self.service = BookingService(pool=db, config=config, clock=clock, alert_buttons=alert_markup)
         self.interval = interval
         self.batch = batch
 
