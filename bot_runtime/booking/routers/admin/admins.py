@@ -6,17 +6,13 @@ effect at once.
 
 from __future__ import annotations
 
-import structlog
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
-from bot_runtime.booking.domain.parsing import (
-    ParseError,
-    parse_telegram_id,
-)
+from bot_runtime.booking.domain.parsing import ParseError, parse_telegram_id
 from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.middlewares import event_user
@@ -32,8 +28,6 @@ from bot_runtime.booking.routers.admin.common import (
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.texts import Html, Tr, esc
 from bot_runtime.booking.ui import show
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-admins")
 

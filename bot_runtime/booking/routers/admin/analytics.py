@@ -12,11 +12,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.middlewares import event_user
-from bot_runtime.booking.routers.admin.common import (
-    admin_router,
-    cb,
-    menu_button,
-)
+from bot_runtime.booking.routers.admin.common import admin_router, cb, menu_button
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.texts import Html, Tr, esc
 from bot_runtime.booking.ui import show

@@ -6,7 +6,6 @@ that pace and survives a restart, so nobody gets it twice or not at all.
 
 from __future__ import annotations
 
-import structlog
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -15,18 +14,10 @@ from aiogram.types import CallbackQuery, Message
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
 from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
-from bot_runtime.booking.routers.admin.common import (
-    AdminInput,
-    admin_router,
-    cb,
-    menu_button,
-    prompt,
-)
+from bot_runtime.booking.routers.admin.common import AdminInput, admin_router, cb, menu_button, prompt
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.texts import Html, Tr
 from bot_runtime.booking.ui import show
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-broadcast")
 

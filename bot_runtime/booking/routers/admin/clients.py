@@ -6,18 +6,13 @@ remembers a phone fragment or a name, which one message answers.
 
 from __future__ import annotations
 
-import structlog
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
-from bot_runtime.booking.domain.parsing import (
-    MAX_INPUT,
-    ParseError,
-    normalise_phone,
-)
+from bot_runtime.booking.domain.parsing import MAX_INPUT, ParseError, normalise_phone
 from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.routers.admin.common import (
@@ -33,8 +28,6 @@ from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage.clients import Client
 from bot_runtime.booking.texts import Html, Tr, esc
 from bot_runtime.booking.ui import show
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-clients")
 

@@ -7,18 +7,13 @@ with an example.
 
 from __future__ import annotations
 
-import structlog
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
-from bot_runtime.booking.domain.parsing import (
-    ParseError,
-    parse_name,
-    parse_weekly,
-)
+from bot_runtime.booking.domain.parsing import ParseError, parse_name, parse_weekly
 from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.routers.admin.common import (
@@ -34,8 +29,6 @@ from bot_runtime.booking.routers.admin.common import (
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.texts import Html, Tr
 from bot_runtime.booking.ui import show, show_or_stale
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-masters")
 

@@ -7,7 +7,6 @@ owner and the admins they added.
 
 from __future__ import annotations
 
-import structlog
 from aiogram import F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
@@ -19,19 +18,11 @@ from bot_runtime.booking.filters import NoText, TextIn
 from bot_runtime.booking.flow import leave_flow
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.middlewares import event_user
-from bot_runtime.booking.routers.admin.common import (
-    AdminInput,
-    admin_router,
-    cb,
-    day_key,
-    send_screen,
-)
+from bot_runtime.booking.routers.admin.common import AdminInput, admin_router, cb, day_key, send_screen
 from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.texts import Html, Tr, all_variants
 from bot_runtime.booking.ui import show
-
-log = structlog.get_logger("botpool.booking")
 
 entry = RouterSpec("admin-entry")
 router = admin_router("admin-menu")

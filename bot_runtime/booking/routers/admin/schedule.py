@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import structlog
 from aiogram import Bot, F
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -17,20 +16,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
 from bot_runtime.booking.flow import start_move, start_new
 from bot_runtime.booking.keyboards import button, rows
-from bot_runtime.booking.routers.admin.common import (
-    admin_router,
-    cb,
-    day_key,
-    menu_button,
-    parse_day,
-)
+from bot_runtime.booking.routers.admin.common import admin_router, cb, day_key, menu_button, parse_day
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage.bookings import Booking
 from bot_runtime.booking.storage.settings import Settings
 from bot_runtime.booking.texts import Html, Tr, esc, fit
 from bot_runtime.booking.ui import send, show
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-schedule")
 

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
-from bot_runtime.booking.domain.parsing import (
-    ParseError,
-    parse_minutes,
-    parse_name,
-    parse_price,
-    parse_service,
-)
+from bot_runtime.booking.domain.parsing import ParseError, parse_minutes, parse_name, parse_price, parse_service
 from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.routers.admin.common import (
@@ -38,8 +31,6 @@ from bot_runtime.booking.routers.admin.common import (
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.texts import Tr
 from bot_runtime.booking.ui import show, show_or_stale
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-services")
 

@@ -6,18 +6,13 @@ stored; a wrong value gets the range in one sentence.
 
 from __future__ import annotations
 
-import structlog
 from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
-from bot_runtime.booking.domain.parsing import (
-    ParseError,
-    parse_minutes,
-    parse_offsets,
-)
+from bot_runtime.booking.domain.parsing import ParseError, parse_minutes, parse_offsets
 from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.routers.admin.common import (
@@ -33,8 +28,6 @@ from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage.settings import INT_SETTINGS, Settings
 from bot_runtime.booking.texts import Tr
 from bot_runtime.booking.ui import show
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-settings")
 

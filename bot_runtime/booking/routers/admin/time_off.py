@@ -8,17 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import structlog
 from aiogram import Bot, F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot_runtime.booking.callbacks import AdminAct, AdminCb
-from bot_runtime.booking.domain.parsing import (
-    ParseError,
-    parse_block,
-)
+from bot_runtime.booking.domain.parsing import ParseError, parse_block
 from bot_runtime.booking.filters import HasText
 from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.routers.admin.common import (
@@ -35,8 +31,6 @@ from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage.catalog import TimeOff
 from bot_runtime.booking.texts import Html, Tr, esc
 from bot_runtime.booking.ui import show
-
-log = structlog.get_logger("botpool.booking")
 
 router = admin_router("admin-time-off")
 
