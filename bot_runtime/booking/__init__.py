@@ -19,10 +19,11 @@ from aiogram.fsm.storage.redis import RedisStorage
 
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
+from bot_runtime.booking.keyboards import alert_markup
 from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware, InOrderPerUser
 from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.reminders import ReminderWorker
-from bot_runtime.booking.routers import admin, admin_catalog, booking, common, fallback, my
+from bot_runtime.booking.routers import admin, booking, common, fallback, my
 from bot_runtime.booking.service import BookingService
 from botpool.db import migrations
 
@@ -66,7 +67,7 @@ def create_dispatcher(
         redis,
         key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}fsm", with_bot_id=True, with_destiny=True),
     )
-    service = BookingService(pool=db, config=config, clock=clock)
+    service = BookingService(pool=db, config=config, clock=clock, alert_buttons=alert_markup)
     dp = Dispatcher(storage=storage, name=f"booking:{config.tenant_id}")
     dp["svc"] = service
     dp["config"] = config
@@ -81,8 +82,7 @@ def create_dispatcher(
             for spec in (
                 common.router,
                 admin.entry,
-                admin.router,
-                admin_catalog.router,
+                *admin.ROUTERS,
                 booking.router,
                 my.router,
                 fallback.router,

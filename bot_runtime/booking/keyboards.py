@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot_runtime.booking.callbacks import AdminCb, BookCb, MyCb, RateCb
+from bot_runtime.booking.callbacks import AdminAct, AdminCb, BookAct, BookCb, MyAct, MyCb, RateCb
 from bot_runtime.booking.texts import Tr
 
 
@@ -52,7 +52,7 @@ def month_calendar(
     back: str,
 ) -> InlineKeyboardMarkup:
     """A month grid from the current week on: bookable days are buttons, other days "·", blanks pad weeks."""
-    noop = BookCb(act="noop").pack()
+    noop = BookCb(act=BookAct.NOOP).pack()
     kb: list[list[InlineKeyboardButton]] = [
         [button(tr.month_title(year, month), noop)],
         [button(name, noop) for name in tr.weekday_names()],
@@ -67,18 +67,18 @@ def month_calendar(
                 continue
             day = date(year, month, day_number)
             if day in room:
-                line.append(button(str(day_number), BookCb(act="day", v=day.strftime("%Y%m%d")).pack()))
+                line.append(button(str(day_number), BookCb(act=BookAct.DAY, v=day.strftime("%Y%m%d")).pack()))
             else:
                 line.append(button("·", noop))
         kb.append(line)
     nav = []
     if prev_month:
-        nav.append(button("◀️", BookCb(act="mon", v=prev_month).pack()))
+        nav.append(button("◀️", BookCb(act=BookAct.MONTH, v=prev_month).pack()))
     if next_month:
-        nav.append(button("▶️", BookCb(act="mon", v=next_month).pack()))
+        nav.append(button("▶️", BookCb(act=BookAct.MONTH, v=next_month).pack()))
     if nav:
         kb.append(nav)
-    kb.append([button(tr("btn_back"), back), button(tr("btn_cancel"), BookCb(act="x").pack())])
+    kb.append([button(tr("btn_back"), back), button(tr("btn_cancel"), BookCb(act=BookAct.ABORT).pack())])
     return InlineKeyboardMarkup(inline_keyboard=kb)
 
 
@@ -91,10 +91,11 @@ def time_grid(tr: Tr, starts: Sequence[datetime], tz: ZoneInfo) -> InlineKeyboar
     """Free start times four to a row, then back/cancel."""
     builder = InlineKeyboardBuilder()
     for start in starts[:88]:
-        builder.button(text=tr.time(start, tz), callback_data=BookCb(act="slot", v=epoch_minutes(start)))
+        builder.button(text=tr.time(start, tz), callback_data=BookCb(act=BookAct.SLOT, v=epoch_minutes(start)))
     builder.adjust(4)
     builder.row(
-        button(tr("btn_back"), BookCb(act="back", v="cal").pack()), button(tr("btn_cancel"), BookCb(act="x").pack())
+        button(tr("btn_back"), BookCb(act=BookAct.BACK, v="cal").pack()),
+        button(tr("btn_cancel"), BookCb(act=BookAct.ABORT).pack()),
     )
     return builder.as_markup()
 
@@ -113,15 +114,17 @@ def rating(booking_id: int) -> dict[str, Any]:
 
 def alert_markup(tr: Tr, booking_id: int, *, approval: bool) -> dict[str, Any]:
     """Buttons under an owner alert: open the booking, or approve/decline a request."""
-    line = [{"text": tr("btn_open"), "callback_data": AdminCb(act="bkn", v=str(booking_id)).pack()}]
+    line = [
+        {"text": tr("btn_open"), "callback_data": AdminCb(act=AdminAct.BOOKING_NEW_MESSAGE, v=str(booking_id)).pack()}
+    ]
     if approval:
         line = [
-            {"text": tr("btn_approve"), "callback_data": AdminCb(act="appr", v=str(booking_id)).pack()},
-            {"text": tr("btn_decline"), "callback_data": AdminCb(act="decl", v=str(booking_id)).pack()},
+            {"text": tr("btn_approve"), "callback_data": AdminCb(act=AdminAct.APPROVE, v=str(booking_id)).pack()},
+            {"text": tr("btn_decline"), "callback_data": AdminCb(act=AdminAct.DECLINE, v=str(booking_id)).pack()},
         ]
     return {"inline_keyboard": [line]}
 
 
 def my_list_button(tr: Tr) -> InlineKeyboardButton:
     """The "back to my bookings" button."""
-    return button(tr("btn_back"), MyCb(act="list").pack())
+    return button(tr("btn_back"), MyCb(act=MyAct.LIST).pack())

@@ -9,12 +9,12 @@ routers once instead of living in each handler.
 from __future__ import annotations
 
 import asyncio
-import logging
 import traceback
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
@@ -23,7 +23,7 @@ from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import clients
 from bot_runtime.booking.texts import Tr
 
-log = logging.getLogger("botpool.booking")
+log = structlog.get_logger("botpool.booking")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -72,7 +72,11 @@ class ErrorMiddleware(BaseMiddleware):
                 # The token can appear in URLs inside network errors; never log it.
                 details = details.replace(bot.token, "<token>")
             log.error(
-                "tenant %s: update %s failed: %s\n%s", self.config.tenant_id, update_id, type(exc).__name__, details
+                "update failed",
+                tenant_id=self.config.tenant_id,
+                update_id=update_id,
+                error=type(exc).__name__,
+                details=details,
             )
             tr: Tr = data.get("tr") or Tr(self.config.language)
             await _apologise(event, tr)
@@ -89,7 +93,7 @@ async def _apologise(event: TelegramObject, tr: Tr) -> None:
         elif event.message is not None:
             await event.message.answer(tr("error"))
     except Exception as exc:  # the apology itself failed (Telegram down): nothing more to do
-        log.warning("could not apologise: %s", type(exc).__name__)
+        log.warning("could not apologise", error=type(exc).__name__)
 
 
 class ContextMiddleware(BaseMiddleware):

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 import asyncpg
+import structlog
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -30,7 +30,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
-from bot_runtime.booking.keyboards import rating
+from bot_runtime.booking.keyboards import alert_markup, rating
 from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import bookings, clients, outbox
@@ -38,7 +38,7 @@ from bot_runtime.booking.storage.outbox import ClaimedReminder
 from bot_runtime.booking.storage.types import Tx
 from bot_runtime.booking.texts import fit
 
-log = logging.getLogger("botpool.booking.reminders")
+log = structlog.get_logger("botpool.booking.reminders")
 
 #: A "before" reminder that could not go out before the visit began is skipped, not sent late.
 #: Rating requests older than this are skipped too (a week-old "how was it?" only irritates).
@@ -61,7 +61,7 @@ class ReminderWorker:
         """Bind to the tenant; ``interval`` seconds between rounds, at most ``batch`` sends per kind per round."""
         pin_response_models()
         self.bot = bot
-        self.service = BookingService(pool=db, config=config, clock=clock)
+        self.service = BookingService(pool=db, config=config, clock=clock, alert_buttons=alert_markup)
         self.interval = interval
         self.batch = batch
 
@@ -74,7 +74,7 @@ class ReminderWorker:
             try:
                 sent = await self.run_once()
             except Exception as exc:  # the worker must outlive any one bad round (database restart, bug)
-                log.warning("tenant %s: reminder round failed: %s", self.service.config.tenant_id, type(exc).__name__)
+                log.warning("reminder round failed", tenant_id=self.service.config.tenant_id, error=type(exc).__name__)
             # A full batch means more is waiting (a broadcast): go on at about 25 messages a second,
             # under Telegram's limit; otherwise wait for the next round.
             pause = max(0.0, sent / 25 - (loop.time() - started)) if sent >= self.batch else self.interval
@@ -109,12 +109,12 @@ class ReminderWorker:
                 except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError):
                     raise
                 except Exception:  # a reminder that cannot be rendered must not block the queue forever
-                    log.exception("reminder %s failed for good", reminder.id)
+                    log.exception("reminder failed for good", reminder_id=reminder.id)
                     outcome = "failed"
                 await outbox.mark_reminder(conn, reminder.id, outcome, now)
                 return int(outcome == "sent")
         except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError) as exc:
-            log.info("reminders postponed: %s", type(exc).__name__)
+            log.info("reminders postponed", error=type(exc).__name__)
             return None
 
     async def _deliver(self, conn: Tx, reminder: ClaimedReminder) -> str:
@@ -148,6 +148,6 @@ class ReminderWorker:
             await clients.mark_blocked_bot(conn, reminder.chat_id)
             return "failed"
         except TelegramBadRequest as exc:
-            log.warning("reminder %s refused: %s", reminder.id, exc.message)
+            log.warning("reminder refused", reminder_id=reminder.id, reason=exc.message)
             return "failed"
         return "sent"

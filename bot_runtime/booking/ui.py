@@ -9,14 +9,14 @@ of an error the user would see.
 from __future__ import annotations
 
 import contextlib
-import logging
 
+import structlog
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 
 from bot_runtime.booking.texts import Tr, fit
 
-log = logging.getLogger("botpool.booking")
+log = structlog.get_logger("botpool.booking")
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
@@ -32,7 +32,7 @@ async def show(target: Message | CallbackQuery, text: str, markup: InlineKeyboar
             except TelegramBadRequest as exc:
                 if "not modified" in exc.message:
                     return message
-                log.info("edit refused (%s); sending a new message", exc.message)
+                log.info("edit refused; sending a new message", reason=exc.message)
             else:
                 return edited if isinstance(edited, Message) else message
         if target.from_user is None:

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 
 from bot_runtime.booking import MIGRATIONS, BookingConfig
 from bot_runtime.booking.clock import ManualClock
+from botpool import logs
 from botpool.db import migrations
 from tests.booking.harness import TenantBot
 from tests.fixtures import telegram as shared_telegram
@@ -65,6 +66,12 @@ class _HasDsn:
 
 class _HasUrl:
     url: str
+
+
+@pytest.fixture(scope="session", autouse=True)
+def structured_logs() -> None:
+    """Configure logging as the runtime process does, so the bot's records reach pytest's log capture."""
+    logs.setup("booking-tests", level="INFO")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

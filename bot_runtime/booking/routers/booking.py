@@ -1,36 +1,39 @@
-"""The booking flow: services -> master -> day -> time -> confirm, edited in one message.
+"""The booking flow's buttons: services -> master -> day -> time -> confirm, edited in one message.
 
-The same flow, in different modes, serves a client booking ("new"), a client
-moving a booking ("move"), the owner booking a caller ("admin") and the owner
-moving a booking ("amove"). Its state lives in Redis (aiogram FSM), keyed by
-chat and user, and records which message is the live one: a button pressed
-under any other message is answered as out of date instead of acting on
-stale choices. Every choice is re-validated against the database when it
-matters (hold, confirm, move), never trusted from the button.
+The flow's state and screens are in ``bot_runtime.booking.flow``; these
+handlers react to its buttons. Every choice is re-validated against the
+database when it matters (hold, confirm, move), never trusted from the button.
 """
 
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
-from bot_runtime.booking.callbacks import BookCb
+from bot_runtime.booking.callbacks import BookAct, BookCb
 from bot_runtime.booking.domain.parsing import MAX_INPUT, ParseError, parse_client
 from bot_runtime.booking.filters import HasText
-from bot_runtime.booking.keyboards import button, month_calendar, rows, time_grid
+from bot_runtime.booking.flow import (
+    MOVE_MODES,
+    BookingFlow,
+    live_flow,
+    services_screen,
+    show_masters,
+    show_month,
+    show_times,
+    snapshot,
+)
+from bot_runtime.booking.keyboards import button, rows
 from bot_runtime.booking.middlewares import event_user
 from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.service import BookingService
-from bot_runtime.booking.storage import bookings, catalog
-from bot_runtime.booking.storage.bookings import Booking
 from bot_runtime.booking.storage.settings import Settings
 from bot_runtime.booking.texts import Tr
 from bot_runtime.booking.ui import show, stale
@@ -38,239 +41,18 @@ from bot_runtime.booking.ui import show, stale
 router = RouterSpec("booking")
 
 
-class BookingFlow(StatesGroup):
-    """``active``: choosing with buttons; ``client``: the owner types the client's name and phone."""
-
-    active = State()
-    client = State()
-
-
-ADMIN_MODES = ("admin", "amove")
-MOVE_MODES = ("move", "amove")
-
-
-# --------------------------------------------------------------------------- entry points
-
-
-async def start_new(
-    target: Message | CallbackQuery,
-    state: FSMContext,
-    *,
-    tr: Tr,
-    svc: BookingService,
-    settings: Settings,
-    client_id: int,
-    blacklisted: bool,
-    admin: bool = False,
-) -> None:
-    """Open the service list for a new booking (the client's own, or the owner's manual one)."""
-    user = event_user(target)
-    await _release_previous(state, svc, user.id)
-    if not admin:
-        if blacklisted:
-            await show(target, tr("blacklisted"))
-            return
-        count = await bookings.count_active(svc.pool, client_id, svc.now())
-        if count >= settings.max_active_per_client:
-            await show(target, tr("too_many", count=count))
-            return
-    data: dict[str, Any] = {"mode": "admin" if admin else "new", "svc": [], "master": 0}
-    text, markup = await _services_screen(tr, svc, data)
-    sent = await show(target, text, markup)
-    data["msg"] = sent.message_id
-    await state.set_state(BookingFlow.active)
-    await state.set_data(data)
-
-
-async def start_move(
-    callback: CallbackQuery,
-    state: FSMContext,
-    *,
-    tr: Tr,
-    svc: BookingService,
-    settings: Settings,
-    booking: Booking,
-    admin: bool,
-) -> None:
-    """Open the calendar to move ``booking`` (same master, same services) in place of the pressed message."""
-    user = event_user(callback)
-    await _release_previous(state, svc, user.id)
-    data: dict[str, Any] = {
-        "mode": "amove" if admin else "move",
-        "svc": list(booking.service_ids),
-        "master": booking.master_id,
-        "booking": booking.id,
-        "title": booking.title,
-        "mname": booking.master_name,
-        "minutes": int(booking.duration.total_seconds() // 60),
-        "mids": [booking.master_id],
-        "old": int(booking.starts_at.timestamp()) // 60,
-        "msg": callback.message.message_id if callback.message else 0,
-    }
-    await _show_month(callback, tr, svc, settings, data, None)
-    await state.set_state(BookingFlow.active)
-    await state.set_data(data)
-    await callback.answer()
-
-
-async def _release_previous(state: FSMContext, svc: BookingService, user_id: int) -> None:
-    """Give back the hold of an abandoned flow when a new one starts."""
-    if await state.get_state() is not None:
-        old = await state.get_data()
-        await svc.release(old.get("hold"), user_id)
-
-
-# --------------------------------------------------------------------------- screens
-
-
-async def _services_screen(
-    tr: Tr, svc: BookingService, data: dict[str, Any]
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The service checklist with the running total."""
-    services = await catalog.bookable_services(svc.pool)
-    if not services:
-        return tr("no_services"), None
-    selected: list[int] = data["svc"]
-    lines: list[list[InlineKeyboardButton]] = []
-    for s in services:
-        mark = "✅ " if s.id in selected else ""
-        label = f"{mark}{s.name} · {tr.duration(s.duration_min)} · {tr.price(s.price, s.price_max)}"
-        lines.append([button(label, BookCb(act="svc", v=str(s.id)).pack())])
-    text = tr("manual_services" if data["mode"] == "admin" else "choose_services")
-    chosen = [s for s in services if s.id in selected]
-    if chosen:
-        title, duration, price, price_max = bookings.visit_of(chosen)
-        text += tr(
-            "selected",
-            items=title,
-            duration=tr.delta(duration),
-            price=tr.price(price, price_max),
-        )
-        lines.append([button(tr("btn_next"), BookCb(act="next").pack())])
-    lines.append([button(tr("btn_cancel"), BookCb(act="x").pack())])
-    return text, rows(*lines)
-
-
-async def _snapshot(tr: Tr, svc: BookingService, data: dict[str, Any]) -> bool:
-    """Resolve the chosen services and master once and keep what the next screens show in the flow data.
-
-    The calendar and time screens then need no catalogue queries; the hold
-    re-reads the catalogue, so a change by the owner mid-flow still counts
-    where it matters. Returns False when no master can do the visit.
-    """
-    visit = await svc.visit(data["svc"], data["master"])
-    if visit is None:
-        return False
-    data["title"] = " + ".join(s.name for s in visit.services)
-    data["minutes"] = int(visit.duration.total_seconds() // 60)
-    data["mids"] = visit.master_ids
-    if data["master"]:
-        master = await catalog.get_master(svc.pool, data["master"])
-        data["mname"] = master.name if master else "?"
-    else:
-        data["mname"] = tr("any_master").removeprefix("👥 ")
-    return True
-
-
-def _month_key(year: int, month: int) -> str:
-    return f"{year:04d}{month:02d}"
-
-
-def _next_month(year: int, month: int, step: int = 1) -> tuple[int, int]:
-    index = year * 12 + month - 1 + step
-    return index // 12, index % 12 + 1
-
-
-async def _show_month(
-    target: Message | CallbackQuery,
-    tr: Tr,
-    svc: BookingService,
-    settings: Settings,
-    data: dict[str, Any],
-    month: str | None,
-) -> None:
-    """Render the calendar (the caller saves ``data``); without ``month`` the first month with room."""
-    masters, duration = data["mids"], timedelta(minutes=data["minutes"])
-    admin = data["mode"] in ADMIN_MODES
-    first, last = svc.month_window(settings, admin=admin)
-    ignore = data.get("booking")
-    if month is None:
-        year, mon = first.year, first.month
-        room = await svc.room_in_month(masters, duration, year, mon, settings, admin=admin, ignore_booking=ignore)
-        probe_year, probe_mon = year, mon
-        while not room and date(*_next_month(probe_year, probe_mon), 1) <= last:
-            probe_year, probe_mon = _next_month(probe_year, probe_mon)
-            probe = await svc.room_in_month(
-                masters, duration, probe_year, probe_mon, settings, admin=admin, ignore_booking=ignore
-            )
-            if probe:
-                year, mon, room = probe_year, probe_mon, probe
-                break
-    else:
-        year, mon = int(month[:4]), int(month[4:])
-        if not (first.year, first.month) <= (year, mon) <= (last.year, last.month):
-            year, mon = first.year, first.month
-        room = await svc.room_in_month(masters, duration, year, mon, settings, admin=admin, ignore_booking=ignore)
-    data["month"] = _month_key(year, mon)
-    prev_month = _month_key(*_next_month(year, mon, -1)) if (year, mon) > (first.year, first.month) else None
-    next_month = _month_key(*_next_month(year, mon)) if date(*_next_month(year, mon), 1) <= last else None
-    if data["mode"] in MOVE_MODES:
-        old = datetime.fromtimestamp(data["old"] * 60, tz=UTC)
-        text = tr("choose_new_day", title=data["title"], master=data["mname"], when=tr.when(old, svc.tz))
-        back = BookCb(act="x").pack()
-    else:
-        text = tr("choose_day", title=data["title"], master=data["mname"])
-        back = BookCb(act="back", v="master").pack()
-    if not room:
-        text += tr("no_days")
-    markup = month_calendar(tr, year, mon, room, today=first, prev_month=prev_month, next_month=next_month, back=back)
-    await show(target, text, markup)
-
-
-async def _show_times(
-    target: Message | CallbackQuery, tr: Tr, svc: BookingService, settings: Settings, data: dict[str, Any]
-) -> None:
-    """Render the free times of the chosen day."""
-    day = datetime.strptime(data["day"], "%Y%m%d").date()
-    starts = await svc.starts_on(
-        data["mids"],
-        timedelta(minutes=data["minutes"]),
-        day,
-        settings,
-        admin=data["mode"] in ADMIN_MODES,
-        ignore_booking=data.get("booking"),
-    )
-    text = tr("choose_time", title=data["title"], master=data["mname"], day=tr.day(day))
-    if not starts:
-        text += tr("no_times")
-    await show(target, text, time_grid(tr, list(starts), svc.tz))
-
-
-async def _flow(callback: CallbackQuery, state: FSMContext, tr: Tr) -> dict[str, Any] | None:
-    """Return the flow's data if the button belongs to the live flow message, else answer "out of date"."""
-    data = await state.get_data()
-    message = callback.message
-    if not data or message is None or data.get("msg") != message.message_id:
-        await stale(callback, tr, strip=True)
-        return None
-    return data
-
-
-# --------------------------------------------------------------------------- handlers
-
-
-@router.callback_query(BookCb.filter(F.act == "noop"))
+@router.callback_query(BookCb.filter(F.act == BookAct.NOOP))
 async def on_noop(callback: CallbackQuery) -> None:
     """Calendar labels and blanks: acknowledge the press and do nothing."""
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "svc"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == BookAct.SERVICE))
 async def on_service(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService
 ) -> None:
     """Tick or untick a service."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None or data["mode"] in MOVE_MODES:
         if data is not None:
             await stale(callback, tr, strip=False)
@@ -282,83 +64,70 @@ async def on_service(
     elif len(selected) < 5:
         selected.append(service_id)
     await state.set_data(data)
-    text, markup = await _services_screen(tr, svc, data)
+    text, markup = await services_screen(tr, svc, data)
     await show(callback, text, markup)
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "next"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == BookAct.NEXT))
 async def on_next(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Go from services to masters (only masters who do every chosen service are offered)."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None:
         return
     if not data["svc"] or data["mode"] in MOVE_MODES:
         await callback.answer(tr("pick_service_first"), show_alert=True)
         return
-    masters = await catalog.masters_for(svc.pool, data["svc"])
+    masters = await svc.masters_for(data["svc"])
     if not masters:
         await callback.answer(tr("no_master_for_all"), show_alert=True)
         return
-    await _show_masters(callback, tr, svc, data, masters)
+    await show_masters(callback, tr, svc, data, masters)
     await callback.answer()
 
 
-async def _show_masters(
-    callback: CallbackQuery, tr: Tr, svc: BookingService, data: dict[str, Any], masters: list[catalog.Master]
-) -> None:
-    lines = [[button(m.name, BookCb(act="m", v=str(m.id)).pack())] for m in masters]
-    if len(masters) > 1:
-        lines.insert(0, [button(tr("any_master"), BookCb(act="m", v="0").pack())])
-    lines.append(
-        [button(tr("btn_back"), BookCb(act="back", v="svc").pack()), button(tr("btn_cancel"), BookCb(act="x").pack())]
-    )
-    services = await catalog.get_services(svc.pool, data["svc"])
-    await show(callback, tr("choose_master", title=" + ".join(s.name for s in services)), rows(*lines))
-
-
-@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "m"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == BookAct.MASTER))
 async def on_master(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
 ) -> None:
     """Choose a master (0 = any) and show the calendar."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None:
         return
     if data["mode"] in MOVE_MODES:
         await stale(callback, tr, strip=False)
         return
     data["master"] = int(callback_data.v) if callback_data.v.isdigit() else 0
-    if not await _snapshot(tr, svc, data):
+    if not await snapshot(tr, svc, data):
         await callback.answer(tr("no_master_for_all"), show_alert=True)
         return
-    await _show_month(callback, tr, svc, settings, data, None)
+    await show_month(callback, tr, svc, settings, data, None)
     await state.set_data(data)
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "mon"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == BookAct.MONTH))
 async def on_month(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
 ) -> None:
     """Page the calendar to another month (within today..horizon)."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None or "mids" not in data:
         if data is not None:
             await stale(callback, tr, strip=False)
         return
     month = callback_data.v if len(callback_data.v) == 6 and callback_data.v.isdigit() else None
-    await _show_month(callback, tr, svc, settings, data, month)
+    await show_month(callback, tr, svc, settings, data, month)
     await state.set_data(data)
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "day"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == BookAct.DAY))
 async def on_day(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
 ) -> None:
     """Choose a day and show its free times."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None:
         return
     try:
@@ -371,11 +140,11 @@ async def on_day(
         return
     data["day"] = callback_data.v
     await state.set_data(data)
-    await _show_times(callback, tr, svc, settings, data)
+    await show_times(callback, tr, svc, settings, data)
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "slot"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == BookAct.SLOT))
 async def on_slot(
     callback: CallbackQuery,
     callback_data: BookCb,
@@ -386,7 +155,7 @@ async def on_slot(
     client_id: int,
 ) -> None:
     """Choose a time: hold it (new bookings) or ask to confirm the move."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None or "day" not in data or not callback_data.v.isdigit():
         if data is not None:
             await stale(callback, tr, strip=False)
@@ -394,8 +163,8 @@ async def on_slot(
     user = event_user(callback)
     start = datetime.fromtimestamp(int(callback_data.v) * 60, tz=UTC)
     mode = data["mode"]
-    other_time = button(tr("btn_other_time"), BookCb(act="back", v="slots").pack())
-    cancel = button(tr("btn_cancel"), BookCb(act="x").pack())
+    other_time = button(tr("btn_other_time"), BookCb(act=BookAct.BACK, v="slots").pack())
+    cancel = button(tr("btn_cancel"), BookCb(act=BookAct.ABORT).pack())
     if mode in MOVE_MODES:
         free = await svc.starts_on(
             data["mids"],
@@ -406,7 +175,7 @@ async def on_slot(
             ignore_booking=data["booking"],
         )
         if start not in free:
-            await _show_times(callback, tr, svc, settings, data)
+            await show_times(callback, tr, svc, settings, data)
             await callback.answer(tr("slot_taken"), show_alert=True)
             return
         data["start"] = callback_data.v
@@ -419,7 +188,7 @@ async def on_slot(
             old=tr.when(old, svc.tz),
             new=tr.when(start, svc.tz),
         )
-        await show(callback, text, rows([button(tr("btn_move"), BookCb(act="ok").pack())], [other_time, cancel]))
+        await show(callback, text, rows([button(tr("btn_move"), BookCb(act=BookAct.OK).pack())], [other_time, cancel]))
         await callback.answer()
         return
     visit = await svc.visit(data["svc"], data["master"])
@@ -438,7 +207,7 @@ async def on_slot(
     data["hold"] = held.id if held is not None else None
     await state.set_data(data)
     if held is None:
-        await _show_times(callback, tr, svc, settings, data)
+        await show_times(callback, tr, svc, settings, data)
         await callback.answer(tr("slot_taken"), show_alert=True)
         return
     values = svc.booking_values(tr, held)
@@ -446,12 +215,12 @@ async def on_slot(
         await state.set_state(BookingFlow.client)
         await show(callback, tr("manual_client", **values), rows([other_time, cancel]))
     else:
-        markup = rows([button(tr("btn_confirm"), BookCb(act="ok").pack())], [other_time, cancel])
+        markup = rows([button(tr("btn_confirm"), BookCb(act=BookAct.OK).pack())], [other_time, cancel])
         await show(callback, tr("confirm_booking", minutes=settings.hold_min, **values), markup)
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == "ok"))
+@router.callback_query(StateFilter(BookingFlow.active), BookCb.filter(F.act == BookAct.OK))
 async def on_confirm(
     callback: CallbackQuery,
     state: FSMContext,
@@ -462,7 +231,7 @@ async def on_confirm(
     bot: Bot,
 ) -> None:
     """Confirm the held booking or the move."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None:
         return
     user = event_user(callback)
@@ -476,13 +245,13 @@ async def on_confirm(
     if isinstance(result, str):
         data["hold"] = None
         if result == "too_many":
-            count = await bookings.count_active(svc.pool, client_id, svc.now())
+            count = await svc.count_active(client_id)
             await state.clear()
             await show(callback, tr("too_many", count=count))
             await callback.answer()
             return
         await state.set_data(data)
-        await _show_times(callback, tr, svc, settings, data)
+        await show_times(callback, tr, svc, settings, data)
         await callback.answer(tr(result, minutes=settings.hold_min), show_alert=True)
         return
     await state.clear()
@@ -514,7 +283,7 @@ async def _confirm_move(
         actor=user.id,
     )
     if result == "taken":
-        await _show_times(callback, tr, svc, settings, data)
+        await show_times(callback, tr, svc, settings, data)
         await callback.answer(tr("slot_taken"), show_alert=True)
         return
     await state.clear()
@@ -527,12 +296,12 @@ async def _confirm_move(
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active, BookingFlow.client), BookCb.filter(F.act == "back"))
+@router.callback_query(StateFilter(BookingFlow.active, BookingFlow.client), BookCb.filter(F.act == BookAct.BACK))
 async def on_back(
     callback: CallbackQuery, callback_data: BookCb, state: FSMContext, tr: Tr, svc: BookingService, settings: Settings
 ) -> None:
     """Step back: to services, masters, the calendar or the times (releasing a hold)."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None:
         return
     user = event_user(callback)
@@ -542,26 +311,26 @@ async def on_back(
     await state.set_state(BookingFlow.active)
     target = callback_data.v
     if target == "svc" and data["mode"] not in MOVE_MODES:
-        text, markup = await _services_screen(tr, svc, data)
+        text, markup = await services_screen(tr, svc, data)
         await show(callback, text, markup)
     elif target == "master" and data["mode"] not in MOVE_MODES:
-        masters = await catalog.masters_for(svc.pool, data["svc"])
-        await _show_masters(callback, tr, svc, data, masters)
+        masters = await svc.masters_for(data["svc"])
+        await show_masters(callback, tr, svc, data, masters)
     elif "mids" not in data:
-        text, markup = await _services_screen(tr, svc, data)
+        text, markup = await services_screen(tr, svc, data)
         await show(callback, text, markup)
     elif target == "slots" and "day" in data:
-        await _show_times(callback, tr, svc, settings, data)
+        await show_times(callback, tr, svc, settings, data)
     else:
-        await _show_month(callback, tr, svc, settings, data, data.get("month"))
+        await show_month(callback, tr, svc, settings, data, data.get("month"))
     await state.set_data(data)
     await callback.answer()
 
 
-@router.callback_query(StateFilter(BookingFlow.active, BookingFlow.client), BookCb.filter(F.act == "x"))
+@router.callback_query(StateFilter(BookingFlow.active, BookingFlow.client), BookCb.filter(F.act == BookAct.ABORT))
 async def on_abort(callback: CallbackQuery, state: FSMContext, tr: Tr, svc: BookingService) -> None:
     """Leave the flow, releasing any hold."""
-    data = await _flow(callback, state, tr)
+    data = await live_flow(callback, state, tr)
     if data is None:
         return
     await svc.release(data.get("hold"), event_user(callback).id)

@@ -12,33 +12,22 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot_runtime.booking.filters import TextIn
+from bot_runtime.booking.flow import leave_flow, start_new
 from bot_runtime.booking.keyboards import main_menu
 from bot_runtime.booking.middlewares import event_user
-from bot_runtime.booking.routers.booking import start_new
 from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.service import BookingService
-from bot_runtime.booking.storage import clients
 from bot_runtime.booking.storage.settings import Settings
 from bot_runtime.booking.texts import Tr, all_variants
 
 router = RouterSpec("common")
 
 
-async def _leave_flow(state: FSMContext, svc: BookingService, user_id: int) -> bool:
-    """Clear any flow, releasing its hold; return True when there was one."""
-    if await state.get_state() is None:
-        return False
-    data = await state.get_data()
-    await svc.release(data.get("hold"), user_id)
-    await state.clear()
-    return True
-
-
 @router.message(CommandStart())
 async def on_start(message: Message, state: FSMContext, tr: Tr, svc: BookingService, is_admin: bool) -> None:
     """Greet the user, show the main menu and drop any half-finished flow."""
     user = event_user(message)
-    await _leave_flow(state, svc, user.id)
+    await leave_flow(state, svc, user.id)
     text = tr("welcome", name=user.first_name, company=svc.config.company_name)
     if is_admin:
         text += tr("welcome_admin")
@@ -57,7 +46,7 @@ async def on_help(message: Message, tr: Tr, is_admin: bool) -> None:
 async def on_lang(message: Message, tr: Tr, svc: BookingService, client_id: int, is_admin: bool) -> None:
     """Switch between Russian and English and redraw the menu in the new language."""
     new = "en" if tr.lang == "ru" else "ru"
-    await clients.set_language(svc.pool, client_id, new)
+    await svc.set_language(client_id, new)
     new_tr = Tr(new)
     await message.answer(new_tr("lang_set"), reply_markup=main_menu(new_tr, is_admin=is_admin))
 
@@ -65,7 +54,7 @@ async def on_lang(message: Message, tr: Tr, svc: BookingService, client_id: int,
 @router.message(Command("cancel"))
 async def on_cancel(message: Message, state: FSMContext, tr: Tr, svc: BookingService, is_admin: bool) -> None:
     """Stop whatever is in progress."""
-    stopped = await _leave_flow(state, svc, event_user(message).id)
+    stopped = await leave_flow(state, svc, event_user(message).id)
     await message.answer(
         tr("cancelled_action" if stopped else "nothing_to_cancel"), reply_markup=main_menu(tr, is_admin=is_admin)
     )

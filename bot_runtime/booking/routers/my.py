@@ -13,13 +13,12 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot_runtime.booking.callbacks import MyCb, RateCb
+from bot_runtime.booking.callbacks import MyAct, MyCb, RateCb
 from bot_runtime.booking.filters import TextIn
+from bot_runtime.booking.flow import start_move
 from bot_runtime.booking.keyboards import button, my_list_button, rows
-from bot_runtime.booking.routers.booking import start_move
 from bot_runtime.booking.routers.spec import RouterSpec
 from bot_runtime.booking.service import BookingService
-from bot_runtime.booking.storage import bookings
 from bot_runtime.booking.storage.bookings import Booking
 from bot_runtime.booking.storage.settings import Settings
 from bot_runtime.booking.texts import Tr, all_variants
@@ -29,7 +28,7 @@ router = RouterSpec("my-bookings")
 
 
 async def _list(target: Message | CallbackQuery, tr: Tr, svc: BookingService, client_id: int) -> None:
-    upcoming = await bookings.upcoming_for_client(svc.pool, client_id, svc.now())
+    upcoming = await svc.upcoming_for_client(client_id)
     if not upcoming:
         await show(target, tr("my_empty"))
         return
@@ -40,7 +39,7 @@ async def _list(target: Message | CallbackQuery, tr: Tr, svc: BookingService, cl
         when = tr.when(b.starts_at, svc.tz)
         lines.append(tr("my_line", when=when, title=b.title, master=b.master_name, status=status))
         local = b.starts_at.astimezone(svc.tz)
-        buttons.append([button(f"{local:%d.%m %H:%M} · {b.title}"[:60], MyCb(act="open", id=b.id).pack())])
+        buttons.append([button(f"{local:%d.%m %H:%M} · {b.title}"[:60], MyCb(act=MyAct.OPEN, id=b.id).pack())])
     await show(target, "\n".join(lines), rows(*buttons))
 
 
@@ -51,7 +50,7 @@ async def on_my(message: Message, tr: Tr, svc: BookingService, client_id: int) -
     await _list(message, tr, svc, client_id)
 
 
-@router.callback_query(MyCb.filter(F.act == "list"))
+@router.callback_query(MyCb.filter(F.act == MyAct.LIST))
 async def on_list(callback: CallbackQuery, tr: Tr, svc: BookingService, client_id: int) -> None:
     """Back to the list, in place."""
     await _list(callback, tr, svc, client_id)
@@ -62,7 +61,7 @@ async def _own_active(
     callback: CallbackQuery, tr: Tr, svc: BookingService, client_id: int, booking_id: int
 ) -> Booking | None:
     """Return the client's active upcoming booking, or answer that it is no longer current."""
-    booking = await bookings.get(svc.pool, booking_id)
+    booking = await svc.booking(booking_id)
     if booking is None or booking.client_id != client_id or not booking.active or booking.starts_at <= svc.now():
         await callback.answer(tr("booking_gone"), show_alert=True)
         await _list(callback, tr, svc, client_id)
@@ -70,7 +69,7 @@ async def _own_active(
     return booking
 
 
-@router.callback_query(MyCb.filter(F.act == "open"))
+@router.callback_query(MyCb.filter(F.act == MyAct.OPEN))
 async def on_open(
     callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: BookingService, client_id: int, settings: Settings
 ) -> None:
@@ -85,8 +84,8 @@ async def on_open(
     else:
         markup = rows(
             [
-                button(tr("btn_reschedule"), MyCb(act="move", id=booking.id).pack()),
-                button(tr("btn_cancel_booking"), MyCb(act="cancel", id=booking.id).pack()),
+                button(tr("btn_reschedule"), MyCb(act=MyAct.MOVE, id=booking.id).pack()),
+                button(tr("btn_cancel_booking"), MyCb(act=MyAct.CANCEL, id=booking.id).pack()),
             ],
             [my_list_button(tr)],
         )
@@ -101,7 +100,7 @@ def _values(tr: Tr, svc: BookingService, booking: Booking) -> dict[str, object]:
     return values
 
 
-@router.callback_query(MyCb.filter(F.act == "cancel"))
+@router.callback_query(MyCb.filter(F.act == MyAct.CANCEL))
 async def on_cancel(
     callback: CallbackQuery, callback_data: MyCb, tr: Tr, svc: BookingService, client_id: int, settings: Settings
 ) -> None:
@@ -114,15 +113,15 @@ async def on_cancel(
         return
     markup = rows(
         [
-            button(tr("btn_yes_cancel"), MyCb(act="cancel_yes", id=booking.id).pack()),
-            button(tr("btn_keep"), MyCb(act="open", id=booking.id).pack()),
+            button(tr("btn_yes_cancel"), MyCb(act=MyAct.CANCEL_YES, id=booking.id).pack()),
+            button(tr("btn_keep"), MyCb(act=MyAct.OPEN, id=booking.id).pack()),
         ]
     )
     await show(callback, tr("ask_cancel", title=booking.title, when=tr.when(booking.starts_at, svc.tz)), markup)
     await callback.answer()
 
 
-@router.callback_query(MyCb.filter(F.act == "cancel_yes"))
+@router.callback_query(MyCb.filter(F.act == MyAct.CANCEL_YES))
 async def on_cancel_yes(
     callback: CallbackQuery,
     callback_data: MyCb,
@@ -149,7 +148,7 @@ async def on_cancel_yes(
     await callback.answer()
 
 
-@router.callback_query(MyCb.filter(F.act == "move"))
+@router.callback_query(MyCb.filter(F.act == MyAct.MOVE))
 async def on_move(
     callback: CallbackQuery,
     callback_data: MyCb,
@@ -173,7 +172,7 @@ async def on_move(
 async def on_rate(callback: CallbackQuery, callback_data: RateCb, tr: Tr, svc: BookingService, client_id: int) -> None:
     """Store a rating once; a second press (or another client's) is acknowledged, not stored."""
     stars = min(max(callback_data.stars, 1), 5)
-    if await bookings.set_rating(svc.pool, callback_data.id, client_id, stars):
+    if await svc.rate(callback_data.id, client_id, stars):
         await show(callback, tr("rated", stars="⭐" * stars))
         await callback.answer()
     else:

@@ -6,6 +6,11 @@ faster than the first). Every write re-checks the rules on fresh data inside
 its transaction, and the database's exclusion constraint settles the race
 that no application check can: of two overlapping active rows for one
 master, only one ever commits.
+
+Why one module of about 500 lines: every state change of a booking (hold,
+confirm, move, cancel, approve, no-show, rating) is a conditional UPDATE
+whose expected status must agree with the others; side by side they read as
+the booking's state machine, which splitting would scatter.
 """
 
 from __future__ import annotations

@@ -80,11 +80,6 @@ async def mark_message(conn: Tx, message_id: int, outcome: str, now: datetime) -
     await conn.execute("UPDATE outbox SET sent_at = $2, outcome = $3 WHERE id = $1", message_id, now, outcome)
 
 
-async def pending_messages(conn: Conn) -> int:
-    """Return how many messages wait to be sent (shown after a broadcast)."""
-    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
-
-
 @dataclass(frozen=True)
 class ClaimedReminder:
     """A due reminder locked by the current transaction, with what its text needs."""
