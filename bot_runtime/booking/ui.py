@@ -68,12 +68,13 @@ async def stale(callback: CallbackQuery, tr: Tr, *, strip: bool = True) -> None:
     Callers pass ``strip=False`` when the message is the live step of a flow
     and only the pressed data was wrong, so the user keeps the good buttons.
     """
-    await callback.answer(tr("stale_button"), show_alert=True)
     message = callback.message
     if strip and isinstance(message, Message) and message.reply_markup is not None:
-        # Already gone or too old to edit: the answer above is what matters.
+        # Already gone or too old to edit: the answer below is what matters.
         with contextlib.suppress(TelegramBadRequest):
             await message.edit_reply_markup(reply_markup=None)
+    # Answered last, like every other handler: when the user's spinner stops, the screen is final.
+    await callback.answer(tr("stale_button"), show_alert=True)
 
 
 def message_id(callback: CallbackQuery) -> int | None:
