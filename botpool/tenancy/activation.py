@@ -7,6 +7,13 @@ tenant's role, schema and Redis user are (re)provisioned, and a slot is claimed
 with a freshly wrapped token. Only the slot's own acknowledgement in Consul
 counts as success; a refusal or silence is retried on another slot and then
 reported, never reported as ready (defects 4 and 5 of the earlier design).
+
+Outcomes a caller tells the buyer: ``ActivationResult`` (the bot answers now),
+``ActivationFailed`` (Telegram rejected the token: the buyer must act), and
+``ActivationPending`` (no slot within the whole wait: the tenant stays queued
+in 'activating' and the reconciler serves it; "being prepared", not "failed").
+Bad input never gets this far: ``TenantSpec`` (``botpool.tenancy.spec``)
+refuses it when it is built.
 """
 
 from __future__ import annotations
