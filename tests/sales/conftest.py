@@ -1,0 +1,176 @@
+"""Fixtures for the purchase tests: the real pool job, both stand-ins, and the sales bot as a real process.
+
+The sales bot runs as ``python -m sales_bot`` (what the Nomad job runs), with the activator's Vault
+policy, against a YooKassa shop whose notifications come to its endpoint from 127.0.0.1 (the only
+trusted address here, so a test can play a stranger from 127.0.0.2). Tests kill it with SIGKILL and
+start it again to check that nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+
+from botpool import jobspec, wiring
+from botpool import settings as cfg
+from botpool.pool import protocol
+from devstack import ports
+from devstack.buyer import Buyer
+from devstack.stack import Stack
+from devstack.standins.telegram.client import BotInfo, TgUser
+from devstack.standins.yookassa.client import ShopInfo
+from tests.fixtures.stack import PostgresHandle
+from tests.fixtures.telegram import TelegramStandin
+from tests.fixtures.yookassa import YooKassaStandin
+from tests.pool.conftest import Pool, _purge, activator_token, control_env, slot_env  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class SalesBot:
+    """The sales bot process: started, killed and restarted by tests; its logs are kept for the secret scan."""
+
+    env: dict[str, str]
+    info: BotInfo
+    shop: ShopInfo
+    notify_url: str
+    log_dir: Path
+    logs: list[Path] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        """Start a new process and wait until its notification endpoint answers and it polls Telegram."""
+        log = self.log_dir / f"sales-bot-{len(self.logs)}.log"
+        self.logs.append(log)
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sales_bot"], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+            )
+        health = self.notify_url.rsplit("/yookassa", 1)[0] + "/health"
+        async with aiohttp.ClientSession() as session:
+            for _ in range(600):
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"sales bot exited: {log.read_text()[-2000:]}")
+                try:
+                    async with session.get(health) as resp:
+                        if resp.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("sales bot did not start within 60 s")
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, exactly what a crash or an OOM kill does."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        """SIGTERM and wait (graceful)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log_text(self) -> str:
+        """Every log this bot's processes wrote."""
+        return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
+
+
+@pytest.fixture(scope="package")
+async def pool(stack: Stack, slot_env: dict[str, str]) -> AsyncIterator[Pool]:  # noqa: F811
+    """The real pool job with 10 waiting slots, shared by every purchase test (tests grow it as they need)."""
+    env = stack.env()
+    async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.consul(
+        cfg.load(cfg.ConsulSettings, env)
+    ) as consul:
+        await _purge(nomad, consul)
+        await jobspec.submit_pool(nomad, count=10, env=slot_env)
+        await protocol.wait_until(consul, lambda s: len(s.free()) >= 10, timeout_s=180)
+        yield Pool(nomad, consul, slot_env, stack.root)
+        await _purge(nomad, consul)
+
+
+@pytest.fixture(scope="package")
+async def sales_bot(
+    stack: Stack, activator_token: str, telegram_standin: TelegramStandin,  # noqa: F811
+    yookassa_standin: YooKassaStandin, tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[SalesBot]:
+    """The sales bot (a bot with bot management enabled), its YooKassa shop and its running process."""
+    suffix = uuid.uuid4().hex[:6]
+    info = await telegram_standin.control.create_bot(f"sales_{suffix}_bot", can_manage_bots=True)
+    port = ports.pick()
+    notify_url = f"http://127.0.0.1:{port}/yookassa/notifications"
+    shop = await yookassa_standin.control.create_shop(notification_url=notify_url, source_address="127.0.0.1")
+    env = dict(os.environ)
+    env.update(stack.env())
+    env.update({
+        "VAULT_TOKEN": activator_token,
+        "SALES_BOT_TOKEN": info.token,
+        "TELEGRAM_API_BASE": telegram_standin.base_url,
+        "SALES_NOTIFY_PORT": str(port),
+        "SALES_WATCH_INTERVAL_S": "0.5",
+        "SALES_POOL_WAIT_S": "120",
+        "YOOKASSA_SHOP_ID": shop.shop_id,
+        "YOOKASSA_SECRET_KEY": shop.secret_key,
+        "YOOKASSA_API_URL": yookassa_standin.api_url,
+        "YOOKASSA_RETURN_URL": "https://t.me/" + info.username,
+        "YOOKASSA_TRUSTED_NETWORKS": "127.0.0.1/32",
+        "YOOKASSA_PENDING_CHECK_S": "2",
+        "PYTHONPATH": str(ROOT),
+    })
+    bot = SalesBot(env, info, shop, notify_url, tmp_path_factory.mktemp("sales-bot"))
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        bot.stop()
+
+
+_users = iter(range(7_100_000, 7_999_999))
+
+
+@pytest.fixture
+def new_buyer(sales_bot: SalesBot, telegram_standin: TelegramStandin, yookassa_standin: YooKassaStandin):  # type: ignore[no-untyped-def]
+    """A factory of buyers, each a fresh Telegram user."""
+
+    def make(language: str = "ru") -> Buyer:
+        user_id = next(_users)
+        user = TgUser(id=user_id, first_name=f"Buyer{user_id}", language_code=language)
+        return Buyer(telegram_standin.control, yookassa_standin.control, sales_bot.info, user)
+
+    return make
+
+
+@pytest.fixture
+async def db(postgres: PostgresHandle) -> AsyncIterator[asyncpg.Pool]:
+    """The control database, to check what was (and was not) stored."""
+    pool_ = await asyncpg.create_pool(postgres.dsn, min_size=1, max_size=2)
+    try:
+        yield pool_
+    finally:
+        await pool_.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for bot usernames."""
+    return uuid.uuid4().hex[:8]
