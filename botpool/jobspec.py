@@ -41,8 +41,10 @@ class Job:
 POOL = Job("bot-pool", "pool", "bot-pool.nomad.hcl")
 #: The pool scaler, two instances of which one leads (``jobs/pool-scaler.nomad.hcl``).
 SCALER = Job("pool-scaler", "scaler", "pool-scaler.nomad.hcl")
+#: The sales bot (``jobs/sales-bot.nomad.hcl``).
+SALES = Job("sales-bot", "sales", "sales-bot.nomad.hcl")
 #: Every job botpool ships, for tooling that walks them all (tests, the local stack's teardown).
-ALL = (POOL, SCALER)
+ALL = (POOL, SCALER, SALES)
 
 #: The folder the ``botpool`` package is imported from: ``PYTHONPATH`` of a ``raw_exec`` task.
 IMPORT_ROOT = Path(botpool.__file__).resolve().parent.parent
@@ -100,3 +102,16 @@ async def submit_scaler(
     if settings is not None:
         variables["settings"] = settings
     return await submit(nomad, SCALER, env=env, driver=driver, variables=variables)
+
+
+async def submit_sales(
+    nomad: NomadClient,
+    *,
+    env: dict[str, str],
+    env_file: str = "",
+    notify_port: int = 8090,
+    driver: str = "raw_exec",
+) -> dict[str, Any]:
+    """Register the sales bot job; ``env`` holds only non-secret settings, ``env_file`` the path of the secret ones."""
+    variables: dict[str, Any] = {"env_file": env_file, "notify_port": notify_port}
+    return await submit(nomad, SALES, env=env, driver=driver, variables=variables)

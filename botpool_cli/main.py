@@ -26,6 +26,7 @@ from botpool.tenancy.spec import DEFAULT_TIMEZONE, TenantSpec
 from botpool_cli import scale
 from botpool_cli.context import connect
 from devstack import doctor
+from devstack import sales as devstack_sales
 from devstack.stack import DEFAULT_ROOT, Stack
 
 app = typer.Typer(
@@ -60,7 +61,8 @@ def up(
     slots: int = typer.Option(5, min=0, max=100, help="Warm pool slots to start (0: backing services only)."),
 ) -> None:
     """Start the whole system locally: Consul, Vault, Nomad, PostgreSQL, Redis, the Telegram stand-in,
-    the reconciler, the warm pool job and the pool scaler (two instances) on Nomad; wait until all is healthy."""
+    the YooKassa stand-in, the reconciler, the warm pool job, the pool scaler (two instances) and the sales bot
+    on Nomad; wait until all is healthy."""
     stack = Stack(root, system=True)
     try:
         with console.status("starting the local stack") as status:
@@ -89,6 +91,11 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
             # Two instances, as in production: one leads, the other stands by.
             await jobspec.submit_scaler(
                 nomad, env={"CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "NOMAD_ADDR": env["NOMAD_ADDR"]}
+            )
+        if await nomad.job(jobspec.SALES.id) is None:
+            sales = await devstack_sales.prepare(stack)
+            await jobspec.submit_sales(
+                nomad, env=sales.env, env_file=str(sales.env_file), notify_port=sales.notify_port
             )
         await protocol.wait_until(consul, lambda snap: len(snap.slots) >= slots, timeout_s=300)
 

@@ -441,6 +441,37 @@ class TelegramStandin(PythonService):
         return {"Telegram stand-in": f"http://127.0.0.1:{state.ports['telegram']}"}
 
 
+class YooKassaStandin(PythonService):
+    """The local YooKassa stand-in (docs/yookassa-standin.md): the sales bot's shop, paid through its control API.
+
+    Its notifications go to the sales bot's endpoint (port ``sales_notify``) from 127.0.0.1, the only
+    address the local sales bot trusts. The shop's secret key is a generated local credential, passed
+    through the environment, never argv.
+    """
+
+    name = "yookassa"
+    module = "devstack.standins.yookassa"
+    port_labels: ClassVar[dict[str, int | None]] = {"yookassa": 8082, "sales_notify": 8090}
+    #: The local shop's id (not a secret; the key is).
+    SHOP_ID = "100500"
+
+    def args(self, state: StackState) -> list[str]:
+        return [
+            "--host", "127.0.0.1", "--port", str(state.ports["yookassa"]), "--shop-id", self.SHOP_ID,
+            "--notification-url", f"http://127.0.0.1:{state.ports['sales_notify']}/yookassa/notifications",
+        ]
+
+    def env(self, state: StackState) -> dict[str, str]:
+        return {"YOOKASSA_SECRET_KEY": state.secret("yookassa_secret_key")}
+
+    def problem(self, state: StackState) -> str | None:
+        resp = _http_ok(f"http://127.0.0.1:{state.ports['yookassa']}/control/health")
+        return None if resp is not None else "not answering"
+
+    def addresses(self, state: StackState) -> dict[str, str]:
+        return {"YooKassa stand-in": f"http://127.0.0.1:{state.ports['yookassa']}"}
+
+
 class ReconcilerService(PythonService):
     """The reconciler, so tenants are re-activated when slots die on the local system too."""
 
@@ -480,4 +511,4 @@ def control_env(state: StackState) -> dict[str, str]:
 #: The backing services, in start order; ``after`` adds the few real dependencies.
 ALL: tuple[Service, ...] = (Consul(), Vault(), Postgres(), Redis(), Nomad())
 #: What `botpool up` adds for a complete local system (tests start these themselves).
-SYSTEM: tuple[Service, ...] = (TelegramStandin(), ReconcilerService())
+SYSTEM: tuple[Service, ...] = (TelegramStandin(), YooKassaStandin(), ReconcilerService())
