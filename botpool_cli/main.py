@@ -23,7 +23,7 @@ from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
 from botpool.tenancy import store
 from botpool.tenancy.spec import DEFAULT_TIMEZONE, TenantSpec
-from botpool_cli import scale
+from botpool_cli import demo, scale
 from botpool_cli.context import connect
 from devstack import doctor
 from devstack import sales as devstack_sales
@@ -39,6 +39,7 @@ console = Console()
 RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")
 
 app.command(name="scale")(scale.scale_command)
+app.command(name="demo")(demo.demo_command)
 
 
 @app.callback()
