@@ -8,17 +8,11 @@ start it again to check that nothing is lost.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 import pytest
 
@@ -27,6 +21,7 @@ from botpool import settings as cfg
 from botpool.pool import protocol
 from devstack import ports
 from devstack.buyer import Buyer
+from devstack.sales import SalesProcess
 from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
 from devstack.standins.yookassa.client import ShopInfo
@@ -38,61 +33,14 @@ from tests.pool.conftest import Pool, _purge, activator_token, control_env, slot
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class SalesBot:
-    """The sales bot process: started, killed and restarted by tests; its logs are kept for the secret scan."""
+class SalesBot(SalesProcess):
+    """The sales bot process of the purchase tests, with its bot and YooKassa shop."""
 
-    env: dict[str, str]
-    info: BotInfo
-    shop: ShopInfo
-    notify_url: str
-    log_dir: Path
-    logs: list[Path] = field(default_factory=list)
-    proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        """Start a new process and wait until its notification endpoint answers and it polls Telegram."""
-        log = self.log_dir / f"sales-bot-{len(self.logs)}.log"
-        self.logs.append(log)
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "sales_bot"], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
-            )
-        health = self.notify_url.rsplit("/yookassa", 1)[0] + "/health"
-        async with aiohttp.ClientSession() as session:
-            for _ in range(600):
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"sales bot exited: {log.read_text()[-2000:]}")
-                try:
-                    async with session.get(health) as resp:
-                        if resp.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("sales bot did not start within 60 s")
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, exactly what a crash or an OOM kill does."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-    def stop(self) -> None:
-        """SIGTERM and wait (graceful)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def log_text(self) -> str:
-        """Every log this bot's processes wrote."""
-        return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
+    def __init__(self, env: dict[str, str], info: BotInfo, shop: ShopInfo, log_dir: Path, notify_port: int) -> None:
+        """Keep the bot and shop next to the process settings."""
+        super().__init__(env, log_dir, notify_port)
+        self.info = info
+        self.shop = shop
 
 
 @pytest.fixture(scope="package")
@@ -137,7 +85,7 @@ async def sales_bot(
         "YOOKASSA_PENDING_CHECK_S": "2",
         "PYTHONPATH": str(ROOT),
     })
-    bot = SalesBot(env, info, shop, notify_url, tmp_path_factory.mktemp("sales-bot"))
+    bot = SalesBot(env, info, shop, tmp_path_factory.mktemp("sales-bot"), port)
     await bot.start()
     try:
         yield bot
