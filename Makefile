@@ -37,7 +37,7 @@ lint: deps ## Run ruff and mypy (strict) over all Python code.
 test: binaries lint ## Run every test against the real services (installs what it needs first).
 	@$(RUN) pytest
 
-BENCHMARKS := bench/activation.py bench/scaling.py bench/booking.py
+BENCHMARKS := bench/activation.py bench/scaling.py bench/booking.py bench/purchase.py
 
 bench: binaries ## Run the benchmarks (each on its own throwaway stack); each prints one JSON object last.
 	@for b in $(BENCHMARKS); do echo "== $$b"; $(RUN) python $$b || exit 1; done

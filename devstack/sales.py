@@ -42,7 +42,7 @@ class SalesDeployment:
     username: str
 
 
-def _activator_token(stack: Stack) -> str:
+def activator_token(stack: Stack) -> str:
     """A Vault token with only the activator policy (as in production), created once per local stack."""
     control = stack.env()
     root = hvac.Client(url=control["VAULT_ADDR"], token=control["VAULT_TOKEN"])
@@ -64,7 +64,7 @@ async def prepare(stack: Stack) -> SalesDeployment:
         "SALES_BOT_TOKEN": bot.token,
         "YOOKASSA_SHOP_ID": YooKassaStandin.SHOP_ID,
         "YOOKASSA_SECRET_KEY": stack.state.secret("yookassa_secret_key"),
-        "VAULT_TOKEN": _activator_token(stack),
+        "VAULT_TOKEN": activator_token(stack),
         "BOTPOOL_DATABASE_URL": control_env["BOTPOOL_DATABASE_URL"],
         "BOTPOOL_REDIS_URL": control_env["BOTPOOL_REDIS_URL"],
     }
