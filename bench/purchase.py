@@ -112,7 +112,9 @@ async def main() -> None:
             try:
                 rows = await db.fetch(
                     "SELECT o.status, o.bot_id, "
-                    "(SELECT count(*) FROM control.tenants t WHERE t.bot_id = o.bot_id) AS n FROM control.orders o WHERE o.buyer_telegram_id = ANY($1)", [b.user.id for b in buyers],
+                    "(SELECT count(*) FROM control.tenants t WHERE t.bot_id = o.bot_id) AS n "
+                    "FROM control.orders o WHERE o.buyer_telegram_id = ANY($1)",
+                    [b.user.id for b in buyers],
                 )
             finally:
                 await db.close()
