@@ -78,7 +78,7 @@ class Fulfiller:
         """Activate a failed order again (the buyer sent a fresh token); False if it is not failed."""
         if not await self.orders.start_activation(order_id):
             return False
-        self._spawn(self.run(order_id))
+        self._start(order_id)  # registered before the order watch can see the order activating again
         return True
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -86,14 +86,21 @@ class Fulfiller:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _start(self, order_id: str) -> tuple[asyncio.Task[None], bool]:
+        """The order's activation task in this process, created (and registered at once) if there is none."""
+        task = self._running.get(order_id)
+        if task is not None:
+            return task, False
+        self._tried.add(order_id)
+        task = asyncio.get_running_loop().create_task(self._activate(order_id), name=f"activate-{order_id}")
+        self._running[order_id] = task
+        task.add_done_callback(lambda _: self._running.pop(order_id, None))
+        return task, True
+
     async def run(self, order_id: str) -> None:
         """Activate one order in ``activating`` (at most one run per order in this process)."""
-        task = self._running.get(order_id)
-        if task is None:
-            self._tried.add(order_id)
-            task = asyncio.get_running_loop().create_task(self._activate(order_id), name=f"activate-{order_id}")
-            self._running[order_id] = task
-            task.add_done_callback(lambda _: self._running.pop(order_id, None))
+        task, created = self._start(order_id)
+        if created:
             done, _ = await asyncio.wait({task}, timeout=self.prepare_after_s)
             if not done:
                 await self._tell(order_id, "preparing")
@@ -191,6 +198,7 @@ class Fulfiller:
                 await self._fail(order, REASON_TOKEN_REJECTED)
             elif order.order_id not in self._tried:
                 log.info("resuming an interrupted activation", order_id=order.order_id)
+                self._tried.add(order.order_id)
                 self._spawn(self.run(order.order_id))
         rows = await self.db.fetch(
             f"SELECT order_id FROM {self.orders.schema}.orders "
