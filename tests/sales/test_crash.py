@@ -79,11 +79,13 @@ async def test_two_buyers_pay_with_no_free_slot(  # type: ignore[no-untyped-def]
         await buyer.start()
         bots.append(await buyer.one_tap_bot(f"busy{i}_{unique}_bot", f"Busy {i}"))
         await buyer.checkout(await buyer.details(f"Салон {i}"))
-    # No free slot: the pool is exactly as large as the slots already serving tenants.
+    # No free slot: the pool shrinks to the slots already serving tenants (claims take the lowest free
+    # index and Nomad removes the highest indexes, so only free slots go).
     snap = await protocol.snapshot(pool.consul)
-    busy = len(snap.slots) - len(snap.free())
-    await pool.nomad.scale(jobspec.POOL.id, jobspec.POOL.group, busy, message="test: no free slot")
-    await protocol.wait_until(pool.consul, lambda s: not s.free() and len(s.slots) == busy, timeout_s=120)
+    free = {s.index for s in snap.free()}
+    top = max((i for i in snap.slots if i not in free), default=-1) + 1
+    await pool.nomad.scale(jobspec.POOL.id, jobspec.POOL.group, top, message="test: no free slot")
+    await protocol.wait_until(pool.consul, lambda s: not s.free() and len(s.slots) == top, timeout_s=120)
     await asyncio.gather(*(b.pay() for b in buyers))
     for buyer in buyers:
         await buyer.expect("Готовим вашего бота")
@@ -96,3 +98,4 @@ async def test_two_buyers_pay_with_no_free_slot(  # type: ignore[no-untyped-def]
         await buyer.talk_to(bot)
         assert await tenants_for_bot(db, bot.id) == 1
         assert len(await ready_messages(buyer)) == 1
+    await pool.scale_to_free(6)  # for the tests after this one
