@@ -45,14 +45,14 @@ class SalesBot(SalesProcess):
 
 @pytest.fixture(scope="package")
 async def pool(stack: Stack, slot_env: dict[str, str]) -> AsyncIterator[Pool]:  # noqa: F811
-    """The real pool job with 10 waiting slots, shared by every purchase test (tests grow it as they need)."""
+    """The real pool job with 6 waiting slots, shared by every purchase test (tests grow it as they need)."""
     env = stack.env()
     async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.consul(
         cfg.load(cfg.ConsulSettings, env)
     ) as consul:
         await _purge(nomad, consul)
-        await jobspec.submit_pool(nomad, count=10, env=slot_env)
-        await protocol.wait_until(consul, lambda s: len(s.free()) >= 10, timeout_s=180)
+        await jobspec.submit_pool(nomad, count=6, env=slot_env)
+        await protocol.wait_until(consul, lambda s: len(s.free()) >= 6, timeout_s=400)
         yield Pool(nomad, consul, slot_env, stack.root)
         await _purge(nomad, consul)
 
@@ -103,7 +103,7 @@ def new_buyer(sales_bot: SalesBot, telegram_standin: TelegramStandin, yookassa_s
     def make(language: str = "ru") -> Buyer:
         user_id = next(_users)
         user = TgUser(id=user_id, first_name=f"Buyer{user_id}", language_code=language)
-        return Buyer(telegram_standin.control, yookassa_standin.control, sales_bot.info, user)
+        return Buyer(telegram_standin.control, yookassa_standin.control, sales_bot.info, user, timeout=90)
 
     return make
 
