@@ -98,17 +98,24 @@ class Catalog:
         fallback = self.i18n.locales[default]
         for lang in self.languages[1:]:
             self.i18n.locales[lang].add_fallback(fallback)
-        self._lookups: dict[str, Callable[[str], str]] = {
-            lang: self.i18n.locales[lang].gettext for lang in self.languages
-        }
+        # Texts looked up so far, per language: a plain dict read is what every render pays, not gettext's chain.
+        self._texts: dict[str, dict[str, str]] = {lang: {} for lang in self.languages}
 
     def resolve(self, lang: str | None) -> str:
         """Return ``lang`` if it has a catalog, else the default, so any stored or reported code is usable."""
-        return lang if lang in self._lookups else self.default
+        return lang if lang in self._texts else self.default
 
-    def lookup(self, lang: str) -> Callable[[str], str]:
-        """Return the gettext function of a language this catalog has (see ``resolve``)."""
-        return self._lookups[lang]
+    def text(self, lang: str, key: str) -> str:
+        """Look ``key`` up in ``lang`` (the default's text if that language lacks it) and remember it.
+
+        An id no catalog has raises ``KeyError`` instead of showing the reader
+        a bare key; gettext hands back the very object it was given then.
+        """
+        template = self.i18n.gettext(key, locale=lang)
+        if template is key:
+            raise KeyError(f"no text {key!r} in the {self.domain!r} catalogs")
+        self._texts[lang][key] = template
+        return template
 
     def variants(self, key: str) -> frozenset[str]:
         """Return the text of ``key`` in every language, since a reply-keyboard tap arrives as plain text."""
@@ -118,24 +125,22 @@ class Catalog:
 class Translator:
     """The texts of one catalog in one language, called as ``tr("key", **values)``; bots subclass it for formats."""
 
-    __slots__ = ("_gettext", "catalog", "lang")
+    __slots__ = ("_texts", "catalog", "lang")
 
     def __init__(self, catalog: Catalog, lang: str | None) -> None:
         """Bind to ``lang``, or to the catalog's default if there is no catalog for it; cheap enough per update."""
         self.catalog = catalog
-        self.lang = catalog.resolve(lang)
-        self._gettext = catalog.lookup(self.lang)
+        texts = catalog._texts  # this module's own state; inlined because a translator is built per update
+        self.lang = lang if lang in texts else catalog.default
+        self._texts = texts[self.lang]
 
     def __call__(self, key: str, /, **values: object) -> str:
         """Return the text ``key`` with ``values`` substituted, each escaped for HTML unless it is ``Html``.
 
-        An unknown key raises ``KeyError`` (the bot's error boundary apologises)
-        instead of showing the reader a bare key; the extraction test keeps
-        every key the code uses in every catalog.
+        An unknown key raises ``KeyError`` (the bot's error boundary apologises);
+        the extraction test keeps every key the code uses in every catalog.
         """
-        template = self._gettext(key)
-        if template is key:  # gettext hands back its argument itself when no catalog has the id
-            raise KeyError(f"no text {key!r} in the {self.catalog.domain!r} catalogs")
+        template = self._texts.get(key) or self.catalog.text(self.lang, key)
         if not values:
             return template
         return template.format_map({k: v if isinstance(v, Html) else esc(v) for k, v in values.items()})
