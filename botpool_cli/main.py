@@ -136,7 +136,7 @@ async def _pool_table(root: Path) -> None:
         state = slot.mode.value
         if slot.mode is SlotMode.WAITING and claim is not None:
             state = "claimed"
-        uptime = now - datetime.fromisoformat(slot.activated_at or slot.started_at)
+        uptime = now - (slot.activated_at or slot.started_at)
         check = next((c for sid, c in by_alloc.items() if slot.alloc_id in sid), None)
         health = check["Status"] if check else "unknown"
         colour = "green" if health == "passing" else "red"
