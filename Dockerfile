@@ -13,6 +13,8 @@ COPY reconciler ./reconciler
 COPY scaler ./scaler
 COPY sales_bot ./sales_bot
 COPY devstack ./devstack
+# botpool/jobs links to jobs/: the job specs the installed package submits (botpool.jobspec).
+COPY jobs ./jobs
 RUN uv sync --frozen --no-dev
 
 FROM python:3.11-slim-bookworm

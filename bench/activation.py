@@ -30,9 +30,10 @@ from pydantic import SecretStr
 
 from bench.harness import bench_system
 from bench.machine import describe
+from botpool import jobspec
 from botpool.clients import vault as vault_client
 from botpool.clients.nomad import NomadClient
-from botpool.pool import jobspec, protocol
+from botpool.pool import protocol
 from botpool.tenancy import store
 from botpool.tenancy.activation import Activator, TenantSpec
 from botpool.tenancy.package import secret_path
@@ -91,7 +92,7 @@ async def one_activation(
     await control.send_message(bot, CLIENT, "/start")
     started = time.perf_counter()
     if cold is not None:
-        await cold.scale(jobspec.JOB_ID, jobspec.GROUP, count, message="bench: cold path")
+        await cold.scale(jobspec.POOL.id, jobspec.POOL.group, count, message="bench: cold path")
         new = count - 1
         await protocol.wait_until(act.consul, lambda s: new in s.slots and new not in s.claims, timeout_s=120)
         # Only the brand-new allocation counts: exclude every warm slot.
@@ -108,7 +109,7 @@ async def one_activation(
 async def main() -> None:
     async with bench_system() as system:
         nomad, consul, control, act = system.nomad, system.consul, system.control, system.activator
-        await jobspec.submit(nomad, count=4, env=system.slot_env)
+        await jobspec.submit_pool(nomad, count=4, env=system.slot_env)
         await protocol.wait_until(consul, lambda s: len(s.free()) >= 4, timeout_s=180)
 
         warm = [await one_activation(act, control) for _ in range(WARM_RUNS)]
@@ -123,7 +124,7 @@ async def main() -> None:
             cold.append(await one_activation(act, control, cold=nomad, count=count))
 
         served = {p.pid for p in slot_processes()}  # these slots have run tenants; the idle ones added next are fresh
-        await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, IDLE_SLOTS, message="bench: idle measurement")
+        await nomad.scale(jobspec.POOL.id, jobspec.POOL.group, IDLE_SLOTS, message="bench: idle measurement")
         await protocol.wait_until(consul, lambda s: len(s.free()) >= IDLE_SLOTS, timeout_s=600)
         await asyncio.sleep(5)  # let start-up work (imports, first blocking queries) settle
         procs = slot_processes()

@@ -59,16 +59,13 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher  # noqa: E402
-from bot_runtime.booking.domain.availability import local_today  # noqa: E402
-from botpool.db import migrations  # noqa: E402
-from devstack.stack import Stack  # noqa: E402
-from devstack.standins.telegram import runner  # noqa: E402
-from devstack.standins.telegram.client import BotInfo, ControlApiError, TelegramControl, TgUser  # noqa: E402
-from tests.booking.support import seed_salon, seed_year  # noqa: E402
+from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher
+from bot_runtime.booking.domain.availability import local_today
+from botpool.db import migrations
+from devstack.booking_seed import seed_salon, seed_year
+from devstack.stack import Stack
+from devstack.standins.telegram import runner
+from devstack.standins.telegram.client import BotInfo, ControlApiError, TelegramControl, TgUser
 
 JsonDict = dict[str, Any]
 
@@ -337,7 +334,6 @@ async def run(args: argparse.Namespace) -> JsonDict:
             "--seed",
             str(args.seed),
             stdout=asyncio.subprocess.PIPE,
-            cwd=REPO,
         )
         assert generator.stdout is not None
         ready = (await asyncio.wait_for(generator.stdout.readline(), 120)).decode().strip()

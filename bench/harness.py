@@ -16,15 +16,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-import hvac
-import redis.asyncio as aioredis
 from consul.aio import Consul
 
-from botpool.clients import consul as consul_client
+from botpool import jobspec, wiring
+from botpool import settings as cfg
 from botpool.clients.nomad import NomadClient
-from botpool.pool import jobspec
-from botpool.settings import ConsulSettings
 from botpool.tenancy.activation import Activator
 from devstack.stack import Stack
 from devstack.standins.telegram import runner
@@ -49,28 +45,18 @@ async def bench_system() -> AsyncIterator[BenchSystem]:
     root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
     os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
     stack = Stack(root, random_ports=True)
-    stack.up(timeout=180)
-    standin = await runner.start(root / "standin.log")
-    env = stack.env()
-    nomad = NomadClient(env["NOMAD_ADDR"])
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
-    control = TelegramControl(standin.base_url)
-    db = await asyncpg.create_pool(env["BOTPOOL_DATABASE_URL"], min_size=1, max_size=4)
-    redis = aioredis.Redis.from_url(env["BOTPOOL_REDIS_URL"])
-    activator = Activator(
-        consul=consul, vault=hvac.Client(url=env["VAULT_ADDR"], token=env["VAULT_TOKEN"]), kv_mount="secret",
-        db=db, redis_admin=redis, database_name="botpool",
-    )
-    try:
-        await activator.prepare()
-        yield BenchSystem(stack, nomad, consul, control, activator, stack.slot_env(standin.base_url))
-    finally:
-        with contextlib.suppress(Exception):
-            await nomad.stop(jobspec.JOB_ID, purge=True)
-        await control.aclose()
-        await db.close()
-        await redis.aclose()
-        await consul.close()
-        await nomad.aclose()
-        await runner.stop(standin.process)
-        stack.down()
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.callback(stack.down)
+        stack.up(timeout=180)
+        standin = await runner.start(root / "standin.log")
+        cleanup.push_async_callback(runner.stop, standin.process)
+        env = stack.env()
+        plane = await cleanup.enter_async_context(wiring.control_plane(wiring.ControlPlaneSettings.load(env)))
+        nomad = await cleanup.enter_async_context(wiring.nomad(cfg.load(cfg.NomadSettings, env)))
+        control = TelegramControl(standin.base_url)
+        cleanup.push_async_callback(control.aclose)
+        try:
+            yield BenchSystem(stack, nomad, plane.consul, control, plane.activator, stack.slot_env(standin.base_url))
+        finally:
+            with contextlib.suppress(Exception):
+                await nomad.stop(jobspec.POOL.id, purge=True)

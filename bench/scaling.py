@@ -39,9 +39,9 @@ from pydantic import SecretStr
 from bench.activation import slot_processes
 from bench.harness import bench_system
 from bench.machine import describe
-from botpool import logs
+from botpool import jobspec, logs
 from botpool.clients.nomad import NomadClient
-from botpool.pool import jobspec, protocol
+from botpool.pool import keys, protocol
 from botpool.tenancy.activation import TenantSpec
 from scaler.service import Scaler
 from scaler.settings import ScalerSettings
@@ -55,8 +55,8 @@ MIN_FREE, BATCH = 3, 5
 
 async def scale_events(nomad: NomadClient) -> list[dict[str, Any]]:
     """The group's scale events (not the registration), oldest first."""
-    status, _ = await nomad.scale_status(jobspec.JOB_ID)
-    events = status["TaskGroups"][jobspec.GROUP].get("Events") or []
+    status, _ = await nomad.scale_status(jobspec.POOL.id)
+    events = status["TaskGroups"][jobspec.POOL.group].get("Events") or []
     return sorted((e for e in events if e.get("Count") is not None), key=lambda e: int(e["Time"]))
 
 
@@ -68,12 +68,12 @@ async def wait_event_count(nomad: NomadClient, n: int, timeout_s: float = 30) ->
             events = await scale_events(nomad)
             if len(events) >= n:
                 return events[n - 1]
-            _, index = await nomad.scale_status(jobspec.JOB_ID, index=index, wait="5s")
+            _, index = await nomad.scale_status(jobspec.POOL.id, index=index, wait="5s")
 
 
 async def restarts(nomad: NomadClient) -> int:
     """Task restarts over the pool's running allocations."""
-    allocs, _ = await nomad.allocations_blocking(jobspec.JOB_ID, index=0, wait="1s")
+    allocs, _ = await nomad.allocations_blocking(jobspec.POOL.id, index=0, wait="1s")
     total = 0
     for alloc in allocs:
         for state in (alloc.get("TaskStates") or {}).values():
@@ -121,7 +121,7 @@ async def main() -> None:
             tenants.append(tenant_id)
 
         try:
-            await jobspec.submit(nomad, count=START, env=slot_env, max_count=RAMP_TO)
+            await jobspec.submit_pool(nomad, count=START, env=slot_env, max_count=RAMP_TO)
             await protocol.wait_until(consul, lambda s: len(s.free()) >= START, timeout_s=300)
             runner_task = asyncio.create_task(scaler.run(stop))
             await asyncio.wait_for(scaler.election.wait_leading(), 30)
@@ -149,20 +149,20 @@ async def main() -> None:
                 await act.release(tenant_id)
             # Back to 10 slots, all free (safe: nothing is busy), so the ramp goes 10 -> 100.
             count = START
-            await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, count, message="bench: back to the start")
+            await nomad.scale(jobspec.POOL.id, jobspec.POOL.group, count, message="bench: back to the start")
             await protocol.wait_until(consul, lambda s: len(s.slots) == count and len(s.free()) == count, timeout_s=120)
             used_before = psutil.virtual_memory().used
             ramp_started = time.monotonic()
             while count < RAMP_TO:
                 count = min(RAMP_TO, count + BATCH)
-                await nomad.scale(jobspec.JOB_ID, jobspec.GROUP, count, message=f"bench: ramp to {count}")
+                await nomad.scale(jobspec.POOL.id, jobspec.POOL.group, count, message=f"bench: ramp to {count}")
                 await protocol.wait_until(consul, at_least_free(count), timeout_s=300)
             ramp_s = time.monotonic() - ramp_started
             ramp_mem_gb = pss_gb()
             used_growth_gb = (psutil.virtual_memory().used - used_before) / 2**30
             restarts_before = await restarts(nomad)
             await asyncio.sleep(HOLD_S)
-            _, checks = await consul.health.checks("bot-pool-slot")
+            _, checks = await consul.health.checks(keys.SLOT_SERVICE)
             passing = sum(1 for c in checks if c["Status"] == "passing")
             snap = await protocol.snapshot(consul)
             stable = passing == RAMP_TO and len(snap.free()) == RAMP_TO and await restarts(nomad) == restarts_before

@@ -9,9 +9,11 @@ from __future__ import annotations
 from pydantic import AnyHttpUrl, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from botpool import settings as cfg
+
 
 class RuntimeSettings(BaseSettings):
-    """Everything a slot needs before it is assigned; validated at start."""
+    """Everything a slot needs before it is assigned; validated at start (through ``botpool.settings.load``)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -32,3 +34,7 @@ class RuntimeSettings(BaseSettings):
     #: Updates one tenant bot handles per second in total (protects the shared database).
     tenant_rate_per_s: int = Field(300, alias="BOTPOOL_TENANT_RATE_PER_S", ge=1)
     log_level: str = Field("INFO", alias="BOTPOOL_LOG_LEVEL")
+
+    def consul(self) -> cfg.ConsulSettings:
+        """The slot's Consul agent as botpool's Consul settings (a token, if any, still comes from the environment)."""
+        return cfg.ConsulSettings(CONSUL_HTTP_ADDR=self.consul_addr)

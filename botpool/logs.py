@@ -5,6 +5,10 @@ tokens in their repr), but libraries can: an HTTP client may log a URL that
 carries a bot token in its path. A filter on the root handler masks anything
 shaped like a Telegram bot token, a Vault token or a password in a DSN before
 any line is written.
+
+``redact`` is the one redaction of the project: the services' logs, the
+operator CLI's error lines and the Telegram stand-in's access log all use it,
+so a secret shape added here is masked everywhere.
 """
 
 from __future__ import annotations
@@ -18,15 +22,16 @@ from typing import Any
 import structlog
 
 _PATTERNS = (
-    re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}"),  # Telegram bot token
+    # Telegram bot token, also inside a Bot API path (/bot<id>:<secret>/) and URL-encoded (%3A).
+    re.compile(r"(\d{3,})(?::|%3[Aa])[A-Za-z0-9_-]{8,}"),
     re.compile(r"\b(hvs|hvb|hvr|s|b|r)\.[A-Za-z0-9_-]{20,}"),  # Vault tokens (service, batch, recovery)
     re.compile(r"(?<=://)([^:/@\s]+):([^@\s]+)@"),  # user:password@ in URLs / DSNs
 )
 
 
 def redact(text: str) -> str:
-    """Mask every secret-shaped substring of ``text``."""
-    text = _PATTERNS[0].sub("<bot-token>", text)
+    """Mask every secret-shaped substring of ``text``; a bot token keeps its public bot id (``123456:***``)."""
+    text = _PATTERNS[0].sub(r"\1:***", text)
     text = _PATTERNS[1].sub("<vault-token>", text)
     return _PATTERNS[2].sub(r"\1:<password>@", text)
 

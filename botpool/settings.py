@@ -10,6 +10,7 @@ Secrets are ``SecretStr``: they never show in a repr, a log line or an error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
@@ -70,20 +71,41 @@ class TelegramSettings(BaseSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
-def load(cls: type[S]) -> S:
+def load(cls: type[S], env: Mapping[str, str] | None = None) -> S:
     """Build a settings object or raise ``ConfigurationError`` naming each bad variable.
 
-    pydantic's own message lists model field paths and input values; an operator
-    needs the environment variable's name and what is wrong with it, and must
-    never see a secret's value echoed back.
+    This is the one settings loader of every entry point, so an operator reads
+    one style of message whichever process refused to start. pydantic's own
+    message lists model field paths and input values; an operator needs the
+    environment variable's name and what is wrong with it, and must never see
+    a secret's value echoed back. A check across fields (a model validator)
+    carries its own sentence, which already names the variables.
+
+    With ``env`` the values come from that mapping alone (defaults still apply),
+    not from the process environment or ``.env``: tests and the benchmark
+    harness describe a stack by its variables without exporting them.
     """
     try:
-        return cls()
+        return cls() if env is None else cls.model_validate(dict(env))
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            info = cls.model_fields.get(field)
-            name = (info.alias if info is not None and info.alias else field).upper()
-            problems.append(f"{name}: {err['msg']}")
-        raise ConfigurationError(f"{cls.__name__} is invalid: " + "; ".join(problems)) from None
+        raise ConfigurationError("invalid settings: " + "; ".join(_problems(cls, exc))) from None
+
+
+def _problems(cls: type[BaseSettings], exc: ValidationError) -> list[str]:
+    """One ``VARIABLE: what is wrong`` per error, never the rejected value."""
+    problems = []
+    for err in exc.errors():
+        if not err["loc"]:
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
+            continue
+        problems.append(f"{_variable(cls, str(err['loc'][0]))}: {err['msg']}")
+    return problems
+
+
+def _variable(cls: type[BaseSettings], loc: str) -> str:
+    """The environment variable behind an error location (pydantic reports a field name or its alias)."""
+    info = cls.model_fields.get(loc)
+    if info is not None and info.alias:
+        return info.alias
+    aliases = {field.alias for field in cls.model_fields.values() if field.alias}
+    return loc if loc in aliases else loc.upper()

@@ -12,18 +12,13 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
-import redis.asyncio as aioredis
-import requests
 from consul.aio import Consul
 from redis import exceptions as redis_exceptions
 
 from botpool import settings as cfg
-from botpool.clients import consul as consul_client
-from botpool.clients import vault as vault_client
+from botpool import wiring
 from botpool.clients.consul import is_transient
-from botpool.clients.postgres import create_pool
 from botpool.errors import BotpoolError, DependencyUnavailable
 from botpool.logs import redact
 from botpool.tenancy.activation import Activator
@@ -69,32 +64,18 @@ async def connect(root: Path, *, activator: bool = True) -> AsyncIterator[Servic
 
 
 def _unreachable(exc: BaseException) -> bool:
-    """A refused or dropped connection to Consul, Vault, PostgreSQL or Redis (not a logic error)."""
-    return is_transient(exc) or isinstance(
-        exc, (OSError, redis_exceptions.ConnectionError, requests.exceptions.ConnectionError)
-    )
+    """A refused or dropped connection to Consul, Vault, PostgreSQL or Redis (not a logic error).
+
+    hvac's connection errors are requests' ``ConnectionError``, an ``OSError`` like asyncpg's refusals.
+    """
+    return is_transient(exc) or isinstance(exc, (OSError, redis_exceptions.ConnectionError))
 
 
 @contextlib.asynccontextmanager
 async def _open(activator: bool) -> AsyncIterator[Services]:
-    consul = consul_client.connect(cfg.load(cfg.ConsulSettings))
-    try:
-        if not activator:
+    if not activator:
+        async with wiring.consul(cfg.load(cfg.ConsulSettings)) as consul:
             yield Services(consul, None)
-            return
-        vault_settings = cfg.load(cfg.VaultSettings)
-        dsn = cfg.load(cfg.DatabaseSettings).url.get_secret_value()
-        db = await create_pool(dsn, min_size=1, max_size=4)
-        redis = aioredis.Redis.from_url(cfg.load(cfg.RedisSettings).url.get_secret_value())
-        act = Activator(
-            consul=consul, vault=vault_client.connect(vault_settings), kv_mount=vault_settings.kv_mount, db=db,
-            redis_admin=redis, database_name=urlparse(dsn).path.lstrip("/") or "botpool",
-        )
-        try:
-            await act.prepare()
-            yield Services(consul, act)
-        finally:
-            await db.close()
-            await redis.aclose()
-    finally:
-        await consul.close()
+        return
+    async with wiring.control_plane(wiring.ControlPlaneSettings.load()) as plane:
+        yield Services(plane.consul, plane.activator)

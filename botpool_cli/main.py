@@ -11,25 +11,24 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from botpool.clients import consul as consul_client
-from botpool.clients.nomad import NomadClient
-from botpool.errors import BotpoolError
-from botpool.pool import jobspec, protocol
+from botpool import jobspec, logs, wiring
+from botpool import settings as cfg
+from botpool.errors import BotpoolError, ConfigurationError
+from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
-from botpool.settings import ConsulSettings
 from botpool.tenancy import store
 from botpool.tenancy.activation import TenantSpec
 from botpool_cli import scale
 from botpool_cli.context import connect
 from devstack import doctor
 from devstack.stack import DEFAULT_ROOT, Stack
-from scaler import jobspec as scaler_jobspec
 
 app = typer.Typer(
     help="botpool: a warm pool of Telegram booking bots on Nomad, Consul and Vault.",
@@ -43,7 +42,16 @@ RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stac
 app.command(name="scale")(scale.scale_command)
 
 
-def _fail(exc: BotpoolError) -> None:
+@app.callback()
+def _setup() -> None:
+    # Every command logs through botpool.logs (console lines, secrets redacted), like the services.
+    logs.setup("botpool-cli", json=False)
+
+
+def _fail(exc: BotpoolError) -> NoReturn:
+    """One line for the operator: settings errors exit 2 like every service's, other refusals exit 1."""
+    if isinstance(exc, ConfigurationError):
+        wiring.configuration_exit("botpool", exc)
     console.print(f"[red]error:[/red] {exc}")
     raise typer.Exit(1)
 
@@ -72,21 +80,19 @@ def up(
 
 async def _deploy_pool(stack: Stack, slots: int) -> None:
     env = stack.env()
-    nomad = NomadClient(env["NOMAD_ADDR"])
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
-    try:
-        if await nomad.job(jobspec.JOB_ID) is None:
+    async with (
+        wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad,
+        wiring.consul(cfg.load(cfg.ConsulSettings, env)) as consul,
+    ):
+        if await nomad.job(jobspec.POOL.id) is None:
             slot_env = stack.slot_env(f"http://127.0.0.1:{stack.state.ports['telegram']}")
-            await jobspec.submit(nomad, count=slots, env=slot_env)
-        if await nomad.job(scaler_jobspec.JOB_ID) is None:
+            await jobspec.submit_pool(nomad, count=slots, env=slot_env)
+        if await nomad.job(jobspec.SCALER.id) is None:
             # Two instances, as in production: one leads, the other stands by.
-            await scaler_jobspec.submit(
+            await jobspec.submit_scaler(
                 nomad, env={"CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "NOMAD_ADDR": env["NOMAD_ADDR"]}
             )
         await protocol.wait_until(consul, lambda snap: len(snap.slots) >= slots, timeout_s=300)
-    finally:
-        await nomad.aclose()
-        await consul.close()
 
 
 @app.command()
@@ -113,6 +119,8 @@ def status(root: Path = RootOption) -> None:
     try:
         asyncio.run(_pool_table(root))
     except BotpoolError as exc:
+        if isinstance(exc, ConfigurationError):
+            wiring.configuration_exit("botpool", exc)
         console.print(f"[yellow]pool not readable:[/yellow] {exc}")
         healthy = False
     if not healthy:
@@ -122,7 +130,7 @@ def status(root: Path = RootOption) -> None:
 async def _pool_table(root: Path) -> None:
     async with connect(root, activator=False) as services:
         snap = await protocol.snapshot(services.consul)
-        _, checks = await services.consul.health.checks("bot-pool-slot")
+        _, checks = await services.consul.health.checks(keys.SLOT_SERVICE)
     by_alloc = {c["ServiceID"]: c for c in checks}
     now = datetime.now(UTC)
     table = Table("slot", "state", "tenant", "bot", "uptime", "health", title="pool")

@@ -31,10 +31,9 @@ import structlog
 import typer
 from rich.console import Console
 
-from botpool import logs
+from botpool import logs, wiring
 from botpool import settings as cfg
-from botpool.clients.nomad import NomadClient
-from botpool.errors import BotpoolError
+from botpool.errors import BotpoolError, ConfigurationError
 from botpool_cli.context import connect
 from devstack.stack import DEFAULT_ROOT
 from scaler import settings as scaler_settings
@@ -118,18 +117,11 @@ async def override(
 
 
 async def _run(root: Path, count: int, note: str) -> OverrideResult:
-    async with connect(root, activator=False) as services:
-        nomad_settings = cfg.load(cfg.NomadSettings)
-        nomad = NomadClient.from_settings(nomad_settings)
-        try:
-            settings = scaler_settings.load()
-            source = PoolSource(services.consul, nomad, job=settings.job, group=settings.group)
-            target = PoolTarget(services.consul, nomad, source, instance=f"cli-{operator_name()}")
-            return await override(
-                source, target, count, max_total=settings.max_total, operator=operator_name(), note=note
-            )
-        finally:
-            await nomad.aclose()
+    settings = scaler_settings.load()
+    async with connect(root, activator=False) as services, wiring.nomad(cfg.load(cfg.NomadSettings)) as nomad:
+        source = PoolSource(services.consul, nomad, job=settings.job, group=settings.group)
+        target = PoolTarget(services.consul, nomad, source, instance=f"cli-{operator_name()}")
+        return await override(source, target, count, max_total=settings.max_total, operator=operator_name(), note=note)
 
 
 RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")
@@ -144,6 +136,8 @@ def scale_command(
     logs.setup("botpool-cli", json=False)
     try:
         result = asyncio.run(_run(root, count, note))
+    except ConfigurationError as exc:
+        wiring.configuration_exit("botpool", exc)
     except BotpoolError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

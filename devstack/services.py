@@ -20,6 +20,7 @@ from typing import ClassVar
 import httpx
 import redis
 
+from botpool.pool import keys
 from devstack.binaries import REPO_ROOT, Binary, ensure
 from devstack.state import StackState
 
@@ -449,16 +450,31 @@ class ReconcilerService(PythonService):
     after = ("consul", "vault", "postgres", "redis")
 
     def env(self, state: StackState) -> dict[str, str]:
-        from devstack.stack import Stack  # the stack owns the environment of its processes
-
-        return Stack(state.root).env()
+        return control_env(state)
 
     def problem(self, state: StackState) -> str | None:
-        resp = _http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/kv/botpool/leaders/reconciler")
+        resp = _http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/kv/{keys.leader('reconciler')}")
         return None if resp is not None and resp.status_code == 200 else "not leading yet"
 
     def addresses(self, state: StackState) -> dict[str, str]:
         return {}
+
+
+def control_env(state: StackState) -> dict[str, str]:
+    """Variables that point botpool's services and the HashiCorp CLIs at this stack.
+
+    Holds local root credentials: for this developer's shell and child processes only.
+    Defined here, beside the services it names, so the stack and the reconciler it
+    starts read the same variables without importing each other.
+    """
+    return {
+        "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{state.ports['consul_http']}",
+        "VAULT_ADDR": f"http://127.0.0.1:{state.ports['vault']}",
+        "VAULT_TOKEN": state.secret("vault_root_token"),
+        "NOMAD_ADDR": f"http://127.0.0.1:{state.ports['nomad_http']}",
+        "BOTPOOL_DATABASE_URL": Postgres().dsn(state),
+        "BOTPOOL_REDIS_URL": Redis().url(state),
+    }
 
 
 #: The backing services, in start order; ``after`` adds the few real dependencies.

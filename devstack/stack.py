@@ -22,7 +22,7 @@ import httpx
 
 from botpool.errors import DependencyUnavailable
 from devstack import ports, process
-from devstack.services import ALL, SYSTEM, Nomad, Postgres, Redis, Service
+from devstack.services import ALL, SYSTEM, Nomad, Service, control_env
 from devstack.state import StackState
 
 DEFAULT_ROOT = Path(os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local"))
@@ -61,15 +61,7 @@ class Stack:
 
         Holds local root credentials: for this developer's shell and child processes only.
         """
-        s = self.state
-        return {
-            "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{s.ports['consul_http']}",
-            "VAULT_ADDR": f"http://127.0.0.1:{s.ports['vault']}",
-            "VAULT_TOKEN": s.secret("vault_root_token"),
-            "NOMAD_ADDR": f"http://127.0.0.1:{s.ports['nomad_http']}",
-            "BOTPOOL_DATABASE_URL": Postgres().dsn(s),
-            "BOTPOOL_REDIS_URL": Redis().url(s),
-        }
+        return control_env(self.state)
 
     def slot_env(self, telegram_api_base: str) -> dict[str, str]:
         """What a pool slot needs to know on this stack: where Consul, Vault, Telegram, PostgreSQL and Redis are.

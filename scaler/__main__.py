@@ -9,38 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 
-from botpool import logs
+from botpool import logs, wiring
 from botpool import settings as cfg
-from botpool.clients import consul as consul_client
-from botpool.clients.nomad import NomadClient
-from botpool.errors import ConfigurationError
 from scaler import settings as scaler_settings
 from scaler.service import Scaler
 
 
 async def main() -> None:
     """Load settings, connect, run until SIGTERM/SIGINT, then resign leadership and exit cleanly."""
-    try:
+    with wiring.exit_on_configuration_error("scaler"):
         settings = scaler_settings.load()
         consul_settings = cfg.load(cfg.ConsulSettings)
         nomad_settings = cfg.load(cfg.NomadSettings)
-    except ConfigurationError as exc:
-        print(f"scaler: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
     logs.setup("scaler", level=settings.log_level)
-    consul = consul_client.connect(consul_settings)
-    nomad = NomadClient.from_settings(nomad_settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
+    async with wiring.consul(consul_settings) as consul, wiring.nomad(nomad_settings) as nomad:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         await Scaler(settings, consul, nomad).run(stop)
-    finally:
-        await nomad.aclose()
-        await consul.close()
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ import os
 import socket
 from typing import Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from botpool.errors import ConfigurationError
+from botpool import jobspec
+from botpool import settings as cfg
 
 
 def _default_instance() -> str:
@@ -54,8 +55,8 @@ class ScalerSettings(BaseSettings):
     alert_utilisation: float = Field(0.8, alias="ALERT_UTILISATION", gt=0, le=1)
 
     #: The Nomad job and group that form the pool.
-    job: str = Field("bot-pool", alias="BOTPOOL_POOL_JOB", min_length=1)
-    group: str = Field("pool", alias="BOTPOOL_POOL_GROUP", min_length=1)
+    job: str = Field(jobspec.POOL.id, alias="BOTPOOL_POOL_JOB", min_length=1)
+    group: str = Field(jobspec.POOL.group, alias="BOTPOOL_POOL_GROUP", min_length=1)
 
     #: Where /metrics and /health are served (Nomad gives the port to the scaler job as NOMAD_PORT_http).
     metrics_host: str = Field("127.0.0.1", alias="BOTPOOL_SCALER_METRICS_HOST")
@@ -102,20 +103,8 @@ class ScalerSettings(BaseSettings):
 def load() -> ScalerSettings:
     """Read and check the settings or raise ``ConfigurationError`` naming each bad variable.
 
-    Field errors are reported under their environment variable's name; a
-    combination error carries its own sentence, which already names them.
-    Values are never echoed (none is secret here, but the habit is kept).
+    Goes through botpool's one settings loader, so a field error is reported
+    under its environment variable's name and a combination error by its own
+    sentence, exactly as every other service reports its settings.
     """
-    try:
-        return ScalerSettings()
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            if err["loc"]:
-                field = str(err["loc"][0])
-                info = ScalerSettings.model_fields.get(field)
-                name = info.alias if info is not None and info.alias else field.upper()
-                problems.append(f"{name}: {err['msg']}")
-            else:
-                problems.append(str(err["msg"]).removeprefix("Value error, "))
-        raise ConfigurationError("scaler settings are invalid: " + "; ".join(problems)) from None
+    return cfg.load(ScalerSettings)

@@ -5,7 +5,9 @@ only a single-use wrapping token travels through Consul. The receiver looks the
 token up, insists that its creation path is exactly the tenant's KV path (a
 re-wrap via ``sys/wrapping/wrap`` or a ``cubbyhole/`` path means someone
 unwrapped it first), then unwraps with that token as its only credential.
-hvac is synchronous; async callers run these in a thread.
+hvac is synchronous; async callers run these in a thread. The lookup goes
+through httpx (botpool's HTTP client library), because it must carry no Vault
+token at all; hvac itself talks through requests, whose errors are ``OSError``s.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import hvac
 import hvac.exceptions
-import requests
 
 from botpool.errors import HandoffRefused
 from botpool.settings import VaultSettings
@@ -72,8 +74,8 @@ def read_wrapped(client: hvac.Client, mount: str, secret_path: str, ttl_s: int =
 def lookup(addr: str, wrapping_token: str) -> dict[str, Any]:
     """Look a wrapping token up without consuming it (needs no other credential)."""
     try:
-        resp = requests.post(f"{addr.rstrip('/')}/v1/sys/wrapping/lookup", json={"token": wrapping_token}, timeout=10)
-    except requests.RequestException as exc:
+        resp = httpx.post(f"{addr.rstrip('/')}/v1/sys/wrapping/lookup", json={"token": wrapping_token}, timeout=10)
+    except httpx.HTTPError as exc:
         raise HandoffRefused(f"wrapping lookup failed: {type(exc).__name__}") from None
     if resp.status_code != 200:
         raise HandoffRefused(f"wrapping token lookup refused (HTTP {resp.status_code})")
@@ -94,7 +96,7 @@ def unwrap_verified(addr: str, wrapping_token: str, expected_path: str) -> dict[
     unwrapper = hvac.Client(url=addr.rstrip("/"), token=wrapping_token, timeout=10)
     try:
         result = unwrapper.sys.unwrap()
-    except (hvac.exceptions.VaultError, requests.RequestException) as exc:
+    except (hvac.exceptions.VaultError, OSError) as exc:  # requests' errors (hvac's transport) are OSErrors
         raise HandoffRefused(f"unwrap failed: {type(exc).__name__}") from None
     data: dict[str, Any] = result["data"]["data"]
     return data

@@ -51,12 +51,19 @@ def scram_verifier(password: str, *, iterations: int = 4096) -> str:
 
 
 async def prepare_database(admin: Conn, database: str) -> None:
-    """One-time, database-wide hardening and extensions (superuser); safe to repeat."""
+    """One-time, database-wide hardening and extensions (superuser); safe to repeat, also concurrently.
+
+    Every control-plane process runs this at start (through ``botpool.wiring``),
+    so several may run it at once; the provisioning lock serialises them, since
+    concurrent changes to the one pg_database row fail with "tuple concurrently updated".
+    """
     db = quote_ident(database)
-    await admin.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
-    await admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-    # Booking bots enforce "no double booking" with an exclusion constraint over time ranges.
-    await admin.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
+    async with admin.transaction():
+        await admin.execute("SELECT pg_advisory_xact_lock(hashtext('botpool:provision'))")
+        await admin.execute(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
+        await admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        # Booking bots enforce "no double booking" with an exclusion constraint over time ranges.
+        await admin.execute("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
 
 
 async def provision_postgres(admin: Conn, tenant_id: str, password: str, database: str) -> None:

@@ -9,17 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import hvac
 import pytest
-import redis.asyncio as aioredis
 from consul.aio import Consul
 
-from botpool.clients import consul as consul_client
+from botpool import jobspec, wiring
+from botpool import settings as cfg
 from botpool.clients import vault as vault_client
 from botpool.clients.nomad import NomadClient
-from botpool.pool import jobspec, keys, protocol
-from botpool.settings import ConsulSettings
+from botpool.pool import keys, protocol
 from botpool.tenancy.activation import Activator
 from devstack.stack import Stack
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
@@ -64,12 +62,12 @@ class Pool:
     async def scale_to_free(self, free: int, *, timeout_s: float = 180) -> protocol.PoolSnapshot:
         """Grow the group until ``free`` slots are WAITING and unclaimed; wait for them."""
         snap = await protocol.snapshot(self.consul)
-        status, _ = await self.nomad.scale_status(jobspec.JOB_ID)
-        desired = int(status["TaskGroups"][jobspec.GROUP]["Desired"])
+        status, _ = await self.nomad.scale_status(jobspec.POOL.id)
+        desired = int(status["TaskGroups"][jobspec.POOL.group]["Desired"])
         busy = len(snap.slots) - len(snap.free())
         want = max(desired, busy + free)
         if want != desired:
-            await self.nomad.scale(jobspec.JOB_ID, jobspec.GROUP, want, message="test: need free slots")
+            await self.nomad.scale(jobspec.POOL.id, jobspec.POOL.group, want, message="test: need free slots")
         return await protocol.wait_until(self.consul, lambda s: len(s.free()) >= free, timeout_s=timeout_s)
 
     def logs(self) -> list[Path]:
@@ -78,8 +76,8 @@ class Pool:
 
 
 async def _purge(nomad: NomadClient, consul: Consul) -> None:
-    if await nomad.job(jobspec.JOB_ID) is not None:
-        await nomad.stop(jobspec.JOB_ID, purge=True)
+    if await nomad.job(jobspec.POOL.id) is not None:
+        await nomad.stop(jobspec.POOL.id, purge=True)
     # Slots remove their own keys as they stop; wait for that, then drop leftovers (claims, tenants).
     with contextlib.suppress(TimeoutError):
         await protocol.wait_until(consul, lambda s: not s.slots, timeout_s=30)
@@ -91,15 +89,14 @@ async def _purge(nomad: NomadClient, consul: Consul) -> None:
 async def pool(stack: Stack, slot_env: dict[str, str]) -> AsyncIterator[Pool]:
     """The job from jobs/bot-pool.nomad.hcl with 10 slots (tests grow it as they need); purged afterwards."""
     env = stack.env()
-    nomad = NomadClient(env["NOMAD_ADDR"])
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
-    await _purge(nomad, consul)
-    await jobspec.submit(nomad, count=10, env=slot_env)
-    await protocol.wait_until(consul, lambda s: len(s.free()) >= 10, timeout_s=180)
-    yield Pool(nomad, consul, slot_env, stack.root)
-    await _purge(nomad, consul)
-    await nomad.aclose()
-    await consul.close()
+    async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.consul(
+        cfg.load(cfg.ConsulSettings, env)
+    ) as consul:
+        await _purge(nomad, consul)
+        await jobspec.submit_pool(nomad, count=10, env=slot_env)
+        await protocol.wait_until(consul, lambda s: len(s.free()) >= 10, timeout_s=180)
+        yield Pool(nomad, consul, slot_env, stack.root)
+        await _purge(nomad, consul)
 
 
 @pytest.fixture
@@ -107,18 +104,14 @@ async def activator(
     consul_addr: str, vault: VaultHandle, activator_token: str, postgres: PostgresHandle, redis_server: RedisHandle
 ) -> AsyncIterator[Activator]:
     """The shared activation entry point, with the activator's Vault policy (not root)."""
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=consul_addr))
-    db = await asyncpg.create_pool(postgres.dsn, min_size=1, max_size=8)
-    redis = aioredis.Redis.from_url(redis_server.url)
-    act = Activator(
-        consul=consul, vault=hvac.Client(url=vault.addr, token=activator_token), kv_mount="secret", db=db,
-        redis_admin=redis, database_name="botpool",
+    settings = wiring.ControlPlaneSettings.load(
+        {
+            "CONSUL_HTTP_ADDR": consul_addr, "VAULT_ADDR": vault.addr, "VAULT_TOKEN": activator_token,
+            "BOTPOOL_DATABASE_URL": postgres.dsn, "BOTPOOL_REDIS_URL": redis_server.url,
+        }
     )
-    await act.prepare()
-    yield act
-    await db.close()
-    await redis.aclose()
-    await consul.close()
+    async with wiring.control_plane(settings, db_max_size=8) as plane:
+        yield plane.activator
 
 
 @pytest.fixture

@@ -20,23 +20,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import hvac
 import pytest
-import redis.asyncio as aioredis
 from consul.aio import Consul
 from pydantic import SecretStr
 
-from botpool import alerts
-from botpool.clients import consul as consul_client
+from botpool import alerts, jobspec, wiring
+from botpool import settings as cfg
 from botpool.clients.nomad import NomadClient
-from botpool.pool import jobspec, keys, protocol
-from botpool.settings import ConsulSettings
+from botpool.pool import keys, protocol
 from botpool.tenancy.activation import Activator, TenantSpec
 from devstack import ports
 from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
-from scaler import jobspec as scaler_jobspec
 from scaler.service import Scaler
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
 from tests.fixtures.telegram import TelegramStandin
@@ -62,7 +57,7 @@ class PoolHarness:
 
     async def submit(self, count: int, *, max_count: int = 100) -> None:
         """Register jobs/bot-pool.nomad.hcl with ``count`` slots and wait until all are free."""
-        await jobspec.submit(self.nomad, count=count, env=self.slot_env, max_count=max_count)
+        await jobspec.submit_pool(self.nomad, count=count, env=self.slot_env, max_count=max_count)
         await self.wait_free(count, timeout_s=120)
 
     async def wait_free(self, n: int, *, timeout_s: float = 90) -> protocol.PoolSnapshot:
@@ -71,8 +66,8 @@ class PoolHarness:
 
     async def group(self) -> dict[str, Any]:
         """The group's scale status now (Desired, Placed, Running, Events)."""
-        status, _ = await self.nomad.scale_status(jobspec.JOB_ID)
-        group: dict[str, Any] = status["TaskGroups"][jobspec.GROUP]
+        status, _ = await self.nomad.scale_status(jobspec.POOL.id)
+        group: dict[str, Any] = status["TaskGroups"][jobspec.POOL.group]
         return group
 
     async def desired(self) -> int:
@@ -89,8 +84,8 @@ class PoolHarness:
         index = 0
         async with asyncio.timeout(timeout_s):
             while True:
-                status, index = await self.nomad.scale_status(jobspec.JOB_ID, index=index, wait="5s")
-                desired = int(status["TaskGroups"][jobspec.GROUP]["Desired"])
+                status, index = await self.nomad.scale_status(jobspec.POOL.id, index=index, wait="5s")
+                desired = int(status["TaskGroups"][jobspec.POOL.group]["Desired"])
                 if predicate(desired):
                     return desired
 
@@ -100,7 +95,7 @@ class PoolHarness:
 
     async def purge(self) -> None:
         """Stop and purge both jobs and drop the pool's keys, alerts and the scaler lock."""
-        for job in (scaler_jobspec.JOB_ID, jobspec.JOB_ID):
+        for job in (jobspec.SCALER.id, jobspec.POOL.id):
             if await self.nomad.job(job) is not None:
                 await self.nomad.stop(job, purge=True)
         with contextlib.suppress(TimeoutError):
@@ -114,16 +109,15 @@ class PoolHarness:
 async def pool(stack: Stack, scaler_slot_env: dict[str, str]) -> AsyncIterator[PoolHarness]:
     """A purged pool (the test submits the job with the size it needs); purged again afterwards."""
     env = stack.env()
-    nomad = NomadClient(env["NOMAD_ADDR"])
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
-    harness = PoolHarness(nomad, consul, scaler_slot_env, env)
-    await harness.purge()
-    try:
-        yield harness
-    finally:
+    async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.consul(
+        cfg.load(cfg.ConsulSettings, env)
+    ) as consul:
+        harness = PoolHarness(nomad, consul, scaler_slot_env, env)
         await harness.purge()
-        await nomad.aclose()
-        await consul.close()
+        try:
+            yield harness
+        finally:
+            await harness.purge()
 
 
 # --------------------------------------------------------------------- tenants
@@ -185,20 +179,14 @@ async def tenants(
     telegram_standin: TelegramStandin,
 ) -> AsyncIterator[Tenants]:
     """Real activations through the shared activation entry point."""
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=consul_addr))
-    db = await asyncpg.create_pool(postgres.dsn, min_size=1, max_size=4)
-    redis = aioredis.Redis.from_url(redis_server.url)
-    activator = Activator(
-        consul=consul, vault=hvac.Client(url=vault.addr, token=vault.token), kv_mount="secret", db=db,
-        redis_admin=redis, database_name="botpool",
+    settings = wiring.ControlPlaneSettings.load(
+        {
+            "CONSUL_HTTP_ADDR": consul_addr, "VAULT_ADDR": vault.addr, "VAULT_TOKEN": vault.token,
+            "BOTPOOL_DATABASE_URL": postgres.dsn, "BOTPOOL_REDIS_URL": redis_server.url,
+        }
     )
-    await activator.prepare()
-    try:
-        yield Tenants(activator, telegram_standin)
-    finally:
-        await db.close()
-        await redis.aclose()
-        await consul.close()
+    async with wiring.control_plane(settings) as plane:
+        yield Tenants(plane.activator, telegram_standin)
 
 
 # ---------------------------------------------------------------------- scalers
@@ -273,18 +261,17 @@ async def running_scaler(stack_env: dict[str, str], name: str = "inproc", **knob
     values: dict[str, object] = {"NOMAD_PORT_http": 0, "BOTPOOL_SCALER_INSTANCE": name}
     values.update(knobs)
     settings = make_settings(**values)
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=stack_env["CONSUL_HTTP_ADDR"]))
-    nomad = NomadClient(stack_env["NOMAD_ADDR"])
-    scaler = Scaler(settings, consul, nomad)
-    stop = asyncio.Event()
-    task = asyncio.create_task(scaler.run(stop))
-    try:
-        async with asyncio.timeout(20):
-            await scaler.election.wait_leading()
-        yield scaler
-    finally:
-        stop.set()
-        async with asyncio.timeout(20):
-            await task
-        await nomad.aclose()
-        await consul.close()
+    async with wiring.consul(cfg.load(cfg.ConsulSettings, stack_env)) as consul, wiring.nomad(
+        cfg.load(cfg.NomadSettings, stack_env)
+    ) as nomad:
+        scaler = Scaler(settings, consul, nomad)
+        stop = asyncio.Event()
+        task = asyncio.create_task(scaler.run(stop))
+        try:
+            async with asyncio.timeout(20):
+                await scaler.election.wait_leading()
+            yield scaler
+        finally:
+            stop.set()
+            async with asyncio.timeout(20):
+                await task

@@ -12,7 +12,8 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
-from devstack.standins.telegram.botapi import BotApi, redact
+from botpool.logs import redact
+from devstack.standins.telegram.botapi import BotApi
 from devstack.standins.telegram.control import ControlApi
 from devstack.standins.telegram.state import World
 

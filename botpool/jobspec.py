@@ -1,0 +1,102 @@
+"""Submit any of botpool's Nomad jobs from the HCL files shipped inside the package.
+
+Tests, benchmarks, ``botpool up`` and an operator all register the very same
+job files, so what is tested is what runs. The files live in the top-level
+``jobs/`` folder (which the docs and ``nomad job run`` point at) and reach the
+package as ``botpool/jobs`` (a link in the checkout, real files in the wheel),
+read through ``importlib.resources``: an installed botpool can submit its own
+jobs without a checkout next to it.
+
+For the ``raw_exec`` driver (the local stack and tests) the job runs this
+interpreter with the folder botpool is imported from on ``PYTHONPATH``, so the
+slots and scalers run exactly the code that submitted them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import botpool
+from botpool.clients.nomad import NomadClient
+
+
+@dataclass(frozen=True)
+class Job:
+    """One of botpool's Nomad jobs: its id, its one task group and the HCL file it is defined by."""
+
+    id: str
+    group: str
+    file: str
+
+    def hcl(self) -> str:
+        """The job's HCL as shipped in the package."""
+        return resources.files(botpool).joinpath("jobs", self.file).read_text(encoding="utf-8")
+
+
+#: The warm pool of bot slots (``jobs/bot-pool.nomad.hcl``).
+POOL = Job("bot-pool", "pool", "bot-pool.nomad.hcl")
+#: The pool scaler, two instances of which one leads (``jobs/pool-scaler.nomad.hcl``).
+SCALER = Job("pool-scaler", "scaler", "pool-scaler.nomad.hcl")
+#: Every job botpool ships, for tooling that walks them all (tests, the local stack's teardown).
+ALL = (POOL, SCALER)
+
+#: The folder the ``botpool`` package is imported from: ``PYTHONPATH`` of a ``raw_exec`` task.
+IMPORT_ROOT = Path(botpool.__file__).resolve().parent.parent
+
+
+async def submit(
+    nomad: NomadClient,
+    job: Job,
+    *,
+    env: dict[str, str],
+    driver: str = "raw_exec",
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Parse the job's HCL with its variables and register it; returns Nomad's answer with the evaluation id.
+
+    ``variables`` are the job's own HCL2 variables (``count``, ``settings``, ...);
+    ``python`` and ``workdir`` are filled in for ``raw_exec`` unless given.
+    """
+    values: dict[str, Any] = {"driver": driver, "env": env}
+    if driver == "raw_exec":
+        values.update(python=sys.executable, workdir=str(IMPORT_ROOT))
+    values.update(variables or {})
+    parsed = await nomad.parse_hcl(job.hcl(), values)
+    return await nomad.register(parsed)
+
+
+async def submit_pool(
+    nomad: NomadClient,
+    *,
+    count: int,
+    env: dict[str, str],
+    driver: str = "raw_exec",
+    max_count: int = 100,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Register the pool job with ``count`` slots (at most ``max_count`` through scaling)."""
+    variables: dict[str, Any] = {"count": count, "max_count": max_count, **(extra or {})}
+    return await submit(nomad, POOL, env=env, driver=driver, variables=variables)
+
+
+async def submit_scaler(
+    nomad: NomadClient,
+    *,
+    env: dict[str, str],
+    settings: dict[str, str] | None = None,
+    count: int = 2,
+    driver: str = "raw_exec",
+) -> dict[str, Any]:
+    """Register the scaler job with ``count`` instances.
+
+    ``settings`` replaces the job's default knobs as a whole (MIN_FREE_BOTS, SCALE_BATCH, ...), so pass
+    every knob that should differ from the scaler's own defaults.
+    """
+    variables: dict[str, Any] = {"count": count}
+    if settings is not None:
+        variables["settings"] = settings
+    return await submit(nomad, SCALER, env=env, driver=driver, variables=variables)

@@ -1,0 +1,160 @@
+"""The composition root: where every entry point gets its settings, clients and ``Activator``.
+
+The reconciler, the scaler, a pool slot, the operator CLI, the benchmarks and
+the tests all need the same few objects built the same way (a Consul client
+from ``CONSUL_HTTP_ADDR``, an activator over Consul, Vault, PostgreSQL and the
+Redis admin connection). Building them here, once, means a new setting or a
+new client option is added in one place, and each builder is an async context
+manager so that whatever it opened is closed on every path, a failed start
+included, in the reverse order of opening.
+
+Settings errors have one style too: ``exit_on_configuration_error`` turns a
+``ConfigurationError`` into one line on stderr naming the variable and exit
+status 2 (what Nomad shows as the task's failure reason), never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import NoReturn
+from urllib.parse import urlparse
+
+import asyncpg
+import hvac
+import redis.asyncio as aioredis
+from consul.aio import Consul
+
+from botpool import settings as cfg
+from botpool.clients import consul as consul_client
+from botpool.clients import vault as vault_client
+from botpool.clients.nomad import NomadClient
+from botpool.clients.postgres import create_pool
+from botpool.errors import ConfigurationError
+from botpool.tenancy.activation import Activator
+
+#: Exit status of a process that refused to start because of its settings (as ``sysexits``' usage error).
+EXIT_CONFIGURATION = 2
+
+
+def configuration_exit(program: str, exc: ConfigurationError) -> NoReturn:
+    """Print the one line an operator needs and exit with status 2, so no settings error ever shows a traceback."""
+    print(f"{program}: {exc}", file=sys.stderr)
+    raise SystemExit(EXIT_CONFIGURATION)
+
+
+@contextlib.contextmanager
+def exit_on_configuration_error(program: str) -> Iterator[None]:
+    """Wrap a process's start so a ``ConfigurationError`` anywhere inside becomes ``configuration_exit``."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        configuration_exit(program, exc)
+
+
+@dataclass(frozen=True)
+class ControlPlaneSettings:
+    """What a process that activates tenants must know: Consul, Vault, the control database and Redis."""
+
+    consul: cfg.ConsulSettings
+    vault: cfg.VaultSettings
+    database: cfg.DatabaseSettings
+    redis: cfg.RedisSettings
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None) -> ControlPlaneSettings:
+        """Read all four from the environment (or ``env``); raises ``ConfigurationError`` naming each bad variable."""
+        return cls(
+            consul=cfg.load(cfg.ConsulSettings, env),
+            vault=cfg.load(cfg.VaultSettings, env),
+            database=cfg.load(cfg.DatabaseSettings, env),
+            redis=cfg.load(cfg.RedisSettings, env),
+        )
+
+    @property
+    def database_name(self) -> str:
+        """The database the tenants' schemas live in, taken from the DSN (the activator grants on it)."""
+        return urlparse(self.database.url.get_secret_value()).path.lstrip("/") or "botpool"
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    """Open clients of a control-plane process and the activator built on them."""
+
+    consul: Consul
+    vault: hvac.Client
+    db: asyncpg.Pool
+    redis_admin: aioredis.Redis
+    activator: Activator
+
+
+@contextlib.asynccontextmanager
+async def consul(settings: cfg.ConsulSettings) -> AsyncIterator[Consul]:
+    """An asyncio Consul client for the configured agent, closed afterwards."""
+    client = consul_client.connect(settings)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@contextlib.asynccontextmanager
+async def nomad(settings: cfg.NomadSettings) -> AsyncIterator[NomadClient]:
+    """A Nomad API client for the configured cluster, closed afterwards."""
+    client = NomadClient.from_settings(settings)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@contextlib.contextmanager
+def vault(settings: cfg.VaultSettings) -> Iterator[hvac.Client]:
+    """An authenticated hvac client, whose HTTP session is closed afterwards."""
+    client = vault_client.connect(settings)
+    try:
+        yield client
+    finally:
+        client.adapter.close()
+
+
+@contextlib.asynccontextmanager
+async def database(settings: cfg.DatabaseSettings, *, max_size: int = 4) -> AsyncIterator[asyncpg.Pool]:
+    """A small asyncpg pool on the control database, closed afterwards."""
+    pool = await create_pool(settings.url.get_secret_value(), min_size=1, max_size=max_size)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def redis_admin(settings: cfg.RedisSettings) -> AsyncIterator[aioredis.Redis]:
+    """The Redis connection that creates tenants' ACL users, closed afterwards."""
+    client = aioredis.Redis.from_url(settings.url.get_secret_value())
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def control_plane(settings: ControlPlaneSettings, *, db_max_size: int = 4) -> AsyncIterator[ControlPlane]:
+    """Open Consul, Vault, PostgreSQL and Redis, build and prepare the ``Activator``; close all afterwards.
+
+    ``prepare`` (the control schema, idempotent) runs before the activator is
+    handed out, so every caller gets one that can activate at once.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        consul_ = await stack.enter_async_context(consul(settings.consul))
+        vault_ = stack.enter_context(vault(settings.vault))
+        db = await stack.enter_async_context(database(settings.database, max_size=db_max_size))
+        redis = await stack.enter_async_context(redis_admin(settings.redis))
+        activator = Activator(
+            consul=consul_, vault=vault_, kv_mount=settings.vault.kv_mount, db=db, redis_admin=redis,
+            database_name=settings.database_name,
+        )
+        await activator.prepare()
+        yield ControlPlane(consul_, vault_, db, redis, activator)
