@@ -1,13 +1,15 @@
 """A separate process that activates tenants concurrently (the 'several processes' of the pool test).
 
 Reads a JSON list of tenant specs on stdin, activates them all at once through
-the shared entry point, and prints one JSON result per tenant.
+the shared entry point, and prints one JSON result per tenant. The optional
+``BOTPOOL_TEST_POOL_WAIT_S`` sets how long each activation waits for a slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
@@ -20,7 +22,7 @@ from botpool.clients import consul as consul_client
 from botpool.clients import vault as vault_client
 from botpool.clients.postgres import create_pool
 from botpool.errors import BotpoolError
-from botpool.tenancy.activation import Activator, TenantSpec
+from botpool.tenancy.activation import POOL_WAIT_S, Activator, TenantSpec
 
 
 async def main() -> None:
@@ -33,6 +35,7 @@ async def main() -> None:
     act = Activator(
         consul=consul, vault=vault_client.connect(vault_settings), kv_mount="secret", db=db, redis_admin=redis,
         database_name=urlparse(dsn).path.lstrip("/"),
+        pool_wait_s=float(os.environ.get("BOTPOOL_TEST_POOL_WAIT_S") or POOL_WAIT_S),
     )
 
     async def one(spec: dict[str, str]) -> dict[str, object]:
