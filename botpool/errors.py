@@ -34,7 +34,36 @@ class TenantError(BotpoolError):
 
 
 class ActivationFailed(TenantError):
-    """A slot did not acknowledge an activation in time, or refused it."""
+    """A slot refused an activation for good (Telegram rejected the token); the buyer must act."""
+
+
+class ActivationPending(TenantError):
+    """No slot took the tenant within the whole wait; it stays durable in 'activating' and will be served.
+
+    Not a failure: the reconciler finishes the activation as soon as a slot is
+    free, so an entry point tells the buyer "your bot is being prepared", never
+    "failed". ``tenant_id`` names the tenant so the caller can follow it up.
+    """
+
+    def __init__(self, tenant_id: str, message: str) -> None:
+        super().__init__(message)
+        self.tenant_id = tenant_id
+
+
+class InvalidTenantSpec(TenantError, ValueError):
+    """A tenant's specification (name, time zone, language, admin, token, id) is unusable; nothing was stored.
+
+    Raised where the specification is built, before anything is written, so
+    every entry point (operator CLI, sales bot, operator bot) shows the same one
+    sentence. ``code`` is stable (e.g. ``company_name_too_long``) so a bot can
+    answer in the buyer's language; ``field`` names the offending field. The
+    message is English, names the field, and never contains a bot token.
+    """
+
+    def __init__(self, code: str, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
 
 
 class HandoffRefused(BotpoolError):

@@ -7,24 +7,22 @@ shows progress on the long steps (a first ``up`` builds Go binaries).
 from __future__ import annotations
 
 import asyncio
-import re
-import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from botpool import jobspec, logs, wiring
 from botpool import settings as cfg
-from botpool.errors import BotpoolError, ConfigurationError
+from botpool.errors import ActivationPending, BotpoolError, ConfigurationError, InvalidTenantSpec
 from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
 from botpool.tenancy import store
-from botpool.tenancy.activation import TenantSpec
+from botpool.tenancy.spec import DEFAULT_TIMEZONE, TenantSpec
 from botpool_cli import scale
 from botpool_cli.context import connect
 from devstack import doctor
@@ -52,7 +50,7 @@ def _fail(exc: BotpoolError) -> NoReturn:
     """One line for the operator: settings errors exit 2 like every service's, other refusals exit 1."""
     if isinstance(exc, ConfigurationError):
         wiring.configuration_exit("botpool", exc)
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -168,26 +166,30 @@ app.add_typer(tenant_app, name="tenant")
 
 @tenant_app.command("add")
 def tenant_add(
-    company: str = typer.Option(..., help="The salon's name, shown to its clients."),
+    company: str = typer.Option(..., help="The salon's name, shown to its clients (1-128 characters)."),
     admin: int = typer.Option(..., help="Telegram user id of the salon's owner."),
     days: int = typer.Option(30, min=1, max=3660, help="Paid period in days."),
     tenant_id: str = typer.Option("", "--id", help="Tenant id (t_...); generated when omitted."),
-    timezone: str = typer.Option("Europe/Moscow", help="The business's IANA time zone."),
+    timezone: str = typer.Option(DEFAULT_TIMEZONE, help="The business's IANA time zone."),
     language: str = typer.Option("ru", help="ru or en."),
     root: Path = RootOption,
 ) -> None:
-    """Activate a tenant's bot on a free slot; the token is read from BOTPOOL_BOT_TOKEN or prompted (hidden)."""
+    """Activate a tenant's bot on a free slot; the token is read from BOTPOOL_BOT_TOKEN or prompted (hidden).
+
+    Exit codes: 0 active; 1 failed; 2 invalid input (nothing stored); 3 still preparing (no slot was free
+    within the wait: the tenant is kept and the reconciler activates it, see ``botpool tenant list``).
+    """
     import os
 
     token = os.environ.get("BOTPOOL_BOT_TOKEN") or typer.prompt("bot token (from @BotFather)", hide_input=True)
-    if not re.fullmatch(r"\d{3,}:[A-Za-z0-9_-]{20,}", token.strip()):
-        console.print("[red]error:[/red] that does not look like a bot token (123456789:AA...)")
-        raise typer.Exit(2)
-    spec = TenantSpec(
-        tenant_id=tenant_id or f"t_{secrets.token_hex(6)}", bot_token=SecretStr(token.strip()),
-        admin_telegram_id=admin, company_name=company, paid_until=datetime.now(UTC) + timedelta(days=days),
-        timezone=timezone, language=language,
-    )
+    try:
+        spec = TenantSpec.build(
+            tenant_id=tenant_id or None, bot_token=token, admin_telegram_id=admin, company_name=company,
+            paid_until=datetime.now(UTC) + timedelta(days=days), timezone=timezone, language=language,
+        )
+    except InvalidTenantSpec as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
     async def run() -> None:
         async with connect(root) as services:
@@ -200,8 +202,11 @@ def tenant_add(
 
     try:
         asyncio.run(run())
+    except ActivationPending as exc:
+        console.print(f"[yellow]still preparing:[/yellow] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(3) from None
     except (BotpoolError, ValueError) as exc:
-        _fail(BotpoolError(str(exc)))
+        _fail(exc if isinstance(exc, BotpoolError) else BotpoolError(str(exc)))
 
 
 @tenant_app.command("release")
@@ -217,7 +222,7 @@ def tenant_release(tenant_id: str, root: Path = RootOption) -> None:
     try:
         asyncio.run(run())
     except (BotpoolError, ValueError) as exc:
-        _fail(BotpoolError(str(exc)))
+        _fail(exc if isinstance(exc, BotpoolError) else BotpoolError(str(exc)))
 
 
 @tenant_app.command("list")

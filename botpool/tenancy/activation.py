@@ -7,6 +7,13 @@ tenant's role, schema and Redis user are (re)provisioned, and a slot is claimed
 with a freshly wrapped token. Only the slot's own acknowledgement in Consul
 counts as success; a refusal or silence is retried on another slot and then
 reported, never reported as ready (defects 4 and 5 of the earlier design).
+
+Outcomes a caller tells the buyer: ``ActivationResult`` (the bot answers now),
+``ActivationFailed`` (Telegram rejected the token: the buyer must act), and
+``ActivationPending`` (no slot within the whole wait: the tenant stays queued
+in 'activating' and the reconciler serves it; "being prepared", not "failed").
+Bad input never gets this far: ``TenantSpec`` (``botpool.tenancy.spec``)
+refuses it when it is built.
 """
 
 from __future__ import annotations
@@ -14,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
 import hvac
@@ -24,11 +30,14 @@ from consul.aio import Consul
 from pydantic import SecretStr
 
 from botpool.clients import vault as vault_client
-from botpool.errors import ActivationFailed, PoolExhausted
+from botpool.errors import ActivationFailed, ActivationPending, ClaimConflict, PoolExhausted
 from botpool.pool import protocol
-from botpool.pool.model import Claim, SlotMode, SlotState, validate_tenant_id
+from botpool.pool.model import Claim, SlotMode, SlotState
 from botpool.tenancy import provision, store
 from botpool.tenancy.package import TenantPackage, secret_path
+from botpool.tenancy.spec import TenantSpec
+
+__all__ = ["ActivationResult", "Activator", "TenantSpec"]
 
 log = structlog.get_logger("botpool.activation")
 
@@ -38,27 +47,8 @@ ACK_TIMEOUT_S = 20.0
 POOL_WAIT_S = 60.0
 #: Slots tried for one activation before giving up (each failure excludes that slot).
 MAX_SLOT_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class TenantSpec:
-    """What a buyer gives us: the bot token (checked with getMe by the slot) and the salon's profile."""
-
-    tenant_id: str
-    bot_token: SecretStr
-    admin_telegram_id: int
-    company_name: str
-    paid_until: datetime
-    timezone: str = "Europe/Moscow"
-    language: str = "ru"
-
-    @property
-    def bot_id(self) -> int:
-        """Telegram's bot id is the number before the colon of its token."""
-        head = self.bot_token.get_secret_value().split(":", 1)[0]
-        if not head.isdigit():
-            raise ValueError("a bot token looks like 123456789:AA...; this one does not")
-        return int(head)
+#: A wrapping token older than this is replaced before a claim, so a slot never gets one about to expire.
+WRAP_REFRESH_S = vault_client.WRAP_TTL_S / 2
 
 
 @dataclass(frozen=True)
@@ -108,8 +98,13 @@ class Activator:
             await provision.prepare_database(conn, self.database_name)
 
     async def activate(self, spec: TenantSpec) -> ActivationResult:
-        """Record, provision and assign a tenant; returns once its slot acknowledges ACTIVE."""
-        validate_tenant_id(spec.tenant_id)
+        """Record, provision and assign a tenant; returns once its slot acknowledges ACTIVE.
+
+        The spec was validated when it was built, so nothing invalid is stored.
+        Raises ``ActivationFailed`` when Telegram rejects the token (the buyer
+        must act) and ``ActivationPending`` when no slot took the tenant within
+        the wait (it stays 'activating' and the reconciler finishes it).
+        """
         await store.upsert(
             self.db, tenant_id=spec.tenant_id, company_name=spec.company_name,
             admin_telegram_id=spec.admin_telegram_id, bot_id=spec.bot_id, paid_until=spec.paid_until,
@@ -136,19 +131,29 @@ class Activator:
         await provision.provision_redis(self.redis_admin, spec.tenant_id, package.redis_password.get_secret_value())
 
     async def assign(self, tenant_id: str) -> ActivationResult:
-        """Claim a slot with a fresh wrapped token and wait for its acknowledgement; retry on other slots."""
+        """Claim a slot with a fresh wrapped token and wait for its acknowledgement; retry on other slots.
+
+        Waits its turn for a free slot until ``pool_wait_s`` has truly run out:
+        losing a race for a freed slot to another buyer only means waiting for
+        the next one. When the wait runs out (or every attempted slot failed to
+        answer) the tenant stays 'activating' and ``ActivationPending`` is
+        raised: the reconciler serves it as soon as it can, so nobody is told
+        "failed" about a bot that will run.
+        """
         started = time.monotonic()
+        deadline = started + self.pool_wait_s
         excluded: set[int] = set()
         last_error = "no attempt made"
         for _ in range(MAX_SLOT_ATTEMPTS):
-            wrapped = await asyncio.to_thread(
-                vault_client.read_wrapped, self.vault, self.kv_mount, secret_path(tenant_id)
-            )
             try:
-                slot, claim = await self._claim_when_free(tenant_id, wrapped.token, excluded)
-            except PoolExhausted as exc:
-                await store.mark(self.db, tenant_id, "activating", error=str(exc))
-                raise
+                slot, claim = await self._claim_when_free(tenant_id, excluded, deadline)
+            except PoolExhausted:
+                await store.note_waiting(self.db, tenant_id, f"waiting for a free slot ({self.pool_wait_s:.0f} s)")
+                raise ActivationPending(
+                    tenant_id,
+                    f"No slot was free for {tenant_id} within {self.pool_wait_s:.0f} s; it stays queued and "
+                    "becomes active as soon as a slot is free.",
+                ) from None
             ack = await self._await_ack(slot.index, claim)
             if not ack.ok:
                 last_error = ack.text
@@ -161,24 +166,52 @@ class Activator:
                 continue
             await store.mark(self.db, tenant_id, "active", slot_index=slot.index, bot_username=ack.text)
             return ActivationResult(tenant_id, slot.index, ack.text, time.monotonic() - started)
-        await store.mark(self.db, tenant_id, "activating", error=last_error)
-        raise ActivationFailed(f"{tenant_id} could not be activated after {MAX_SLOT_ATTEMPTS} slots: {last_error}")
+        await store.note_waiting(self.db, tenant_id, last_error)
+        raise ActivationPending(
+            tenant_id,
+            f"{MAX_SLOT_ATTEMPTS} slots did not start {tenant_id} ({last_error}); it stays queued and is retried "
+            "on another slot.",
+        )
 
     async def _claim_when_free(
-        self, tenant_id: str, wrap_token: str, excluded: set[int]
+        self, tenant_id: str, excluded: set[int], deadline: float
     ) -> tuple[SlotState, Claim]:
-        """Claim a free slot, waiting (blocking queries) up to ``pool_wait_s`` if none is free right now."""
-        try:
-            return await protocol.claim(self.consul, tenant_id, wrap_token, exclude=excluded)
-        except PoolExhausted:
-            log.warning("no free slot; waiting for one", tenant_id=tenant_id, seconds=self.pool_wait_s)
-        try:
-            await protocol.wait_until(
-                self.consul, lambda s: any(x.index not in excluded for x in s.free()), timeout_s=self.pool_wait_s
-            )
-        except TimeoutError:
-            raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s") from None
-        return await protocol.claim(self.consul, tenant_id, wrap_token, exclude=excluded)
+        """Claim the lowest free slot, waiting (blocking queries on the pool) until ``deadline`` for one.
+
+        Every waiter is woken by every change of the pool and tries again; a
+        lost check-and-set is no failure, only the deadline is. Raises
+        ``PoolExhausted`` once the deadline has passed with no slot claimed.
+        """
+
+        def claimable(snap: protocol.PoolSnapshot) -> bool:
+            held = snap.tenants.get(tenant_id)  # another activator (the reconciler) may have claimed for us
+            if held is not None and held[0] in snap.claims and held[0] in snap.slots:
+                return True
+            return any(slot.index not in excluded for slot in snap.free())
+
+        wrapped: vault_client.Wrapped | None = None
+        wrapped_at = 0.0
+        logged = False
+        while True:
+            if wrapped is None or time.monotonic() - wrapped_at > WRAP_REFRESH_S:
+                wrapped = await asyncio.to_thread(
+                    vault_client.read_wrapped, self.vault, self.kv_mount, secret_path(tenant_id)
+                )
+                wrapped_at = time.monotonic()
+            try:
+                return await protocol.claim(self.consul, tenant_id, wrapped.token, exclude=excluded)
+            except (PoolExhausted, ClaimConflict):
+                pass  # none free right now, or others won every race: wait for the pool to change
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s")
+            if not logged:
+                log.warning("no free slot; waiting for one", tenant_id=tenant_id, seconds=round(remaining, 1))
+                logged = True
+            try:
+                await protocol.wait_until(self.consul, claimable, timeout_s=remaining)
+            except TimeoutError:
+                raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s") from None
 
     async def _await_ack(self, index: int, claim: Claim) -> _Ack:
         """Wait for the slot's verdict: ACTIVE (text = bot username), or a refusal, failure or silence."""

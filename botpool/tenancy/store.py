@@ -8,7 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from botpool.db import Conn, migrations
-from botpool.errors import TenantError
+from botpool.errors import InvalidTenantSpec, TenantError
 
 SCHEMA = "control"
 MIGRATIONS = migrations.load("botpool.tenancy")
@@ -58,6 +58,9 @@ async def upsert(
 
     One bot serves one live tenant: registering a bot another live tenant already
     uses raises ``TenantError`` naming that tenant, instead of a database error.
+    Values come from a validated ``TenantSpec``; should a check constraint still
+    refuse one, the caller gets ``InvalidTenantSpec`` naming the field, never the
+    database's "Failing row contains ..." text.
     """
     try:
         row = await _upsert_row(db, tenant_id, company_name, admin_telegram_id, bot_id, paid_until, timezone, language)
@@ -66,7 +69,21 @@ async def upsert(
             f"SELECT tenant_id FROM {SCHEMA}.tenants WHERE bot_id = $1 AND status <> 'released'", bot_id
         )
         raise TenantError(f"this bot is already registered to tenant {other}; release it first") from None
+    except asyncpg.CheckViolationError as exc:
+        field = _CHECKED_FIELDS.get(exc.constraint_name or "", "tenant")
+        raise InvalidTenantSpec(
+            f"{field}_rejected", field, f"The {field.replace('_', ' ')} was refused by the control database."
+        ) from None
     return TenantRecord(**dict(row))
+
+
+#: Check constraints of the tenants table, by the field each protects (for one clear sentence).
+_CHECKED_FIELDS = {
+    "tenants_tenant_id_check": "tenant_id",
+    "tenants_company_name_check": "company_name",
+    "tenants_admin_telegram_id_check": "admin_telegram_id",
+    "tenants_language_check": "language",
+}
 
 
 async def _upsert_row(
@@ -112,6 +129,25 @@ async def mark(
         """,
         tenant_id, status, slot_index, bot_username, error,
     )
+
+
+async def note_waiting(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, reason: str) -> bool:
+    """Keep a tenant queued for a slot after its activator stopped waiting; True if the row was still live.
+
+    The row stays (or becomes) 'activating' with no slot, so the reconciler
+    serves it. ``updated_at`` is deliberately left as the activator's start:
+    the reconciler treats an 'activating' row untouched for its grace period
+    as abandoned, so it takes over at once instead of a minute later.
+    Conditional on a live status: a released or failed tenant is never revived.
+    """
+    result = await db.execute(
+        f"""
+        UPDATE {SCHEMA}.tenants SET status = 'activating', slot_index = NULL, last_error = $2
+        WHERE tenant_id = $1 AND status IN ('activating', 'active')
+        """,
+        tenant_id, reason,
+    )
+    return bool(result.endswith(" 1"))
 
 
 async def get(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str) -> TenantRecord | None:
