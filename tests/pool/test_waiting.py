@@ -25,11 +25,12 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from botpool import jobspec
 from botpool.clients import consul as consul_client
 from botpool.clients.nomad import NomadClient
 from botpool.errors import ActivationPending
 from botpool.leader import LeaderElection
-from botpool.pool import jobspec, protocol
+from botpool.pool import protocol
 from botpool.pool.model import SlotMode
 from botpool.settings import ConsulSettings
 from botpool.tenancy import store
@@ -188,7 +189,7 @@ async def test_when_the_wait_runs_out_the_buyer_hears_still_preparing_and_the_re
     stop = asyncio.Event()
     tasks = [asyncio.create_task(leader.run()), asyncio.create_task(reconciler.run(stop, leader))]
     try:
-        await harness.nomad.scale(jobspec.JOB_ID, jobspec.GROUP, 2, message="test: a slot for the late buyer")
+        await harness.nomad.scale(jobspec.POOL.id, jobspec.POOL.group, 2, message="test: a slot for the late buyer")
         await protocol.wait_until(
             consul,
             lambda s: any(x.tenant_id == late.tenant_id and x.mode is SlotMode.ACTIVE for x in s.slots.values()),
