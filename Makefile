@@ -30,9 +30,10 @@ status: ## Show the local stack's services, their health, and every pool slot.
 doctor: deps ## Check every dependency and say how to fix what is missing.
 	@$(RUN) botpool doctor
 
-lint: deps ## Run ruff and mypy (strict) over all Python code.
+lint: deps ## Run ruff, mypy (strict) and the import contracts (the one-way dependency rule) over all Python code.
 	@$(RUN) ruff check $(PY_SOURCES)
 	@$(RUN) mypy $(PY_SOURCES)
+	@$(RUN) lint-imports --no-cache
 
 test: binaries lint ## Run every test against the real services (installs what it needs first).
 	@$(RUN) pytest
