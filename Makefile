@@ -7,7 +7,7 @@ RUN := $(UV) run --frozen
 PY_SOURCES := botpool botpool_cli bot_runtime reconciler scaler sales_bot devstack tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help deps binaries up down status doctor lint test bench clean
+.PHONY: help deps binaries up down status doctor lint test bench texts clean
 
 help: ## List the targets and what they do.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -30,12 +30,26 @@ status: ## Show the local stack's services, their health, and every pool slot.
 doctor: deps ## Check every dependency and say how to fix what is missing.
 	@$(RUN) botpool doctor
 
-lint: deps ## Run ruff and mypy (strict) over all Python code.
+lint: deps ## Run ruff, mypy (strict) and the import contracts (the one-way dependency rule) over all Python code.
 	@$(RUN) ruff check $(PY_SOURCES)
 	@$(RUN) mypy $(PY_SOURCES)
+	@$(RUN) lint-imports --no-cache
 
 test: binaries lint ## Run every test against the real services (installs what it needs first).
 	@$(RUN) pytest
+
+# Each bot's texts: <package dir>:<gettext domain>; the dir holds locales/babel.cfg and
+# locales/<lang>/LC_MESSAGES/<domain>.po with the compiled .mo (committed; a test checks they match).
+TEXT_DOMAINS := bot_runtime/booking:booking sales_bot:sales
+
+texts: deps ## Sync every text catalog with the keys the code uses (new ones empty, unused ones dropped); compile.
+	@set -euo pipefail; for entry in $(TEXT_DOMAINS); do \
+	  src=$${entry%%:*}; domain=$${entry##*:}; pot=$$(mktemp --suffix=.pot); trap 'rm -f "$$pot"' EXIT; \
+	  $(RUN) pybabel -q extract --no-location --sort-output -F $$src/locales/babel.cfg -o "$$pot" $$src; \
+	  grep -q '^msgid "[a-z]' "$$pot" || { echo "no message keys found in $$src: check $$src/locales/babel.cfg"; exit 1; }; \
+	  $(RUN) pybabel -q update -D $$domain -i "$$pot" -d $$src/locales --no-fuzzy-matching --ignore-obsolete; \
+	  $(RUN) pybabel compile --statistics -D $$domain -d $$src/locales; \
+	done
 
 BENCHMARKS := bench/activation.py bench/scaling.py bench/booking.py bench/purchase.py
 

@@ -135,7 +135,7 @@ async def main() -> None:
                     await activate()
                 event = await wait_event_count(nomad, n)
                 snap = await protocol.snapshot(consul)
-                shortage_at = max(datetime.fromisoformat(c.claimed_at).timestamp() for c in snap.claims.values())
+                shortage_at = max(c.claimed_at.timestamp() for c in snap.claims.values())
                 scaled_at = int(event["Time"]) / 1e9
                 reactions.append(scaled_at - shortage_at)
                 want = int(event["Count"]) - len(tenants)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 import structlog
 from consul.aio import Consul
@@ -25,7 +24,7 @@ from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.clients.consul import create_session, is_transient
 from botpool.errors import BotpoolError, HandoffRefused, InvalidBotToken
-from botpool.pool import keys
+from botpool.pool import keys, protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
 from botpool.tenancy.package import TenantPackage, creation_path
 
@@ -42,7 +41,7 @@ class Slot:
         self.bot = TenantBot(settings)
         self.state = SlotState(
             index=self.index, alloc_id=settings.alloc_id, mode=SlotMode.WAITING, session="",
-            started_at=utcnow().isoformat(),
+            started_at=utcnow(),
         )
         self.claim: Claim | None = None
         #: The last claim attempt this slot tried; a failed one is never tried twice (its wrap is single-use).
@@ -79,8 +78,8 @@ class Slot:
         while True:
             _, entry = await self.consul.kv.get(keys.slot(self.index))
             if entry and entry.get("Session") and entry["Session"] != self.state.session:
-                previous = SlotState.from_kv(entry)
-                if previous.alloc_id == self.settings.alloc_id:
+                previous = await protocol.decode(self.consul, SlotState, entry)
+                if previous is not None and previous.alloc_id == self.settings.alloc_id:
                     # Same allocation, so that process is dead (Nomad restarted the task): end its session.
                     await self.consul.session.destroy(entry["Session"])
                     continue
@@ -96,7 +95,7 @@ class Slot:
         return bool(ok)
 
     async def _set(self, **changes: object) -> None:
-        self.state = replace(self.state, **changes)  # type: ignore[arg-type]
+        self.state = self.state.model_copy(update=changes)
         if not await self._publish():
             await self._rejoin("slot key held by another session")
 
@@ -128,12 +127,12 @@ class Slot:
         _, entry = await self.consul.kv.get(keys.claim(self.index))
         if entry is None:
             return
-        current = Claim.from_kv(entry)
-        if current.attempt != self.claim.attempt:
+        current = await protocol.decode(self.consul, Claim, entry)
+        if current is None or current.attempt != self.claim.attempt:
             return
-        updated = replace(current, slot_session=self.state.session)
+        updated = current.model_copy(update={"slot_session": self.state.session})
         if await self.consul.kv.put(keys.claim(self.index), updated.to_json(), cas=current.modify_index):
-            self.claim = replace(updated, modify_index=current.modify_index)
+            self.claim = updated
 
     # ------------------------------------------------------------------ claims
     async def _on_claim(self, claim: Claim | None) -> None:
@@ -167,7 +166,8 @@ class Slot:
         expected = creation_path(self.settings.vault_kv_mount, tenant_id)
         try:
             data = await asyncio.to_thread(
-                vault_client.unwrap_verified, str(self.settings.vault_addr), claim.wrap_token or "", expected
+                vault_client.unwrap_verified, str(self.settings.vault_addr),
+                claim.wrap_token.get_secret_value() if claim.wrap_token else "", expected,
             )
             package = TenantPackage.from_vault(data)
             if package.tenant_id != tenant_id:
@@ -191,7 +191,7 @@ class Slot:
         finally:
             del package
         await self._set(
-            mode=SlotMode.ACTIVE, bot_username=username, activated_at=utcnow().isoformat(), error=None,
+            mode=SlotMode.ACTIVE, bot_username=username, activated_at=utcnow(), error=None,
         )
         log.info("tenant active", slot=self.index, tenant_id=tenant_id, bot=username,
                  seconds=round(asyncio.get_running_loop().time() - started, 3))
@@ -268,7 +268,8 @@ class Slot:
                 index = None
                 continue
             if new_index != index:
-                claim = Claim.from_kv(entry) if entry and entry.get("Value") else None
+                # An unreadable claim counts as none (reported once): every reader skips it alike.
+                claim = await protocol.decode(self.consul, Claim, entry) if entry and entry.get("Value") else None
                 try:
                     await self._on_claim(claim)
                 except BotpoolError as exc:

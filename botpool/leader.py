@@ -34,9 +34,16 @@ from consul.aio import Consul
 from botpool.clients.consul import create_session
 from botpool.errors import DependencyUnavailable
 from botpool.pool import keys
-from botpool.pool.model import utcnow
+from botpool.pool.model import MalformedRecord, Record, UtcDatetime, utcnow
 
 log = structlog.get_logger("botpool.leader")
+
+
+class LeaderRecord(Record):
+    """The value of a lock key: who leads and since when (for operators and ``holder``; the lock is the session)."""
+
+    instance: str
+    since: UtcDatetime | None = None
 
 
 def election_service(role: str) -> str:
@@ -105,8 +112,8 @@ class LeaderElection:
         if entry is None or not entry.get("Session") or not entry.get("Value"):
             return None
         try:
-            return str(json.loads(entry["Value"])["instance"])
-        except (ValueError, KeyError, TypeError):
+            return LeaderRecord.decode(entry["Value"]).instance
+        except MalformedRecord:
             return None
 
     def _set_leading(self, leading: bool, why: str) -> None:
@@ -191,7 +198,7 @@ class LeaderElection:
         log.info("election session created", instance=self.instance, session=self.session)
 
     def _value(self) -> str:
-        return json.dumps({"instance": self.instance, "since": utcnow().isoformat()})
+        return LeaderRecord(instance=self.instance, since=utcnow()).model_dump_json()
 
     async def _register(self) -> None:
         """Register this instance's liveness check (a TTL check on a service of its own)."""

@@ -141,8 +141,13 @@ async def redis_admin(settings: cfg.RedisSettings) -> AsyncIterator[aioredis.Red
 
 
 @contextlib.asynccontextmanager
-async def control_plane(settings: ControlPlaneSettings, *, db_max_size: int = 4) -> AsyncIterator[ControlPlane]:
+async def control_plane(
+    settings: ControlPlaneSettings, *, db_max_size: int = 4, pool_wait_s: float | None = None
+) -> AsyncIterator[ControlPlane]:
     """Open Consul, Vault, PostgreSQL and Redis, build and prepare the ``Activator``; close all afterwards.
+
+    ``pool_wait_s`` overrides how long an activation waits for a free slot (tests on a loaded
+    machine lengthen it); ``None`` keeps the activator's default.
 
     ``prepare`` (the control schema, idempotent) runs before the activator is
     handed out, so every caller gets one that can activate at once.
@@ -155,6 +160,7 @@ async def control_plane(settings: ControlPlaneSettings, *, db_max_size: int = 4)
         activator = Activator(
             consul=consul_, vault=vault_, kv_mount=settings.vault.kv_mount, db=db, redis_admin=redis,
             database_name=settings.database_name,
+            **({"pool_wait_s": pool_wait_s} if pool_wait_s is not None else {}),
         )
         await activator.prepare()
         yield ControlPlane(consul_, vault_, db, redis, activator)

@@ -12,25 +12,52 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
+import typer
 from consul.aio import Consul
+from dotenv import dotenv_values
 from redis import exceptions as redis_exceptions
+from rich.console import Console
+from rich.markup import escape
 
 from botpool import settings as cfg
 from botpool import wiring
 from botpool.clients.consul import is_transient
-from botpool.errors import BotpoolError, DependencyUnavailable
+from botpool.errors import BotpoolError, ConfigurationError, DependencyUnavailable
 from botpool.logs import redact
 from botpool.tenancy.activation import Activator
-from devstack.stack import Stack
+
+#: Where ``botpool up`` keeps the local stack's state; ``stack.env`` there holds its addresses.
+DEFAULT_ROOT = Path(os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local"))
+
+#: The ``--root`` option every command shares.
+RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")
+
+console = Console(stderr=True)
 
 
 def load_environment(root: Path) -> None:
-    """Fill unset variables from the local stack, if one runs in ``root``."""
-    stack = Stack(root)
-    if stack.state.pids:
-        for key, value in stack.env().items():
+    """Fill unset variables from the local stack's ``stack.env`` (written 0600 by ``botpool up``), if any.
+
+    Reading the file, not asking the local-stack code, keeps operator commands
+    free of ``devstack``: on a real cluster there is no such file and the
+    environment alone decides.
+    """
+    path = root / "stack.env"
+    if not path.is_file():
+        return
+    for key, value in dotenv_values(path).items():
+        if value is not None:
             os.environ.setdefault(key, value)
+
+
+def fail(exc: BotpoolError) -> NoReturn:
+    """One line for the operator: settings errors exit 2 like every service's, other refusals exit 1."""
+    if isinstance(exc, ConfigurationError):
+        wiring.configuration_exit("botpool", exc)
+    console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @dataclass

@@ -16,16 +16,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from botpool_cli.context import RootOption
 from devstack import sales as devstack_sales
 from devstack.buyer import Buyer
-from devstack.stack import DEFAULT_ROOT, Stack
+from devstack.stack import Stack
 from devstack.standins.telegram.client import ControlApiError, TelegramControl, TgUser
 from devstack.standins.yookassa.client import YooKassaControl
 
 console = Console()
-
-
-RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")
 
 
 def demo_command(

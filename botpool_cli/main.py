@@ -9,25 +9,18 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from botpool import jobspec, logs, wiring
-from botpool import settings as cfg
-from botpool.errors import ActivationPending, BotpoolError, ConfigurationError, InvalidTenantSpec
-from botpool.pool import keys, protocol
-from botpool.pool.model import SlotMode
+from botpool import logs
+from botpool.errors import ActivationPending, BotpoolError, InvalidTenantSpec
 from botpool.tenancy import store
 from botpool.tenancy.spec import DEFAULT_TIMEZONE, TenantSpec
-from botpool_cli import demo, scale
-from botpool_cli.context import connect
-from devstack import doctor
-from devstack import sales as devstack_sales
-from devstack.stack import DEFAULT_ROOT, Stack
+from botpool_cli import local, scale
+from botpool_cli.context import RootOption, connect, fail
 
 app = typer.Typer(
     help="botpool: a warm pool of Telegram booking bots on Nomad, Consul and Vault.",
@@ -36,136 +29,14 @@ app = typer.Typer(
 )
 console = Console()
 
-RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")
-
 app.command(name="scale")(scale.scale_command)
-app.command(name="demo")(demo.demo_command)
+local.register(app)
 
 
 @app.callback()
 def _setup() -> None:
     # Every command logs through botpool.logs (console lines, secrets redacted), like the services.
     logs.setup("botpool-cli", json=False)
-
-
-def _fail(exc: BotpoolError) -> NoReturn:
-    """One line for the operator: settings errors exit 2 like every service's, other refusals exit 1."""
-    if isinstance(exc, ConfigurationError):
-        wiring.configuration_exit("botpool", exc)
-    console.print(f"[red]error:[/red] {exc}")
-    raise typer.Exit(1)
-
-
-@app.command()
-def up(
-    root: Path = RootOption,
-    slots: int = typer.Option(5, min=0, max=100, help="Warm pool slots to start (0: backing services only)."),
-) -> None:
-    """Start the whole system locally: Consul, Vault, Nomad, PostgreSQL, Redis, the Telegram stand-in,
-    the YooKassa stand-in, the reconciler, the warm pool job, the pool scaler (two instances) and the sales bot
-    on Nomad; wait until all is healthy."""
-    stack = Stack(root, system=True)
-    try:
-        with console.status("starting the local stack") as status:
-            stack.up(progress=lambda msg: status.update(msg))
-            if slots:
-                status.update(f"starting {slots} warm pool slots on Nomad (each imports aiogram: ~3 s of CPU)")
-                asyncio.run(_deploy_pool(stack, slots))
-    except BotpoolError as exc:
-        _fail(exc)
-    console.print("[green]botpool local stack is up[/green]")
-    for name, address in stack.addresses().items():
-        console.print(f"  {name:<18} {address}")
-    console.print(f"  {'credentials':<18} source {root / 'stack.env'}")
-
-
-async def _deploy_pool(stack: Stack, slots: int) -> None:
-    env = stack.env()
-    async with (
-        wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad,
-        wiring.consul(cfg.load(cfg.ConsulSettings, env)) as consul,
-    ):
-        if await nomad.job(jobspec.POOL.id) is None:
-            slot_env = stack.slot_env(f"http://127.0.0.1:{stack.state.ports['telegram']}")
-            await jobspec.submit_pool(nomad, count=slots, env=slot_env)
-        if await nomad.job(jobspec.SCALER.id) is None:
-            # Two instances, as in production: one leads, the other stands by.
-            await jobspec.submit_scaler(
-                nomad, env={"CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "NOMAD_ADDR": env["NOMAD_ADDR"]}
-            )
-        if await nomad.job(jobspec.SALES.id) is None:
-            sales = await devstack_sales.prepare(stack)
-            await jobspec.submit_sales(
-                nomad, env=sales.env, env_file=str(sales.env_file), notify_port=sales.notify_port
-            )
-        await protocol.wait_until(consul, lambda snap: len(snap.slots) >= slots, timeout_s=300)
-
-
-@app.command()
-def down(root: Path = RootOption) -> None:
-    """Stop the local stack and everything Nomad started; delete its throwaway data."""
-    stack = Stack(root)
-    with console.status("stopping the local stack") as status:
-        stack.down(progress=lambda msg: status.update(msg))
-    console.print("local stack stopped; no process left behind")
-
-
-@app.command()
-def status(root: Path = RootOption) -> None:
-    """Show the local stack's services (if one runs here) and every pool slot: state, tenant, uptime, health."""
-    stack = Stack(root)
-    healthy = True
-    if stack.state.pids:
-        table = Table("service", "pid", "health", "version", title="local stack")
-        for row in stack.status():
-            health = "[green]healthy[/green]" if row.healthy else f"[red]{row.problem}[/red]"
-            table.add_row(row.name, str(row.pid or "-"), health, row.version)
-            healthy &= row.healthy
-        console.print(table)
-    try:
-        asyncio.run(_pool_table(root))
-    except BotpoolError as exc:
-        if isinstance(exc, ConfigurationError):
-            wiring.configuration_exit("botpool", exc)
-        console.print(f"[yellow]pool not readable:[/yellow] {exc}")
-        healthy = False
-    if not healthy:
-        raise typer.Exit(1)
-
-
-async def _pool_table(root: Path) -> None:
-    async with connect(root, activator=False) as services:
-        snap = await protocol.snapshot(services.consul)
-        _, checks = await services.consul.health.checks(keys.SLOT_SERVICE)
-    by_alloc = {c["ServiceID"]: c for c in checks}
-    now = datetime.now(UTC)
-    table = Table("slot", "state", "tenant", "bot", "uptime", "health", title="pool")
-    indexes = sorted(set(snap.slots) | set(snap.claims))
-    for index in indexes:
-        slot = snap.slots.get(index)
-        claim = snap.claims.get(index)
-        if slot is None:
-            table.add_row(str(index), "[red]gone[/red]", claim.tenant_id or "-" if claim else "-", "-", "-", "-")
-            continue
-        state = slot.mode.value
-        if slot.mode is SlotMode.WAITING and claim is not None:
-            state = "claimed"
-        uptime = now - datetime.fromisoformat(slot.activated_at or slot.started_at)
-        check = next((c for sid, c in by_alloc.items() if slot.alloc_id in sid), None)
-        health = check["Status"] if check else "unknown"
-        colour = "green" if health == "passing" else "red"
-        tenant = slot.tenant_id or (claim.tenant_id if claim else None) or "-"
-        table.add_row(str(index), state, tenant, f"@{slot.bot_username}" if slot.bot_username else "-",
-                      _age(uptime), f"[{colour}]{health}[/{colour}]")
-    console.print(table)
-    console.print(f"free {len(snap.free())} · active {len(snap.active())} · total {len(snap.slots)}")
-
-
-def _age(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 tenant_app = typer.Typer(help="Activate, release and list tenants (a salon's bot).", no_args_is_help=True)
@@ -214,7 +85,7 @@ def tenant_add(
         console.print(f"[yellow]still preparing:[/yellow] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(3) from None
     except (BotpoolError, ValueError) as exc:
-        _fail(BotpoolError(str(exc)))
+        fail(exc if isinstance(exc, BotpoolError) else BotpoolError(str(exc)))
 
 
 @tenant_app.command("release")
@@ -230,7 +101,7 @@ def tenant_release(tenant_id: str, root: Path = RootOption) -> None:
     try:
         asyncio.run(run())
     except (BotpoolError, ValueError) as exc:
-        _fail(BotpoolError(str(exc)))
+        fail(exc if isinstance(exc, BotpoolError) else BotpoolError(str(exc)))
 
 
 @tenant_app.command("list")
@@ -250,32 +121,7 @@ def tenant_list(root: Path = RootOption) -> None:
     try:
         asyncio.run(run())
     except BotpoolError as exc:
-        _fail(exc)
-
-
-@app.command(name="env")
-def env_(root: Path = RootOption) -> None:
-    """Print shell exports that point botpool and the HashiCorp CLIs at the local stack."""
-    stack = Stack(root)
-    if not stack.state.pids:
-        console.print("local stack is not running (botpool up)")
-        raise typer.Exit(1)
-    for key, value in stack.env().items():
-        print(f"export {key}='{value}'")
-
-
-@app.command(name="doctor")
-def doctor_(root: Path = RootOption) -> None:
-    """Check every dependency and say what is wrong and how to fix it."""
-    failed = 0
-    for finding in doctor.check_all(Stack(root)):
-        mark = "[green]ok[/green]  " if finding.ok else "[red]FAIL[/red]"
-        console.print(f"{mark} {finding.check:<22} {finding.detail}")
-        if not finding.ok:
-            failed += 1
-            console.print(f"       fix: {finding.fix}")
-    if failed:
-        raise typer.Exit(1)
+        fail(exc)
 
 
 if __name__ == "__main__":

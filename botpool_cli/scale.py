@@ -34,8 +34,7 @@ from rich.console import Console
 from botpool import logs, wiring
 from botpool import settings as cfg
 from botpool.errors import BotpoolError, ConfigurationError
-from botpool_cli.context import connect
-from devstack.stack import DEFAULT_ROOT
+from botpool_cli.context import RootOption, connect
 from scaler import settings as scaler_settings
 from scaler.source import PoolReading, PoolSource
 from scaler.strategy import Reason, lowest_allowed
@@ -124,7 +123,6 @@ async def _run(root: Path, count: int, note: str) -> OverrideResult:
         return await override(source, target, count, max_total=settings.max_total, operator=operator_name(), note=note)
 
 
-RootOption = typer.Option(DEFAULT_ROOT, "--root", help="Folder of the local stack's state.", envvar="BOTPOOL_STATE_DIR")
 
 
 def scale_command(

@@ -95,8 +95,7 @@ class Reconciler:
             if slot.attempt == claim.attempt and slot.error:
                 self._start(tenant_id, index, claim, actions, f"slot refused: {slot.error[:80]}")
                 continue
-            claimed = datetime.fromisoformat(claim.claimed_at)
-            if (now - claimed).total_seconds() > self.timing.ack_timeout_s:
+            if (now - claim.claimed_at).total_seconds() > self.timing.ack_timeout_s:
                 self._start(tenant_id, index, claim, actions, "not acknowledged")
 
         for stale in set(self._first_seen) - problems:

@@ -26,6 +26,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -63,7 +64,7 @@ class ClaimView:
     attempt: str
     alloc_id: str
     slot_session: str
-    claimed_at: str
+    claimed_at: datetime
     modify_index: int
     tenant_id: str | None = None
     reason: str | None = None

@@ -87,11 +87,8 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NomadError) and exc.status >= 500
 
 
-def _age_s(claimed_at: str) -> float:
-    try:
-        return (utcnow() - datetime.fromisoformat(claimed_at)).total_seconds()
-    except ValueError:
-        return float("inf")
+def _age_s(claimed_at: datetime) -> float:
+    return (utcnow() - claimed_at).total_seconds()
 
 
 class PoolTarget:
@@ -209,7 +206,7 @@ class PoolTarget:
     async def _fence(self, reading: PoolReading, doomed: range, attempt: str, why: str) -> dict[int, int] | None:
         """Fence every doomed slot in one transaction; the fences' modify indexes, or None if a claim won."""
         ops: list[dict[str, Any]] = []
-        now = utcnow().isoformat()
+        now = utcnow()
         for i in doomed:
             slot = reading.slot_at[i]
             fence = Claim(

@@ -29,6 +29,9 @@ log = structlog.get_logger("botpool.commerce.payments")
 
 #: The fulfilment seam: called with an order that just became ``paid``; the sales bot wires it to the
 #: Activator (``start_activation`` -> ``Activator.activate`` -> ``mark_active`` / ``mark_failed``).
+#: Contract: its first step is the conditional ``OrderStore.start_activation`` and it proceeds only if
+#: that returned True. ``resume`` hands over every order still ``paid`` again (that is how a crashed or
+#: failed fulfilment is retried), so the same order may be offered more than once; the claim decides.
 OnPaid = Callable[[Order], Awaitable[None]]
 #: Prefix of ``status_reason`` when a payment was canceled; the YooKassa reason follows the colon.
 CANCELED_PREFIX = "payment_canceled:"

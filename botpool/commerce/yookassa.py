@@ -167,7 +167,8 @@ class YooKassaGateway:
                 f"YooKassa refused {what}: {content.get('code', 'error')}"
                 f" {content.get('description', '')} {content.get('parameter', '')}".strip()
             ) from None
-        except (requests.RequestException, OSError, ValueError) as exc:
+        except (requests.RequestException, OSError, ValueError, AttributeError) as exc:
+            # The SDK turns a connection failure into AttributeError (it reads .response of a ConnectionError).
             raise PaymentGatewayError(f"YooKassa could not be reached for {what}: {type(exc).__name__}") from None
 
     def payment_request(self, order: Order) -> dict[str, Any]:

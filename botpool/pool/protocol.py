@@ -7,23 +7,50 @@ claim, the tenant's slot record and a check that the slot is still the same
 waiting slot go in **one Consul transaction**, so concurrent claimers in any
 number of processes can never hand one slot to two tenants or two slots to
 one tenant.
+
+A value under the prefix that cannot be read (written by hand, or by a
+version with an incompatible record) is skipped: the rest of the pool stays
+usable, the key is reported once per ``ModifyIndex`` (a log line and an
+alert), and a slot whose claim key is unreadable is not offered, because its
+claim key is taken.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import structlog
 from consul.aio import Consul
+from pydantic import SecretStr
 
+from botpool import alerts
 from botpool.errors import ClaimConflict, PoolExhausted
 from botpool.pool import keys
-from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow, validate_tenant_id
+from botpool.pool.model import (
+    Claim,
+    ClaimKind,
+    KvRecord,
+    MalformedRecord,
+    SlotMode,
+    SlotState,
+    tenant_slot_index,
+    utcnow,
+    validate_tenant_id,
+)
+
+log = structlog.get_logger("botpool.pool")
+
+R = TypeVar("R", bound=KvRecord)
+
+#: (key, ModifyIndex) of unreadable values this process has reported; pruned to those still present.
+_reported: set[tuple[str, int]] = set()
 
 
 @dataclass
@@ -34,11 +61,15 @@ class PoolSnapshot:
     slots: dict[int, SlotState] = field(default_factory=dict)
     claims: dict[int, Claim] = field(default_factory=dict)
     tenants: dict[str, tuple[int, int]] = field(default_factory=dict)  # tenant -> (slot index, modify index)
+    unreadable: dict[str, int] = field(default_factory=dict)  # key -> modify index, for values skipped
 
     def free(self) -> list[SlotState]:
         """Waiting slots with no claim, lowest index first: what a buyer can get right now."""
         return sorted(
-            (s for i, s in self.slots.items() if s.mode is SlotMode.WAITING and i not in self.claims),
+            (
+                s for i, s in self.slots.items()
+                if s.mode is SlotMode.WAITING and i not in self.claims and keys.claim(i) not in self.unreadable
+            ),
             key=lambda s: s.index,
         )
 
@@ -74,21 +105,61 @@ async def transact(consul: Consul, ops: list[dict[str, Any]]) -> list[dict[str, 
     raise ClaimConflict(f"Consul transaction failed with HTTP {response.code}: {response.body[:200]!r}")
 
 
+async def report_unreadable(consul: Consul, key: str, modify_index: int, error: str) -> None:
+    """Tell operators, once per key and ``ModifyIndex``, that a value was skipped (a log line and an alert).
+
+    Every reader meets the same bad value on every poll; this process logs it
+    once, and the alert's id names the key and index so that all processes
+    together raise it once. A failure to write the alert is logged, never raised:
+    reporting must not stop the reader either.
+    """
+    if (key, modify_index) in _reported:
+        return
+    _reported.add((key, modify_index))
+    log.warning("unreadable value skipped", key=key, modify_index=modify_index, error=error)
+    alert_id = f"unreadable-{hashlib.sha256(key.encode()).hexdigest()[:16]}-{modify_index}"
+    try:
+        await alerts.raise_alert_once(
+            consul, alert_id, "unreadable_record", f"the value of {key} cannot be read and is ignored: {error}",
+            key=key, modify_index=modify_index,
+        )
+    except Exception as exc:  # the log line above already tells the operator
+        log.warning("could not raise the unreadable-value alert", key=key, error=repr(exc))
+
+
+async def decode(consul: Consul, record: type[R], entry: dict[str, Any]) -> R | None:
+    """Decode one KV entry as ``record``; None (reported once) if it is unreadable, so a reader skips it."""
+    try:
+        return record.from_kv(entry)
+    except MalformedRecord as exc:
+        await report_unreadable(consul, str(entry["Key"]), int(entry["ModifyIndex"]), str(exc))
+        return None
+
+
 async def snapshot(consul: Consul, *, index: int | None = None, wait: str = "30s") -> PoolSnapshot:
-    """Read the pool prefix; with ``index`` this is a blocking query that returns on change."""
+    """Read the pool prefix; with ``index`` this is a blocking query that returns on change.
+
+    Unreadable values are skipped and listed in ``unreadable`` (and reported once), never raised.
+    """
     new_index, entries = await consul.kv.get(keys.POOL, recurse=True, index=index, wait=wait if index else None)
     snap = PoolSnapshot(index=int(new_index))
     for entry in entries or []:
         key: str = entry["Key"]
         if entry.get("Value") is None:
             continue
-        if key.startswith(keys.SLOTS):
-            state = SlotState.from_kv(entry)
-            snap.slots[state.index] = state
-        elif key.startswith(keys.CLAIMS):
-            snap.claims[keys.index_of(key)] = Claim.from_kv(entry)
-        elif key.startswith(keys.TENANTS):
-            snap.tenants[key[len(keys.TENANTS) :]] = (int(entry["Value"]), int(entry["ModifyIndex"]))
+        try:
+            if key.startswith(keys.SLOTS):
+                state = SlotState.from_kv(entry)
+                snap.slots[state.index] = state
+            elif key.startswith(keys.CLAIMS):
+                snap.claims[keys.index_of(key)] = Claim.from_kv(entry)
+            elif key.startswith(keys.TENANTS):
+                snap.tenants[key[len(keys.TENANTS) :]] = (tenant_slot_index(entry), int(entry["ModifyIndex"]))
+        except (MalformedRecord, ValueError) as exc:  # ValueError: a key not ending in a slot index
+            snap.unreadable[key] = int(entry["ModifyIndex"])
+            await report_unreadable(consul, key, int(entry["ModifyIndex"]), str(exc))
+    if index is None or snap.index != index:
+        _reported.intersection_update(snap.unreadable.items())
     return snap
 
 
@@ -127,8 +198,7 @@ async def claim(
         slot = candidates[0]
         record = Claim(
             kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session=slot.session,
-            alloc_id=slot.alloc_id, claimed_at=utcnow().isoformat(), tenant_id=tenant_id,
-            wrap_token=wrap_token,
+            alloc_id=slot.alloc_id, claimed_at=utcnow(), tenant_id=tenant_id, wrap_token=SecretStr(wrap_token),
         )
         ops = [
             kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
@@ -138,7 +208,8 @@ async def claim(
             # A stale record (its claim is gone): replace it, but only if nobody changed it meanwhile.
             ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=held[1]))
         else:
-            ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=0))
+            unreadable = snap.unreadable.get(keys.tenant(tenant_id), 0)  # an unreadable record is replaced too
+            ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=unreadable))
         results = await transact(consul, ops)
         if results is not None:
             record.modify_index = int(results[1]["KV"]["ModifyIndex"])

@@ -83,8 +83,10 @@ async def shop(
     started = asyncio.Event()
 
     async def on_paid(order: Order) -> None:
-        fulfilled.append(order.order_id)
-        started.set()
+        # What the sales bot's fulfiller does first: claim the activation; only the winner activates.
+        if await orders.start_activation(order.order_id):
+            fulfilled.append(order.order_id)
+            started.set()
 
     payments = Payments(orders, ledger, gateway, consul=consul, on_paid=on_paid)
     app = notifications.notification_app(payments, TrustedNetworks(settings.trusted_networks))

@@ -1,13 +1,15 @@
 """A separate process that activates tenants concurrently (the 'several processes' of the pool test).
 
 Reads a JSON list of tenant specs on stdin, activates them all at once through
-the shared entry point, and prints one JSON result per tenant.
+the shared entry point, and prints one JSON result per tenant. The optional
+``BOTPOOL_TEST_POOL_WAIT_S`` sets how long each activation waits for a slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -15,12 +17,15 @@ from pydantic import SecretStr
 
 from botpool import wiring
 from botpool.errors import BotpoolError
-from botpool.tenancy.activation import Activator, TenantSpec
+from botpool.tenancy.activation import POOL_WAIT_S, Activator, TenantSpec
 
 
 async def main() -> None:
     specs = json.load(sys.stdin)
-    async with wiring.control_plane(wiring.ControlPlaneSettings.load(), db_max_size=8) as plane:
+    async with wiring.control_plane(
+        wiring.ControlPlaneSettings.load(), db_max_size=8,
+        pool_wait_s=float(os.environ.get("BOTPOOL_TEST_POOL_WAIT_S") or POOL_WAIT_S),
+    ) as plane:
         results = await asyncio.gather(*(_one(plane.activator, s) for s in specs))
     print(json.dumps(results))
 

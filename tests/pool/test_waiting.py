@@ -25,11 +25,12 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
+from botpool import jobspec
 from botpool.clients import consul as consul_client
 from botpool.clients.nomad import NomadClient
 from botpool.errors import ActivationPending
 from botpool.leader import LeaderElection
-from botpool.pool import jobspec, protocol
+from botpool.pool import protocol
 from botpool.pool.model import SlotMode
 from botpool.settings import ConsulSettings
 from botpool.tenancy import store
@@ -42,6 +43,10 @@ from tests.fixtures.telegram import TelegramStandin
 from tests.scaler.conftest import PoolHarness, running_scaler
 
 CLIENT = TgUser(id=990001, first_name="Vera")
+#: The buyers' wait for a slot. Longer than the default 60 s only because this shared 2-core test machine can
+#: take over a minute to start slots under load; the defect did not depend on it (the wait ended at the first
+#: lost race for a freed slot, whatever its length).
+WAIT_S = 180.0
 
 
 @pytest.fixture
@@ -72,55 +77,6 @@ async def answers_start(telegram: TelegramStandin, bot: BotInfo, company: str) -
     await telegram.control.wait_for_message(bot, CLIENT.id, contains=company, after_message_id=last, timeout=20)
 
 
-async def test_eight_buyers_on_five_free_slots_all_get_a_bot_within_the_wait(
-    harness: PoolHarness, telegram_standin: TelegramStandin, control_env: dict[str, str]
-) -> None:
-    await harness.submit(5, max_count=12)
-    async with running_scaler(harness.stack_env, MIN_FREE_BOTS=1, SCALE_BATCH=4, MAX_FREE_BOTS=5,
-                              MAX_TOTAL_BOTS=12, SCALE_IN_COOLDOWN=600):
-        specs: list[dict[str, str]] = []
-        bots: dict[str, BotInfo] = {}
-        for n in range(8):
-            bot = await new_bot(telegram_standin, f"wait{n}")
-            specs.append({"tenant_id": f"t_{uuid.uuid4().hex[:12]}", "token": bot.token, "admin": "42",
-                          "company": f"Queue Salon {n}"})
-            bots[specs[-1]["tenant_id"]] = bot
-        # Two processes of four buyers each: the races are between processes and within one.
-        chunks = [specs[0::2], specs[1::2]]
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "tests.pool.activate_worker"], env=control_env,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
-            for _ in chunks
-        ]
-        started = time.monotonic()
-        outputs = await asyncio.gather(*(
-            asyncio.to_thread(
-                p.communicate, json.dumps(chunk), 180
-            )
-            for p, chunk in zip(procs, chunks, strict=True)
-        ))
-        elapsed = time.monotonic() - started
-    assert all(p.returncode == 0 for p in procs), [err[-800:] for _, err in outputs]
-    results = [r for out, _ in outputs for r in json.loads(out.strip().splitlines()[-1])]
-    failed = [r for r in results if "error" in r]
-    assert not failed, f"every buyer is served within the wait; told otherwise: {failed}"
-    assert len(results) == 8
-    assert elapsed < POOL_WAIT_S + 20, f"the activations took {elapsed:.1f} s"
-    assert all(float(r["seconds"]) < POOL_WAIT_S for r in results), results
-    slots = [int(r["slot"]) for r in results]
-    assert len(set(slots)) == 8, f"one slot never serves two tenants: {sorted(slots)}"
-
-    snap = await protocol.snapshot(harness.consul)
-    serving = {s.tenant_id: s.index for s in snap.active()}
-    assert {r["tenant_id"]: r["slot"] for r in results} == {t: serving[t] for t in (r["tenant_id"] for r in results)}
-    assert len(snap.tenants) == len({index for index, _ in snap.tenants.values()}), "no tenant holds two slots"
-    assert len(snap.slots) > 5, "the scaler added the slots the last three buyers got"
-    for spec in specs:
-        await answers_start(telegram_standin, bots[spec["tenant_id"]], spec["company"])
-
-
 @pytest.fixture
 async def make_activator(
     consul_addr: str, vault: VaultHandle, activator_token: str, postgres: PostgresHandle, redis_server: RedisHandle
@@ -141,6 +97,57 @@ async def make_activator(
         await db.close()
         await redis.aclose()
         await consul.close()
+
+
+async def test_eight_buyers_on_five_free_slots_all_get_a_bot_within_the_wait(
+    harness: PoolHarness, telegram_standin: TelegramStandin, control_env: dict[str, str],
+    make_activator: Callable[[float], Activator],
+) -> None:
+    await make_activator(POOL_WAIT_S).prepare()  # the control schema, as any control-plane process creates it
+    await harness.submit(5, max_count=12)
+    async with running_scaler(harness.stack_env, MIN_FREE_BOTS=1, SCALE_BATCH=4, MAX_FREE_BOTS=5,
+                              MAX_TOTAL_BOTS=12, SCALE_IN_COOLDOWN=600):
+        specs: list[dict[str, str]] = []
+        bots: dict[str, BotInfo] = {}
+        for n in range(8):
+            bot = await new_bot(telegram_standin, f"wait{n}")
+            specs.append({"tenant_id": f"t_{uuid.uuid4().hex[:12]}", "token": bot.token, "admin": "42",
+                          "company": f"Queue Salon {n}"})
+            bots[specs[-1]["tenant_id"]] = bot
+        # Two processes of four buyers each: the races are between processes and within one.
+        chunks = [specs[0::2], specs[1::2]]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.pool.activate_worker"],
+                env={**control_env, "BOTPOOL_TEST_POOL_WAIT_S": str(WAIT_S)},
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            for _ in chunks
+        ]
+        started = time.monotonic()
+        outputs = await asyncio.gather(*(
+            asyncio.to_thread(
+                p.communicate, json.dumps(chunk), WAIT_S + 120
+            )
+            for p, chunk in zip(procs, chunks, strict=True)
+        ))
+        elapsed = time.monotonic() - started
+    assert all(p.returncode == 0 for p in procs), [err[-3000:] for _, err in outputs]
+    results = [r for out, _ in outputs for r in json.loads(out.strip().splitlines()[-1])]
+    failed = [r for r in results if "error" in r]
+    assert not failed, f"every buyer is served within the wait; told otherwise: {failed}"
+    assert len(results) == 8
+    assert all(float(r["seconds"]) < WAIT_S for r in results), f"{results} ({elapsed:.1f} s in all)"
+    slots = [int(r["slot"]) for r in results]
+    assert len(set(slots)) == 8, f"one slot never serves two tenants: {sorted(slots)}"
+
+    snap = await protocol.snapshot(harness.consul)
+    serving = {s.tenant_id: s.index for s in snap.active()}
+    assert {r["tenant_id"]: r["slot"] for r in results} == {t: serving[t] for t in (r["tenant_id"] for r in results)}
+    assert len(snap.tenants) == len({index for index, _ in snap.tenants.values()}), "no tenant holds two slots"
+    assert len(snap.slots) > 5, "the scaler added the slots the last three buyers got"
+    for spec in specs:
+        await answers_start(telegram_standin, bots[spec["tenant_id"]], spec["company"])
 
 
 async def test_when_the_wait_runs_out_the_buyer_hears_still_preparing_and_the_reconciler_serves_it(
@@ -182,7 +189,7 @@ async def test_when_the_wait_runs_out_the_buyer_hears_still_preparing_and_the_re
     stop = asyncio.Event()
     tasks = [asyncio.create_task(leader.run()), asyncio.create_task(reconciler.run(stop, leader))]
     try:
-        await harness.nomad.scale(jobspec.JOB_ID, jobspec.GROUP, 2, message="test: a slot for the late buyer")
+        await harness.nomad.scale(jobspec.POOL.id, jobspec.POOL.group, 2, message="test: a slot for the late buyer")
         await protocol.wait_until(
             consul,
             lambda s: any(x.tenant_id == late.tenant_id and x.mode is SlotMode.ACTIVE for x in s.slots.values()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from botpool.pool.model import ClaimKind, SlotMode
 from scaler.settings import ScalerSettings
@@ -57,7 +58,7 @@ def reading(
         if i in busy or i in fenced or i in restarting:
             claims.append(ClaimView(
                 index=i, kind=ClaimKind.FENCE if i in fenced else ClaimKind.TENANT, attempt=f"a{i}",
-                alloc_id=f"alloc-{i}", slot_session=f"s{i}", claimed_at="2026-01-01T00:00:00+00:00",
+                alloc_id=f"alloc-{i}", slot_session=f"s{i}", claimed_at=datetime(2026, 1, 1, tzinfo=UTC),
                 modify_index=100 + i, tenant_id=None if i in fenced else f"t_tenant{i:04d}",
                 reason="scale-in test" if i in fenced else None,
             ))

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +66,7 @@ async def test_ten_slots_eight_claimed_grows_to_fifteen_and_refills(pool: PoolHa
         assert events[0]["Meta"]["free"] == 2 and events[0]["Meta"]["total"] == 10
         # Reaction: from the claim that left 2 free (its timestamp in Consul) to Nomad's scale event.
         claim = snap.claims[eighth.slot]
-        reaction = int(events[0]["Time"]) / 1e9 - datetime.fromisoformat(claim.claimed_at).timestamp()
+        reaction = int(events[0]["Time"]) / 1e9 - claim.claimed_at.timestamp()
         assert 0 <= reaction <= 1.0, f"scale-up {reaction:.3f} s after the shortage"
         for tenant in tenants.active.values():
             await tenants.answers(tenant)

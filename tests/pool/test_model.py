@@ -1,0 +1,206 @@
+"""Consul records: today's values still decode, secrets stay hidden, and a bad value never stops the pool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import structlog
+from consul.aio import Consul
+
+from botpool import alerts
+from botpool.leader import LeaderRecord
+from botpool.pool import keys, protocol
+from botpool.pool.model import Claim, ClaimKind, MalformedRecord, SlotMode, SlotState, utcnow
+
+WRAP_TOKEN = "hvs.CAESIAwrappingTOKENthatMustNeverLeak0123456789"
+
+#: Values exactly as the dataclass version wrote them (``json.dumps(asdict(record))`` with isoformat times).
+OLD_SLOT = (
+    '{"index": 3, "alloc_id": "5f1c2d3e-0000-4000-8000-00000000abcd", "mode": "active", "session": "sess-3", '
+    '"started_at": "2026-03-01T10:00:00.123456+00:00", "tenant_id": "t_salon001", "bot_username": "salon_bot", '
+    '"activated_at": "2026-03-01T10:05:30.000001+00:00", "attempt": "9f8e7d", "error": null}'
+)
+OLD_CLAIM = (
+    '{"kind": "tenant", "attempt": "9f8e7d", "slot_session": "sess-3", '
+    '"alloc_id": "5f1c2d3e-0000-4000-8000-00000000abcd", "claimed_at": "2026-03-01T10:05:29.500000+00:00", '
+    f'"tenant_id": "t_salon001", "wrap_token": "{WRAP_TOKEN}", "reason": null}}'
+)
+OLD_FENCE = (
+    '{"kind": "fence", "attempt": "scale-1", "slot_session": "sess-9", "alloc_id": "a9", '
+    '"claimed_at": "2026-03-01T11:00:00+00:00", "tenant_id": null, "wrap_token": null, "reason": "scale-in"}'
+)
+OLD_ALERT = (
+    '{"alert_id": "20260301T100000-1a2b3c4d", "kind": "handoff_refused", "message": "slot 3 refused", '
+    '"at": "2026-03-01T10:00:00.500000+00:00", "details": {"slot": 3, "tenant_id": "t_salon001"}}'
+)
+OLD_LEADER = '{"instance": "reconciler-1", "since": "2026-03-01T09:00:00.000001+00:00"}'
+
+
+def kv(key: str, value: str, modify_index: int = 17) -> dict[str, object]:
+    """A KV entry as py-consul returns it (the value as bytes)."""
+    return {"Key": key, "Value": value.encode(), "ModifyIndex": modify_index}
+
+
+# ----------------------------------------------------------------- wire format
+
+
+def test_todays_values_decode_with_aware_utc_times() -> None:
+    slot = SlotState.from_kv(kv(keys.slot(3), OLD_SLOT, 41))
+    assert slot.mode is SlotMode.ACTIVE and slot.tenant_id == "t_salon001" and slot.modify_index == 41
+    assert slot.started_at == datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    assert slot.activated_at == datetime(2026, 3, 1, 10, 5, 30, 1, tzinfo=UTC)
+    claim = Claim.from_kv(kv(keys.claim(3), OLD_CLAIM, 42))
+    assert claim.kind is ClaimKind.TENANT and claim.modify_index == 42
+    assert claim.claimed_at == datetime(2026, 3, 1, 10, 5, 29, 500000, tzinfo=UTC)
+    assert claim.wrap_token is not None and claim.wrap_token.get_secret_value() == WRAP_TOKEN
+    fence = Claim.from_kv(kv(keys.claim(9), OLD_FENCE))
+    assert fence.kind is ClaimKind.FENCE and fence.wrap_token is None and fence.reason == "scale-in"
+    alert = alerts.Alert.decode(OLD_ALERT)
+    assert alert.at == datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=UTC) and alert.details["slot"] == 3
+    assert LeaderRecord.decode(OLD_LEADER).instance == "reconciler-1"
+
+
+@pytest.mark.parametrize(("record", "old"), [(SlotState, OLD_SLOT), (Claim, OLD_CLAIM), (Claim, OLD_FENCE)])
+def test_values_written_now_are_what_the_previous_version_reads(record: type[SlotState | Claim], old: str) -> None:
+    # The previous version did ``cls(**json.loads(value))`` and ``datetime.fromisoformat`` on the times:
+    # the same keys, the same strings, so it reads a record written now exactly as one it wrote itself.
+    written = record.from_kv(kv("any/0001", old)).to_json()
+    assert json.loads(written) == json.loads(old)
+    assert "modify_index" not in json.loads(written)
+
+
+def test_a_newer_version_with_extra_fields_or_fewer_optional_ones_still_decodes() -> None:
+    newer = json.loads(OLD_SLOT) | {"cpu_seconds": 12.5, "labels": {"zone": "b"}}
+    assert SlotState.decode(json.dumps(newer)).bot_username == "salon_bot"
+    minimal = {k: v for k, v in json.loads(OLD_SLOT).items() if k in ("index", "alloc_id", "mode", "session",
+                                                                       "started_at")}
+    slot = SlotState.decode(json.dumps(minimal))
+    assert slot.tenant_id is None and slot.activated_at is None and slot.error is None
+    leader = LeaderRecord.decode('{"instance": "scaler-2"}')
+    assert leader.since is None
+
+
+def test_times_from_another_offset_are_stored_as_utc() -> None:
+    moscow = timezone(timedelta(hours=3))
+    claim = Claim(kind=ClaimKind.FENCE, attempt="a", slot_session="s", alloc_id="x",
+                  claimed_at=datetime(2026, 3, 1, 13, 0, tzinfo=moscow))
+    assert claim.claimed_at.utcoffset() == timedelta(0) and claim.claimed_at.hour == 10
+    assert json.loads(claim.to_json())["claimed_at"] == "2026-03-01T10:00:00+00:00"
+
+
+def test_a_time_without_a_zone_is_unreadable() -> None:
+    naive = json.loads(OLD_SLOT) | {"started_at": "2026-03-01T10:00:00"}
+    with pytest.raises(MalformedRecord, match="started_at"):
+        SlotState.decode(json.dumps(naive))
+
+
+# --------------------------------------------------------------------- secrets
+
+
+def test_the_wrapping_token_shows_only_in_the_stored_value() -> None:
+    claim = Claim.from_kv(kv(keys.claim(3), OLD_CLAIM))
+    for shown in (repr(claim), str(claim), f"{claim}", str(claim.model_dump()), claim.model_dump_json(),
+                  json.dumps(claim.model_dump(mode="json"))):
+        assert WRAP_TOKEN not in shown
+    with structlog.testing.capture_logs() as logs:
+        structlog.get_logger("test").warning("claim seen", claim=claim)
+    assert WRAP_TOKEN not in repr(logs)
+    assert json.loads(claim.to_json())["wrap_token"] == WRAP_TOKEN  # the slot needs it to unwrap
+
+
+def test_an_unreadable_claim_never_echoes_its_token() -> None:
+    broken = json.loads(OLD_CLAIM) | {"kind": "borrow", "claimed_at": "yesterday"}
+    with pytest.raises(MalformedRecord) as caught:
+        Claim.decode(json.dumps(broken))
+    assert "kind" in str(caught.value) and "claimed_at" in str(caught.value)
+    assert WRAP_TOKEN not in str(caught.value) and caught.value.__cause__ is None
+    with pytest.raises(MalformedRecord, match="Invalid JSON") as garbage:
+        Claim.decode(f"not json {WRAP_TOKEN}")
+    assert WRAP_TOKEN not in str(garbage.value)
+
+
+# ------------------------------------------------ unreadable values on real Consul
+
+
+def waiting_slot(index: int) -> str:
+    return SlotState(index=index, alloc_id=f"alloc-{index}", mode=SlotMode.WAITING, session=f"sess-{index}",
+                     started_at=utcnow()).to_json()
+
+
+@pytest.fixture
+async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
+    """The pool and alert prefixes empty before and after (no Nomad job: slots are written by the test)."""
+    await consul.kv.delete(keys.POOL, recurse=True)
+    await consul.kv.delete(keys.ALERTS, recurse=True)
+    yield consul
+    await consul.kv.delete(keys.POOL, recurse=True)
+    await consul.kv.delete(keys.ALERTS, recurse=True)
+
+
+async def unreadable_alerts(consul: Consul) -> dict[str, int]:
+    """Alerts about unreadable values, counted per key."""
+    found: dict[str, int] = {}
+    for alert in await alerts.list_alerts(consul):
+        if alert.kind == "unreadable_record":
+            found[alert.details["key"]] = found.get(alert.details["key"], 0) + 1
+    return found
+
+
+async def test_garbage_under_a_slot_and_a_claim_key_is_skipped_reported_once_and_claims_go_on(
+    empty_pool: Consul, consul_addr: str
+) -> None:
+    consul = empty_pool
+    for index in (0, 2, 3):
+        await consul.kv.put(keys.slot(index), waiting_slot(index))
+    await consul.kv.put(keys.slot(1), "{truncated")
+    await consul.kv.put(keys.claim(0), f'{{"kind": "tenant", "wrap_token": "{WRAP_TOKEN}"}}')  # slot 0 is taken
+    await consul.kv.put(keys.tenant("t_garbled01"), "slot three")
+
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):  # every poll meets the same values
+            snap = await protocol.snapshot(consul)
+    assert sorted(snap.slots) == [0, 2, 3]
+    assert set(snap.unreadable) == {keys.slot(1), keys.claim(0), keys.tenant("t_garbled01")}
+    assert [s.index for s in snap.free()] == [2, 3]
+    warned = [e["key"] for e in logs if e["event"] == "unreadable value skipped"]
+    assert sorted(warned) == sorted(snap.unreadable), "one log line per bad key, not one per poll"
+    assert WRAP_TOKEN not in repr(logs)
+
+    # A second process meets the same values: still one alert per key, none of them showing the token.
+    code = (
+        "import asyncio; from botpool.clients import consul as c; from botpool.settings import ConsulSettings\n"
+        "from botpool.pool import protocol\n"
+        "async def main():\n"
+        f"    client = c.connect(ConsulSettings(CONSUL_HTTP_ADDR={consul_addr!r}))\n"
+        "    print(sorted((await protocol.snapshot(client)).slots))\n"
+        "    await client.close()\n"
+        "asyncio.run(main())\n"
+    )
+    other = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert other.stdout.strip().splitlines()[-1] == "[0, 2, 3]"
+    assert other.stdout.count("unreadable value skipped") == 3 and WRAP_TOKEN not in other.stdout
+    assert await unreadable_alerts(consul) == dict.fromkeys(snap.unreadable, 1)
+    assert not [a for a in await alerts.list_alerts(consul) if WRAP_TOKEN in a.model_dump_json()]
+
+    # Claims go on: the lowest slot whose claim key is free, and the garbled tenant record is replaced.
+    slot, claim = await protocol.claim(consul, "t_garbled01", "hvs.fresh-wrap")
+    assert slot.index == 2 and claim.tenant_id == "t_garbled01"
+    slot, _ = await protocol.claim(consul, "t_another01", "hvs.other-wrap")
+    assert slot.index == 3
+    after = await protocol.snapshot(consul)
+    assert after.tenants["t_garbled01"][0] == 2 and after.tenants["t_another01"][0] == 3
+    assert set(after.unreadable) == {keys.slot(1), keys.claim(0)}
+
+    # A new bad value at the same key (a new ModifyIndex) is reported again, once.
+    await consul.kv.put(keys.slot(1), "still not json")
+    await protocol.snapshot(consul)
+    await protocol.snapshot(consul)
+    assert (await unreadable_alerts(consul))[keys.slot(1)] == 2
