@@ -17,18 +17,29 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramU
 from pydantic import SecretStr
 
 from botpool.errors import InvalidTenantSpec
+from botpool.i18n import N_
 from botpool.tenancy import spec
 from botpool.tenancy import store as tenancy_store
 
 
 class Verdict(enum.StrEnum):
-    """Why a bot cannot be used; the bot answers each with its own sentence (``bot_<verdict>``)."""
+    """Why a bot cannot be used; the bot answers each with its own sentence (``VERDICT``)."""
 
     MALFORMED = "malformed"
     REJECTED = "rejected"
     UNREACHABLE = "unreachable"
     NOT_A_BOT = "not_a_bot"
     IN_USE = "in_use"
+
+
+#: What the buyer is told for each verdict.
+VERDICT: dict[Verdict, str] = {
+    Verdict.MALFORMED: N_("bot_malformed"),
+    Verdict.REJECTED: N_("bot_rejected"),
+    Verdict.UNREACHABLE: N_("bot_unreachable"),
+    Verdict.NOT_A_BOT: N_("bot_not_a_bot"),
+    Verdict.IN_USE: N_("bot_in_use"),
+}
 
 
 @dataclass(frozen=True)

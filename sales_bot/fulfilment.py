@@ -36,6 +36,7 @@ from botpool.errors import (
     PoolExhausted,
     TenantError,
 )
+from botpool.i18n import N_
 from botpool.tenancy import store as tenancy_store
 from botpool.tenancy.activation import Activator
 from botpool.tenancy.spec import TenantSpec
@@ -49,6 +50,13 @@ log = structlog.get_logger("sales_bot.fulfilment")
 REASON_TOKEN_REJECTED = "bot_token_rejected"  # noqa: S105 - a reason code, not a secret
 REASON_BOT_IN_USE = "bot_in_use"
 REASON_TOKEN_UNAVAILABLE = "bot_token_unavailable"  # noqa: S105 - a reason code, not a secret
+#: What the buyer is told for each reason.
+FAILED: dict[str, str] = {
+    REASON_TOKEN_REJECTED: N_("failed_bot_token_rejected"),
+    REASON_BOT_IN_USE: N_("failed_bot_in_use"),
+    REASON_TOKEN_UNAVAILABLE: N_("failed_bot_token_unavailable"),
+}
+_PREPARING = N_("preparing")
 
 
 class Fulfiller:
@@ -103,7 +111,7 @@ class Fulfiller:
         if created:
             done, _ = await asyncio.wait({task}, timeout=self.prepare_after_s)
             if not done:
-                await self._tell(order_id, "preparing")
+                await self._tell(order_id, _PREPARING)
         with contextlib.suppress(Exception):
             await task
 
@@ -149,7 +157,7 @@ class Fulfiller:
 
     async def _fail(self, order: Order, reason: str) -> None:
         if await self.orders.mark_failed(order.order_id, reason):
-            await self._tell(order.order_id, f"failed_{reason}")
+            await self._tell(order.order_id, FAILED[reason])
 
     async def send_ready(self, order_id: str) -> None:
         """Send "ready" for an active order unless some process already did (claimed in the order row)."""
@@ -177,7 +185,7 @@ class Fulfiller:
         if order is None:
             return
         tr = tr_for(order.language)
-        markup = keyboards.again(tr) if key == f"failed_{REASON_BOT_IN_USE}" else None
+        markup = keyboards.again(tr) if key == FAILED[REASON_BOT_IN_USE] else None
         try:
             await self.bot.send_message(order.buyer_telegram_id, tr(key, username=order.bot_username or ""),
                                         reply_markup=markup)

@@ -15,14 +15,19 @@ from aiogram.types import (
 )
 
 from botpool.commerce.tariffs import Tariff
+from botpool.i18n import N_
 from sales_bot.callbacks import Act, SaleCb
 from sales_bot.texts import SalesTr
 
-#: Time zones offered as buttons (most Russian salons), the default first; anything else can be typed.
-ZONES = (
-    "Europe/Moscow", "Europe/Kaliningrad", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Omsk",
-    "Asia/Novosibirsk", "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk", "Asia/Vladivostok",
+#: Time zones offered as buttons (most Russian salons), the default first, with their button texts;
+#: anything else can be typed.
+ZONE_BUTTONS = (
+    ("Europe/Moscow", N_("tz_0")), ("Europe/Kaliningrad", N_("tz_1")), ("Europe/Samara", N_("tz_2")),
+    ("Asia/Yekaterinburg", N_("tz_3")), ("Asia/Omsk", N_("tz_4")), ("Asia/Novosibirsk", N_("tz_5")),
+    ("Asia/Krasnoyarsk", N_("tz_6")), ("Asia/Irkutsk", N_("tz_7")), ("Asia/Yakutsk", N_("tz_8")),
+    ("Asia/Vladivostok", N_("tz_9")),
 )
+ZONES = tuple(zone for zone, _ in ZONE_BUTTONS)
 #: Fixed id of the managed-bot request, echoed back by Telegram with the created bot.
 MANAGED_BOT_REQUEST_ID = 1
 
@@ -55,7 +60,9 @@ def get_bot(tr: SalesTr, company_hint: str = "") -> ReplyKeyboardMarkup:
 
 def zones(tr: SalesTr) -> InlineKeyboardMarkup:
     """The common zones, two per row."""
-    buttons = [InlineKeyboardButton(text=tr(f"tz_{i}"), callback_data=_cb(Act.TZ, str(i))) for i in range(len(ZONES))]
+    buttons = [
+        InlineKeyboardButton(text=tr(key), callback_data=_cb(Act.TZ, str(i))) for i, (_, key) in enumerate(ZONE_BUTTONS)
+    ]
     return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 

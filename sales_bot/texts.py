@@ -10,12 +10,33 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from botpool.commerce.orders import OrderStatus
 from botpool.commerce.tariffs import Tariff
-from botpool.i18n import Catalog, Translator
+from botpool.i18n import N_, Catalog, Translator
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 DOMAIN = "sales"
 CURRENCY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
+
+#: Where an order stands, as told to its buyer (every key is written out so the extraction sees it).
+STATUS: dict[OrderStatus, str] = {
+    OrderStatus.DRAFT: N_("status_draft"),
+    OrderStatus.AWAITING_PAYMENT: N_("status_awaiting_payment"),
+    OrderStatus.PAID: N_("status_paid"),
+    OrderStatus.ACTIVATING: N_("status_activating"),
+    OrderStatus.ACTIVE: N_("status_active"),
+    OrderStatus.FAILED: N_("status_failed"),
+    OrderStatus.CANCELED: N_("status_canceled"),
+}
+#: A company name the tenant spec refused, by the spec's stable error code.
+SPEC: dict[str, str] = {
+    "company_name_empty": N_("spec_company_name_empty"),
+    "company_name_too_long": N_("spec_company_name_too_long"),
+    "company_name_control_characters": N_("spec_company_name_control_characters"),
+    "company_name_needs_letters": N_("spec_company_name_needs_letters"),
+}
+_DAYS_ONE, _DAYS_FEW, _DAYS_MANY = N_("days_one"), N_("days_few"), N_("days_many")
+_TARIFF_BUTTON = N_("tariff_button")
 
 
 @cache
@@ -42,19 +63,19 @@ class SalesTr(Translator):
         if self.lang == "ru":
             tail, tens = n % 10, n % 100
             if tail == 1 and tens != 11:
-                key = "days_one"
+                key = _DAYS_ONE
             elif 2 <= tail <= 4 and not 12 <= tens <= 14:
-                key = "days_few"
+                key = _DAYS_FEW
             else:
-                key = "days_many"
+                key = _DAYS_MANY
         else:
-            key = "days_one" if n == 1 else "days_many"
+            key = _DAYS_ONE if n == 1 else _DAYS_MANY
         return self(key, n=n)
 
     def tariff(self, tariff: Tariff) -> str:
         """One line for a tariff button: its title, price and period."""
         return self(
-            "tariff_button", title=tariff.title, price=self.money(tariff.price_kopecks, tariff.currency),
+            _TARIFF_BUTTON, title=tariff.title, price=self.money(tariff.price_kopecks, tariff.currency),
             days=self.days(tariff.days),
         )
 

@@ -22,12 +22,12 @@ from aiogram.types import ManagedBotUpdated, Message, ReplyKeyboardRemove
 
 from botpool.commerce.orders import OrderStatus
 from sales_bot import keyboards
-from sales_bot.botcheck import BotUnusable, Verdict, check_token, ensure_free
+from sales_bot.botcheck import VERDICT, BotUnusable, Verdict, check_token, ensure_free
 from sales_bot.context import Sales
 from sales_bot.fulfilment import REASON_TOKEN_REJECTED, REASON_TOKEN_UNAVAILABLE
 from sales_bot.routers.flow import next_step
 from sales_bot.states import Buy
-from sales_bot.texts import SalesTr, catalog
+from sales_bot.texts import STATUS, SalesTr, catalog
 
 log = structlog.get_logger("sales_bot.bot")
 router = Router(name="bot")
@@ -45,7 +45,7 @@ async def managed_bot(event: ManagedBotUpdated, bot: Bot, state: FSMContext, sal
         await ensure_free(sales.db, created.id, order.order_id, order.tenant_id)
         await bot.get_managed_bot_token(user_id=created.id)  # we can fetch its token whenever activation needs it
     except BotUnusable as exc:
-        await bot.send_message(event.user.id, tr(f"bot_{exc.verdict.value}"))
+        await bot.send_message(event.user.id, tr(VERDICT[exc.verdict]))
         return
     except TelegramAPIError:
         await bot.send_message(event.user.id, tr("bot_unreachable"), reply_markup=keyboards.get_bot(tr))
@@ -101,7 +101,7 @@ async def pasted_token(message: Message, bot: Bot, state: FSMContext, sales: Sal
             return
         await ensure_free(sales.db, checked.bot_id, order.order_id, order.tenant_id)
     except BotUnusable as exc:
-        await message.answer(tr(f"bot_{exc.verdict.value}"))
+        await message.answer(tr(VERDICT[exc.verdict]))
         return
     await sales.tokens.keep(order.tenant_id, checked.token)
     if order.status is OrderStatus.FAILED and order.status_reason in (REASON_TOKEN_REJECTED, REASON_TOKEN_UNAVAILABLE):
@@ -112,7 +112,7 @@ async def pasted_token(message: Message, bot: Bot, state: FSMContext, sales: Sal
     if not await sales.orders.set_details(
         order.order_id, bot_id=checked.bot_id, bot_username=checked.username, bot_source="pasted"
     ):
-        await message.answer(tr(f"status_{order.status.value}", username=order.bot_username or ""))
+        await message.answer(tr(STATUS[order.status], username=order.bot_username or ""))
         await state.clear()
         return
     await message.answer(tr("bot_attached", username=checked.username))

@@ -18,7 +18,7 @@ from sales_bot.callbacks import Act, SaleCb
 from sales_bot.context import Sales
 from sales_bot.routers.flow import own_order
 from sales_bot.states import Buy
-from sales_bot.texts import SalesTr
+from sales_bot.texts import STATUS, SalesTr
 
 router = Router(name="checkout")
 
@@ -45,7 +45,7 @@ async def show_payment(message: Message, state: FSMContext, sales: Sales, tr: Sa
         return
     await state.clear()
     markup = keyboards.again(tr) if order.status is OrderStatus.CANCELED else None
-    await message.answer(tr(f"status_{order.status.value}", username=order.bot_username or ""), reply_markup=markup)
+    await message.answer(tr(STATUS[order.status], username=order.bot_username or ""), reply_markup=markup)
 
 
 @router.callback_query(SaleCb.filter(F.act == Act.PAY))
@@ -79,7 +79,7 @@ async def cancel(query: CallbackQuery, callback_data: SaleCb, state: FSMContext,
         await query.message.answer(tr("canceled_by_buyer"), reply_markup=keyboards.again(tr))
         return
     fresh = await sales.orders.get(order.order_id) or order
-    await query.message.answer(tr(f"status_{fresh.status.value}", username=fresh.bot_username or ""))
+    await query.message.answer(tr(STATUS[fresh.status], username=fresh.bot_username or ""))
 
 
 @router.message(Buy.confirm)

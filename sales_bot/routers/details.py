@@ -19,7 +19,7 @@ from sales_bot.callbacks import Act, SaleCb
 from sales_bot.context import Sales
 from sales_bot.routers.flow import next_step
 from sales_bot.states import Buy
-from sales_bot.texts import SalesTr
+from sales_bot.texts import SPEC, SalesTr
 
 router = Router(name="details")
 
@@ -38,7 +38,7 @@ async def company(message: Message, bot: Bot, state: FSMContext, sales: Sales, t
     try:
         name = spec.validate_company_name(message.text)
     except InvalidTenantSpec as exc:
-        await message.answer(tr(f"spec_{exc.code}", limit=spec.COMPANY_NAME_MAX))
+        await message.answer(tr(SPEC.get(exc.code, "error"), limit=spec.COMPANY_NAME_MAX))
         return
     order = await _order(state, sales, message.from_user.id)
     if order is None:

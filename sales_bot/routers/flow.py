@@ -14,7 +14,7 @@ from botpool.commerce.orders import Order, OrderStatus
 from sales_bot import keyboards
 from sales_bot.context import Sales
 from sales_bot.states import Buy
-from sales_bot.texts import SalesTr
+from sales_bot.texts import STATUS, SalesTr
 
 
 async def own_order(sales: Sales, buyer_id: int, order_id: str) -> Order | None:
@@ -32,7 +32,7 @@ async def next_step(bot: Bot, chat_id: int, state: FSMContext, tr: SalesTr, orde
         await send(tr("awaiting_payment"), reply_markup=keyboards.open_order(tr, order.order_id))
     elif order.status is not OrderStatus.DRAFT:
         await state.clear()
-        await send(tr(f"status_{order.status.value}", username=order.bot_username or ""))
+        await send(tr(STATUS[order.status], username=order.bot_username or ""))
     elif not order.bot_id:
         await state.set_state(Buy.bot)
         await send(tr("ask_bot"), reply_markup=keyboards.get_bot(tr))

@@ -93,6 +93,19 @@ async def sales_bot(
         bot.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Purchases run whole flows against real slots on a shared machine: give each test 15 minutes."""
+    for item in items:
+        if "tests/sales/" in str(item.path):
+            item.add_marker(pytest.mark.timeout(900))
+
+
+@pytest.fixture(autouse=True)
+async def room(pool: Pool) -> None:
+    """Free slots for the test's purchases (what the scaler keeps; slow to start on a busy machine)."""
+    await pool.scale_to_free(2, timeout_s=600)
+
+
 _users = iter(range(7_100_000, 7_999_999))
 
 

@@ -92,10 +92,9 @@ async def test_two_buyers_pay_with_no_free_slot(  # type: ignore[no-untyped-def]
     for buyer in buyers:
         assert buyer.order_id is not None
         assert (await order_row(db, buyer.order_id))["status"] == "activating"
-    await pool.scale_to_free(3)  # what the scaler does on a shortage
+    await pool.scale_to_free(2, timeout_s=600)  # what the scaler does on a shortage
     for buyer, bot in zip(buyers, bots, strict=True):
         await buyer.ready(timeout=120)
         await buyer.talk_to(bot)
         assert await tenants_for_bot(db, bot.id) == 1
         assert len(await ready_messages(buyer)) == 1
-    await pool.scale_to_free(6)  # for the tests after this one
