@@ -25,18 +25,19 @@ from typing import Any
 import asyncpg
 import structlog
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramUnauthorizedError
 
 from botpool.commerce.orders import Order, OrderStatus, OrderStore
 from botpool.errors import (
     ActivationFailed,
     ActivationPending,
-    BotpoolError,
+    HandoffRefused,
     InvalidBotToken,
     PoolExhausted,
     TenantError,
 )
 from botpool.i18n import N_
+from botpool.logs import redact
 from botpool.tenancy import store as tenancy_store
 from botpool.tenancy.activation import Activator
 from botpool.tenancy.spec import TenantSpec
@@ -112,8 +113,14 @@ class Fulfiller:
             done, _ = await asyncio.wait({task}, timeout=self.prepare_after_s)
             if not done:
                 await self._tell(order_id, _PREPARING)
-        with contextlib.suppress(Exception):
+        try:
             await task
+        except Exception as exc:
+            # A passing failure (Vault, Consul or the database unreachable): the order stays activating
+            # and the order watch tries again on its next pass.
+            log.warning("activation interrupted; retrying", order_id=order_id, error=type(exc).__name__,
+                        detail=redact(str(exc))[:200])
+            self._tried.discard(order_id)
 
     async def _activate(self, order_id: str) -> None:
         order = await self.orders.get(order_id)
@@ -121,7 +128,7 @@ class Fulfiller:
             return
         try:
             token = await self.tokens.token_for(order)
-        except (TelegramAPIError, BotpoolError, KeyError) as exc:
+        except (TelegramBadRequest, TelegramUnauthorizedError, HandoffRefused, KeyError) as exc:
             log.warning("bot token unavailable", order_id=order_id, error=type(exc).__name__)
             await self._fail(order, REASON_TOKEN_UNAVAILABLE)
             return
