@@ -80,8 +80,17 @@ async def test_two_buyers_pay_with_no_free_slot(  # type: ignore[no-untyped-def]
         bots.append(await buyer.one_tap_bot(f"busy{i}_{unique}_bot", f"Busy {i}"))
         await buyer.checkout(await buyer.details(f"Салон {i}"))
     # No free slot: the pool shrinks to the slots already serving tenants (claims take the lowest free
-    # index and Nomad removes the highest indexes, so only free slots go).
+    # index and Nomad removes the highest indexes, so only free slots go). The job keeps at least one
+    # slot, so when this test runs alone a first buyer takes slot 0.
     snap = await protocol.snapshot(pool.consul)
+    if len(snap.free()) == len(snap.slots):
+        anchor: Buyer = new_buyer()
+        await anchor.start()
+        await anchor.one_tap_bot(f"anchor_{unique}_bot", "Anchor")
+        await anchor.checkout(await anchor.details("Первый салон"))
+        await anchor.pay()
+        await anchor.ready()
+        snap = await protocol.snapshot(pool.consul)
     free = {s.index for s in snap.free()}
     top = max((i for i in snap.slots if i not in free), default=-1) + 1
     await pool.nomad.scale(jobspec.POOL.id, jobspec.POOL.group, top, message="test: no free slot")
