@@ -6,6 +6,7 @@ action, a malformed ``request_managed_bot``) fail in production, so they fail he
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from devstack.standins.telegram.errors import JsonDict, bad_request
@@ -36,30 +37,26 @@ def validate_reply_markup(markup: Any, *, inline_only: bool = False) -> JsonDict
     if not isinstance(markup, dict):
         raise bad_request("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
-        rows = markup["inline_keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request(
-                'can\'t parse inline keyboard markup JSON object: field "inline_keyboard" must be an Array of Arrays'
-            )
-        for row in rows:
-            for button in row:
-                _validate_inline_button(button)
-        return {"inline_keyboard": rows}
+        _validate_rows(markup, "inline_keyboard", "inline keyboard", _validate_inline_button)
+        return {"inline_keyboard": markup["inline_keyboard"]}
     if inline_only:
         raise bad_request("inline keyboard expected")
     if "keyboard" in markup:
-        rows = markup["keyboard"]
-        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request(
-                'can\'t parse reply keyboard markup JSON object: field "keyboard" must be an Array of Arrays'
-            )
-        for row in rows:
-            for button in row:
-                _validate_reply_button(button)
+        _validate_rows(markup, "keyboard", "reply keyboard", _validate_reply_button)
         return dict(markup)
     if "remove_keyboard" in markup or "force_reply" in markup:
         return dict(markup)
     raise bad_request("can't parse reply keyboard markup JSON object")
+
+
+def _validate_rows(markup: JsonDict, field: str, what: str, validate_button: Callable[[Any], None]) -> None:
+    """Check that ``markup[field]`` is an array of arrays of buttons, and check every button."""
+    rows = markup[field]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise bad_request(f'can\'t parse {what} markup JSON object: field "{field}" must be an Array of Arrays')
+    for row in rows:
+        for button in row:
+            validate_button(button)
 
 
 def _validate_reply_button(button: Any) -> None:

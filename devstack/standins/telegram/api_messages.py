@@ -41,6 +41,16 @@ class MessageMethods:
         """Resolve the ``chat_id`` parameter to a chat the bot may act in."""
         return self.world.chat_for_bot(bot, params.chat_id())
 
+    def _editable(self, bot: BotRecord, params: Params) -> tuple[ChatRecord, StoredMessage]:
+        """Find the bot's own message an edit names; inline messages are not simulated."""
+        if params.has("inline_message_id"):
+            raise bad_request("MESSAGE_ID_INVALID")
+        chat = self._chat(bot, params)
+        message = self._message(chat, params, "message to edit not found")
+        if not message.from_bot:
+            raise bad_request("message can't be edited")
+        return chat, message
+
     @staticmethod
     def _message(chat: ChatRecord, params: Params, missing: str) -> StoredMessage:
         """Find the live message named by ``message_id`` or fail with Telegram's ``missing`` wording."""
@@ -120,12 +130,7 @@ class MessageMethods:
 
     async def edit_message_text(self, bot: BotRecord, token: str, params: Params) -> Any:
         """``editMessageText``: replace text; an omitted inline keyboard is removed, as on Telegram."""
-        if params.has("inline_message_id"):
-            raise bad_request("MESSAGE_ID_INVALID")
-        chat = self._chat(bot, params)
-        message = self._message(chat, params, "message to edit not found")
-        if not message.from_bot:
-            raise bad_request("message can't be edited")
+        chat, message = self._editable(bot, params)
         text, entities = self._text(params, too_long="MESSAGE_TOO_LONG")
         markup = self._markup(params, inline_only=True)
         if markup is None and message.reply_markup and "inline_keyboard" not in message.reply_markup:
@@ -136,12 +141,7 @@ class MessageMethods:
 
     async def edit_message_reply_markup(self, bot: BotRecord, token: str, params: Params) -> Any:
         """``editMessageReplyMarkup``: replace or (when omitted) remove the inline keyboard."""
-        if params.has("inline_message_id"):
-            raise bad_request("MESSAGE_ID_INVALID")
-        chat = self._chat(bot, params)
-        message = self._message(chat, params, "message to edit not found")
-        if not message.from_bot:
-            raise bad_request("message can't be edited")
+        chat, message = self._editable(bot, params)
         markup = self._markup(params, inline_only=True)
         self.world.check_rate(bot, chat)
         self.world.bot_edits(

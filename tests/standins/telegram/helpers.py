@@ -1,14 +1,18 @@
-"""Helpers shared by the Telegram stand-in tests: fresh names and users, and the managed-bot keyboard.
+"""Helpers shared by the Telegram stand-in tests: fresh names and users, running bots and webhook receivers.
 
 Tests share one stand-in per session, so each creates its own bots and users with unique names.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.types import KeyboardButton, KeyboardButtonRequestManagedBot, ReplyKeyboardMarkup
+from aiohttp import web
 
 from devstack.standins.telegram.client import BotInfo, TelegramControl, TgUser
 
@@ -48,3 +52,27 @@ async def show_keyboard(
     """Let ``user`` open the chat and the bot answer with ``keyboard``, as after /start."""
     await control.send_message(info, user, "/start")
     await bot.send_message(user.id, "Create your bot in one tap", reply_markup=keyboard)
+
+
+@contextlib.asynccontextmanager
+async def polling(dp: Dispatcher, bot: Bot) -> AsyncIterator[None]:
+    """Run ``dp`` long-polling the stand-in for ``bot`` inside the block, and stop it afterwards."""
+    task = asyncio.create_task(dp.start_polling(bot, polling_timeout=5, handle_signals=False, close_bot_session=False))
+    try:
+        yield
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(task, timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[int]:
+    """Serve ``app`` on a free loopback port (a webhook receiver) inside the block; yields the port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()

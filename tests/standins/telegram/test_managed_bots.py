@@ -25,7 +25,14 @@ from aiogram.types import (
 
 from devstack.standins.telegram.client import BotInfo, ControlApiError, CreatedManagedBot, TelegramControl
 from tests.fixtures.telegram import TelegramStandin
-from tests.standins.telegram.helpers import drain, managed_bot_keyboard, new_user, show_keyboard, unique_username
+from tests.standins.telegram.helpers import (
+    drain,
+    managed_bot_keyboard,
+    new_user,
+    polling,
+    show_keyboard,
+    unique_username,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -58,10 +65,7 @@ async def test_managed_bot_one_tap_end_to_end_with_a_dispatcher(
         seen.append(f"message:{message.from_user.id}:{message.managed_bot_created.bot_user.username}")
         await message.answer(f"Your bot @{message.managed_bot_created.bot_user.username} is created")
 
-    polling = asyncio.create_task(
-        dp.start_polling(bot, polling_timeout=5, handle_signals=False, close_bot_session=False)
-    )
-    try:
+    async with polling(dp, bot):
         await control.wait_until_polling(info, timeout=10)
         sent = await control.send_message(info, user, "/start")
         await control.wait_for_message(info, user.id, contains="one tap", after_message_id=sent["message_id"])
@@ -87,9 +91,6 @@ async def test_managed_bot_one_tap_end_to_end_with_a_dispatcher(
         finally:
             await new_bot.session.close()
         assert (await bot.get_me()).can_manage_bots is True
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, timeout=10)
 
 
 async def test_managed_bot_update_and_message_have_the_bot_api_shape(

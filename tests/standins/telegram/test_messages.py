@@ -15,7 +15,7 @@ from aiogram.filters import CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from devstack.standins.telegram.client import BotInfo, ControlApiError, TelegramControl
-from tests.standins.telegram.helpers import new_user
+from tests.standins.telegram.helpers import new_user, polling
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -151,10 +151,7 @@ async def test_dispatcher_end_to_end_echo_buttons_and_callback_answers(
     async def echo(message: Message) -> None:
         await message.answer(f"echo: {message.text}")
 
-    polling = asyncio.create_task(
-        dp.start_polling(bot, polling_timeout=5, handle_signals=False, close_bot_session=False)
-    )
-    try:
+    async with polling(dp, bot):
         await control.wait_until_polling(info, timeout=10)
         sent = await control.send_message(info, user, "/start")
         menu = await control.wait_for_message(
@@ -173,9 +170,6 @@ async def test_dispatcher_end_to_end_echo_buttons_and_callback_answers(
         hello = await control.send_message(info, user, "hello there")
         echo_reply = await control.wait_for_message(info, user.id, contains="echo: hello there")
         assert echo_reply["message_id"] > hello["message_id"]
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, timeout=10)
 
 
 async def test_a_pasted_token_message_is_deleted(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:

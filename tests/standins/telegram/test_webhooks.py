@@ -14,7 +14,7 @@ from aiogram.types import Message
 from aiohttp import web
 
 from devstack.standins.telegram.client import BotInfo, TelegramControl
-from tests.standins.telegram.helpers import new_user
+from tests.standins.telegram.helpers import new_user, serving
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,28 +40,23 @@ async def test_webhook_delivery_with_secret_retry_and_reply_method(
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret-Token_1")
-        await control.send_message(info, user, "/start")
-        secret1, first = await asyncio.wait_for(received.get(), timeout=10)
-        secret2, second = await asyncio.wait_for(received.get(), timeout=10)
-        assert secret1 == secret2 == "s3cret-Token_1"
-        assert first == second
-        assert first["message"]["text"] == "/start"
-        reply = await control.wait_for_message(info, user.id, contains="answered from the webhook")
-        assert reply["from_bot"] is True
-        webhook_info = await bot.get_webhook_info()
-        assert webhook_info.url.endswith("/hook")
-        assert webhook_info.last_error_message is not None
-        assert "500" in webhook_info.last_error_message
-    finally:
-        await bot.delete_webhook()
-        await runner.cleanup()
+    async with serving(app) as port:
+        try:
+            assert await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret-Token_1")
+            await control.send_message(info, user, "/start")
+            secret1, first = await asyncio.wait_for(received.get(), timeout=10)
+            secret2, second = await asyncio.wait_for(received.get(), timeout=10)
+            assert secret1 == secret2 == "s3cret-Token_1"
+            assert first == second
+            assert first["message"]["text"] == "/start"
+            reply = await control.wait_for_message(info, user.id, contains="answered from the webhook")
+            assert reply["from_bot"] is True
+            webhook_info = await bot.get_webhook_info()
+            assert webhook_info.url.endswith("/hook")
+            assert webhook_info.last_error_message is not None
+            assert "500" in webhook_info.last_error_message
+        finally:
+            await bot.delete_webhook()
 
 
 async def test_aiogram_webhook_handler_end_to_end(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:
@@ -79,24 +74,19 @@ async def test_aiogram_webhook_handler_end_to_end(tg: tuple[BotInfo, Bot], contr
 
     app = web.Application()
     SimpleRequestHandler(dp, bot, handle_in_background=False, secret_token="hook-secret").register(app, "/tg")
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        await bot.set_webhook(f"http://127.0.0.1:{port}/tg", secret_token="hook-secret")
-        sent = await control.send_message(info, user, "ping")
-        reply = await control.wait_for_message(
-            info, user.id, contains="webhook echo: ping", after_message_id=sent["message_id"]
-        )
-        assert reply["from_bot"] is True
-        # The reply form's parts carry their charset: non-ASCII text arrives intact.
-        sent = await control.send_message(info, user, "Запись на 10:00")
-        reply = await control.wait_for_message(
-            info, user.id, contains="webhook echo: Запись на 10:00", after_message_id=sent["message_id"]
-        )
-        assert reply["text"] == "webhook echo: Запись на 10:00"
-    finally:
-        await bot.delete_webhook()
-        await runner.cleanup()
+    async with serving(app) as port:
+        try:
+            await bot.set_webhook(f"http://127.0.0.1:{port}/tg", secret_token="hook-secret")
+            sent = await control.send_message(info, user, "ping")
+            reply = await control.wait_for_message(
+                info, user.id, contains="webhook echo: ping", after_message_id=sent["message_id"]
+            )
+            assert reply["from_bot"] is True
+            # The reply form's parts carry their charset: non-ASCII text arrives intact.
+            sent = await control.send_message(info, user, "Запись на 10:00")
+            reply = await control.wait_for_message(
+                info, user.id, contains="webhook echo: Запись на 10:00", after_message_id=sent["message_id"]
+            )
+            assert reply["text"] == "webhook echo: Запись на 10:00"
+        finally:
+            await bot.delete_webhook()
