@@ -15,12 +15,13 @@ import asyncpg
 import redis.asyncio as aioredis
 from aiogram import BaseMiddleware, Dispatcher
 from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
 from bot_runtime.booking.keyboards import alert_markup
-from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware, InOrderPerUser
+from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware
 from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.reminders import ReminderWorker
 from bot_runtime.booking.routers import admin, booking, common, fallback, my
@@ -68,10 +69,13 @@ def create_dispatcher(
         key_builder=DefaultKeyBuilder(prefix=f"{key_prefix}fsm", with_bot_id=True, with_destiny=True),
     )
     service = BookingService(pool=db, config=config, clock=clock, alert_buttons=alert_markup)
-    dp = Dispatcher(storage=storage, name=f"booking:{config.tenant_id}")
+    # One user's updates are handled one at a time, in order, and aiogram's FSM middleware reads the
+    # user's state only after taking that user's lock: a tap and a message sent together are routed
+    # with the state the tap left (an outer middleware of ours would run after the state was read).
+    # In-process locks suffice: a slot serves one tenant from one process.
+    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), name=f"booking:{config.tenant_id}")
     dp["svc"] = service
     dp["config"] = config
-    dp.update.outer_middleware(InOrderPerUser())  # before anything that awaits, so order is kept
     for middleware in first:
         dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(ErrorMiddleware(config))

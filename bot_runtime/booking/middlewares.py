@@ -8,9 +8,7 @@ routers once instead of living in each handler.
 
 from __future__ import annotations
 
-import asyncio
 import traceback
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,31 +24,6 @@ from bot_runtime.booking.texts import Tr
 log = structlog.get_logger("botpool.booking")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-class InOrderPerUser(BaseMiddleware):
-    """Handle each user's updates one at a time, in the order they arrived; different users run in parallel.
-
-    aiogram handles updates concurrently, so a quick tap on a screen the bot
-    has just sent could be handled before the handler that sent it had stored
-    the flow's state, and the tap was refused as out of date. People expect
-    their taps to apply in order. A slot serves one tenant from one process,
-    so an in-process lock per user is enough; locks live only while in use.
-    """
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        """Wait for the user's previous update to finish, then handle this one."""
-        user: User | None = data.get("event_from_user")
-        if user is None:
-            return await handler(event, data)
-        lock = self._locks.get(user.id)
-        if lock is None:
-            lock = self._locks[user.id] = asyncio.Lock()
-        async with lock:
-            return await handler(event, data)
 
 
 class ErrorMiddleware(BaseMiddleware):

@@ -216,3 +216,28 @@ async def test_csv_export_of_a_year(tenant: TenantBot, db: asyncpg.Pool) -> None
     await owner.say("/start", expect="Здравствуйте")
     answer, _ = await owner.tap(await panel(owner), "Выгрузка CSV")
     assert "пошло не так" not in (answer.get("text") or "")
+
+
+async def test_a_tap_and_a_message_sent_together_apply_in_order(tenant: TenantBot, db: asyncpg.Pool) -> None:
+    """The owner taps "🕒 Часы" and sends the hours at once, with no pause: the text is saved every time.
+
+    Before the bot took each user's lock ahead of reading the state (aiogram's event isolation),
+    the message was routed with the state from before the tap and refused ("Сейчас я жду нажатия
+    кнопки…") in 12 of 12 tries.
+    """
+    await seed_salon(db)
+    owner = tenant.person(tenant.config.admin_telegram_id, "Ольга")
+    await owner.say("/start", expect="Вы администратор")
+    masters = await open_section(owner, "Мастера")
+    card = await owner.step(masters, "Anna")
+    hours_button = next(b for b in buttons(card) if "Часы" in b["text"])
+    for attempt in range(6):
+        start, end = 9 + attempt, 18 + attempt % 3
+        control, info = tenant.control, tenant.info
+        await control.press_button(info, owner.user, card["message_id"], hours_button["callback_data"])
+        sent = await control.send_message(info, owner.user, f"Пн-Вс {start:02d}:00-{end:02d}:00")
+        reply = await control.wait_for_message(info, owner.id, after_message_id=sent["message_id"])
+        assert reply["text"] == "Часы сохранены.", reply["text"]  # not "Сейчас я жду нажатия кнопки…"
+        card = await owner.wait("Часы работы", after=reply["message_id"])
+        assert f"Пн: {start:02d}:00-{end:02d}:00" in card["text"]
+        hours_button = next(b for b in buttons(card) if "Часы" in b["text"])

@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import BasicAuth, web
 
-from devstack.standins.yookassa.state import ApiError, JsonDict, Shop, World, invalid
+from devstack.standins.yookassa.model import ApiError, JsonDict, Shop, invalid
+from devstack.standins.yookassa.state import World
 
 Handler = Callable[[web.Request, Shop], Awaitable[JsonDict]]
 

@@ -1,7 +1,9 @@
 """Async client for the YooKassa stand-in's control API, used by tests, demos and benchmarks.
 
 It plays the customer (pay, or let the payment fail), manages shops and reads back payments and
-notification deliveries; ``wait_payment`` and ``wait_notifications`` are server-side long polls.
+notification deliveries; ``wait_payment`` and ``wait_notifications`` are server-side long polls (at
+most two minutes), so every call may take up to ``REQUEST_TIMEOUT_S``, longer than any of them. It
+speaks HTTP through httpx, the project's one async HTTP client.
 """
 
 from __future__ import annotations
@@ -10,9 +12,16 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-import aiohttp
+import httpx
+
+# ControlApiError is part of this client's API (callers catch it from here); both stand-ins share it.
+from devstack.standins.control_http import ControlApiError as ControlApiError
+from devstack.standins.control_http import control_http_client, control_json
 
 JsonDict = dict[str, Any]
+
+#: Longer than the longest server-side wait (120 s), so the server's 408 is what a caller sees.
+REQUEST_TIMEOUT_S = 150.0
 
 
 @dataclass(frozen=True)
@@ -25,23 +34,13 @@ class ShopInfo:
     source_address: str
 
 
-class ControlApiError(Exception):
-    """The control API refused a request; ``status`` and ``message`` say why."""
-
-    def __init__(self, status: int, message: str) -> None:
-        """Keep the HTTP status and the server's explanation."""
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-
-
 class YooKassaControl:
     """The test's hands on the simulated YooKassa."""
 
     def __init__(self, base_url: str) -> None:
         """Point at a running stand-in (``http://127.0.0.1:PORT``)."""
         self.base_url = base_url.rstrip("/")
-        self._session: aiohttp.ClientSession | None = None
+        self._http: httpx.AsyncClient | None = None
 
     @property
     def api_url(self) -> str:
@@ -49,30 +48,31 @@ class YooKassaControl:
         return f"{self.base_url}/v3"
 
     async def __aenter__(self) -> Self:
-        """Use as an async context manager that closes the session."""
+        """Use as an async context manager that closes the HTTP client."""
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP client."""
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the HTTP client."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def _call(self, method: str, path: str, *, json: JsonDict | None = None, **params: Any) -> Any:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=150))
+        """Send one control request and return its JSON body, raising ``ControlApiError`` on a refusal."""
+        if self._http is None or self._http.is_closed:
+            self._http = control_http_client(self.base_url, timeout=REQUEST_TIMEOUT_S)
         query = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items() if v is not None}
-        async with self._session.request(method, self.base_url + path, json=json, params=query) as response:
-            data = await response.json()
-            if response.status >= 400:
-                raise ControlApiError(response.status, str(data.get("error", data)))
-            return data
+        try:
+            response = await self._http.request(method, path, json=json, params=query)
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(f"{method} {path}: no answer from the stand-in within {REQUEST_TIMEOUT_S}s") from exc
+        return control_json(response)
 
     async def health(self) -> JsonDict:
         """``{"ok": true, ...}`` when the stand-in serves."""

@@ -15,8 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
+from devstack.standins.yookassa.model import ControlError, JsonDict, Payment
 from devstack.standins.yookassa.notify import Delivery, Notifier
-from devstack.standins.yookassa.state import ControlError, JsonDict, Payment, World
+from devstack.standins.yookassa.state import World
 
 MAX_WAIT_SECONDS = 120.0
 EVENTS = ("payment.succeeded", "payment.waiting_for_capture", "payment.canceled")

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+import httpx
 
-from devstack.standins.yookassa.state import JsonDict, Shop, iso, utcnow
+from devstack.standins.yookassa.model import JsonDict, Shop, iso, utcnow
 
 log = logging.getLogger("devstack.standins.yookassa.notify")
 
@@ -59,7 +59,7 @@ class Notifier:
         self.max_retry_s = max_retry_s
         self.max_attempts = max_attempts
         self.deliveries: list[Delivery] = []
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._clients: dict[str, httpx.AsyncClient] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, shop: Shop, event: str, payment: JsonDict) -> Delivery | None:
@@ -77,24 +77,28 @@ class Notifier:
         task.add_done_callback(self._tasks.discard)
         return delivery
 
-    def _session(self, source_address: str) -> aiohttp.ClientSession:
-        """A client session whose sockets are bound to ``source_address``, so the receiver sees that peer."""
-        session = self._sessions.get(source_address)
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(local_addr=(source_address, 0), force_close=True)
-            session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10))
-            self._sessions[source_address] = session
-        return session
+    def _client(self, source_address: str) -> httpx.AsyncClient:
+        """An HTTP client whose sockets are bound to ``source_address``, so the receiver sees that peer.
+
+        Connections are not kept alive: each attempt is a fresh connection, as YooKassa's are.
+        """
+        client = self._clients.get(source_address)
+        if client is None or client.is_closed:
+            transport = httpx.AsyncHTTPTransport(
+                local_address=source_address, limits=httpx.Limits(max_keepalive_connections=0)
+            )
+            client = httpx.AsyncClient(transport=transport, timeout=10, trust_env=False)
+            self._clients[source_address] = client
+        return client
 
     async def _deliver(self, delivery: Delivery) -> None:
         pause = self.first_retry_s
         for _ in range(self.max_attempts):
             outcome: dict[str, Any] = {"at": iso(utcnow())}
             try:
-                async with self._session(delivery.source_address).post(delivery.url, json=delivery.body) as response:
-                    await response.read()
-                    outcome["status"] = response.status
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                response = await self._client(delivery.source_address).post(delivery.url, json=delivery.body)
+                outcome["status"] = response.status_code
+            except (httpx.HTTPError, OSError, TimeoutError) as exc:
                 outcome["error"] = type(exc).__name__
             delivery.attempts.append(outcome)
             if outcome.get("status") == 200:
@@ -110,9 +114,9 @@ class Notifier:
         self.touch()
 
     async def close(self) -> None:
-        """Stop pending redeliveries and close the client sessions (on shutdown)."""
+        """Stop pending redeliveries and close the HTTP clients (on shutdown)."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for session in self._sessions.values():
-            await session.close()
+        for client in self._clients.values():
+            await client.aclose()
