@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 
 from aiohttp import web
 
+from botpool import logs
 from devstack.standins.yookassa.server import create_app, create_runner
 from devstack.standins.yookassa.state import World
 
@@ -68,11 +68,9 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Configure logging to stderr and serve; return the process exit status."""
+    """Configure logging to stderr (``botpool.logs``, as every service: structured, secrets masked) and serve."""
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.setup("yookassa-standin", level=args.log_level.upper())
     asyncio.run(serve(args))
     return 0
 

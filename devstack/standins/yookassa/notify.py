@@ -10,16 +10,16 @@ that the receiver refuses them. Every attempt is recorded for the control API.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import structlog
 
 from devstack.standins.yookassa.model import JsonDict, Shop, iso, utcnow
 
-log = logging.getLogger("devstack.standins.yookassa.notify")
+log = structlog.get_logger("devstack.standins.yookassa.notify")
 
 
 @dataclass
@@ -106,8 +106,9 @@ class Notifier:
             self.touch()
             if delivery.delivered:
                 return
-            log.info("notification %s for %s not accepted (%s); retrying in %.1fs",
-                     delivery.event, delivery.payment_id, outcome.get("status", outcome.get("error")), pause)
+            log.info("notification not accepted; retrying", notification=delivery.event,
+                     payment_id=delivery.payment_id, outcome=outcome.get("status", outcome.get("error")),
+                     retry_in_s=round(pause, 1))
             await asyncio.sleep(pause)
             pause = min(pause * 2, self.max_retry_s)
         delivery.gave_up = True

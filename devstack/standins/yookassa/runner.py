@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-READY_PREFIX = "yookassa stand-in listening on "
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
-_REPO_ROOT = Path(__file__).resolve().parents[3]
+from devstack.standins import child
 
 
 @dataclass
@@ -43,7 +39,7 @@ async def start(
     The start-up shop's secret key travels in the child's environment, never on its command line.
     """
     args = [
-        sys.executable, "-m", "devstack.standins.yookassa", "--host", host, "--port", str(port),
+        "--host", host, "--port", str(port),
         "--log-level", log_level, "--max-retry", str(max_retry_s), "--max-attempts", str(max_attempts),
     ]
     env = dict(os.environ)
@@ -53,31 +49,8 @@ async def start(
             env["YOOKASSA_SECRET_KEY"] = secret_key
     if notification_url:
         args += ["--notification-url", notification_url]
-    with log_path.open("wb") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, stderr=log_file, cwd=_REPO_ROOT, env=env,
-        )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(START_TIMEOUT_S):
-            line = (await process.stdout.readline()).decode().strip()
-    except TimeoutError:
-        line = ""
-    if not line.startswith(READY_PREFIX):
-        await stop(process)
-        log = await asyncio.to_thread(lambda: log_path.read_text(errors="replace") if log_path.exists() else "")
-        raise RuntimeError(f"yookassa stand-in did not start (stdout {line!r}); log:\n{log}")
-    return RunningStandin(line.removeprefix(READY_PREFIX), process, log_path)
+    base_url, process = await child.start("yookassa", "devstack.standins.yookassa", args, log_path, env=env)
+    return RunningStandin(base_url, process, log_path)
 
 
-async def stop(process: asyncio.subprocess.Process) -> None:
-    """Terminate politely, kill if it does not exit in time."""
-    if process.returncode is not None:
-        return
-    process.terminate()
-    try:
-        async with asyncio.timeout(STOP_TIMEOUT_S):
-            await process.wait()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+stop = child.stop
