@@ -1,5 +1,7 @@
 """Benchmark: one active tenant bot, a year of bookings in its schema, clients booking through the stand-in.
 
+(Over 400 lines on purpose: a benchmark is read as one script, set-up, load generator and report together.)
+
 What it measures: simulated clients walk the real booking flow against the
 Telegram stand-in (``/book`` -> service -> any master -> day -> time ->
 confirm -> ``/my`` -> open -> cancel -> yes), while the bot polls the stand-in

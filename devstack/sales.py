@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import hvac
 
-from devstack.services import YooKassaStandin
+from devstack.programs import YooKassaStandin
 from devstack.stack import Stack
 from devstack.standins.telegram.client import TelegramControl
 

@@ -2,7 +2,8 @@
 
 Every service runs the real binary on loopback (Consul and Vault in dev mode,
 a Nomad dev agent with raw_exec and the Consul integration, a throwaway
-PostgreSQL cluster and a password-protected Redis). Nothing is mocked.
+PostgreSQL cluster and a password-protected Redis). Nothing is mocked. Slightly over 400 lines: PostgreSQL's
+set-up (cluster, roles, extensions, trust rules) is the one long class, and reads best whole.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import pwd
 import shutil
 import string
 import subprocess
-import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
@@ -20,14 +20,14 @@ from typing import ClassVar
 import httpx
 import redis
 
-from botpool.pool import keys
 from devstack.binaries import REPO_ROOT, Binary, ensure
 from devstack.state import StackState
 
 _PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-def _http_ok(url: str, *, headers: dict[str, str] | None = None) -> httpx.Response | None:
+def http_ok(url: str, *, headers: dict[str, str] | None = None) -> httpx.Response | None:
+    """GET ``url`` for a health probe: the response, or ``None`` when nothing answers within 2 s."""
     try:
         return httpx.get(url, headers=headers, timeout=2.0)
     except httpx.HTTPError:
@@ -130,7 +130,7 @@ class Consul(HashiCorpService):
         ]
 
     def problem(self, state: StackState) -> str | None:
-        resp = _http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/status/leader")
+        resp = http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/status/leader")
         if resp is None or resp.status_code != 200:
             return "not answering"
         return None if resp.json() else "no leader yet"
@@ -162,7 +162,7 @@ class Vault(HashiCorpService):
         return {"VAULT_TOKEN": "", "VAULT_ADDR": "", "HOME": str(state.root)}
 
     def problem(self, state: StackState) -> str | None:
-        resp = _http_ok(f"http://127.0.0.1:{state.ports['vault']}/v1/sys/health")
+        resp = http_ok(f"http://127.0.0.1:{state.ports['vault']}/v1/sys/health")
         if resp is None:
             return "not answering"
         return None if resp.status_code == 200 else f"health {resp.status_code}"
@@ -210,13 +210,13 @@ class Nomad(HashiCorpService):
 
     def problem(self, state: StackState) -> str | None:
         base = f"http://127.0.0.1:{state.ports['nomad_http']}"
-        resp = _http_ok(f"{base}/v1/nodes")
+        resp = http_ok(f"{base}/v1/nodes")
         if resp is None or resp.status_code != 200:
             return "not answering"
         ready = [n for n in resp.json() if n.get("Status") == "ready"]
         if not ready:
             return "no ready client node yet"
-        node = _http_ok(f"{base}/v1/node/{ready[0]['ID']}")
+        node = http_ok(f"{base}/v1/node/{ready[0]['ID']}")
         if node is None or node.status_code != 200:
             return "node not readable"
         raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
@@ -407,90 +407,6 @@ class Redis(Service):
         return {"Redis": f"redis://127.0.0.1:{state.ports['redis']}"}
 
 
-class PythonService(Service):
-    """A botpool process run by the local stack with this checkout's interpreter."""
-
-    module: ClassVar[str]
-
-    def resolve_binary(self) -> Binary:
-        return Binary(self.name, Path(sys.executable), sys.version.split()[0], "path")
-
-    def argv(self, state: StackState) -> list[str]:
-        return [self.binary(state), "-m", self.module, *self.args(state)]
-
-    def args(self, state: StackState) -> list[str]:
-        """Extra command-line arguments."""
-        return []
-
-
-class TelegramStandin(PythonService):
-    """The local Telegram Bot API stand-in, so bots run without reaching Telegram (docs/telegram-standin.md)."""
-
-    name = "telegram"
-    module = "devstack.standins.telegram"
-    port_labels: ClassVar[dict[str, int | None]] = {"telegram": 8081}
-
-    def args(self, state: StackState) -> list[str]:
-        return ["--host", "127.0.0.1", "--port", str(state.ports["telegram"])]
-
-    def problem(self, state: StackState) -> str | None:
-        resp = _http_ok(f"http://127.0.0.1:{state.ports['telegram']}/control/health")
-        return None if resp is not None and resp.status_code == 200 else "not answering"
-
-    def addresses(self, state: StackState) -> dict[str, str]:
-        return {"Telegram stand-in": f"http://127.0.0.1:{state.ports['telegram']}"}
-
-
-class YooKassaStandin(PythonService):
-    """The local YooKassa stand-in (docs/yookassa-standin.md): the sales bot's shop, paid through its control API.
-
-    Its notifications go to the sales bot's endpoint (port ``sales_notify``) from 127.0.0.1, the only
-    address the local sales bot trusts. The shop's secret key is a generated local credential, passed
-    through the environment, never argv.
-    """
-
-    name = "yookassa"
-    module = "devstack.standins.yookassa"
-    port_labels: ClassVar[dict[str, int | None]] = {"yookassa": 8082, "sales_notify": 8090}
-    #: The local shop's id (not a secret; the key is).
-    SHOP_ID = "100500"
-
-    def args(self, state: StackState) -> list[str]:
-        return [
-            "--host", "127.0.0.1", "--port", str(state.ports["yookassa"]), "--shop-id", self.SHOP_ID,
-            "--notification-url", f"http://127.0.0.1:{state.ports['sales_notify']}/yookassa/notifications",
-        ]
-
-    def env(self, state: StackState) -> dict[str, str]:
-        return {"YOOKASSA_SECRET_KEY": state.secret("yookassa_secret_key")}
-
-    def problem(self, state: StackState) -> str | None:
-        resp = _http_ok(f"http://127.0.0.1:{state.ports['yookassa']}/control/health")
-        return None if resp is not None else "not answering"
-
-    def addresses(self, state: StackState) -> dict[str, str]:
-        return {"YooKassa stand-in": f"http://127.0.0.1:{state.ports['yookassa']}"}
-
-
-class ReconcilerService(PythonService):
-    """The reconciler, so tenants are re-activated when slots die on the local system too."""
-
-    name = "reconciler"
-    module = "reconciler"
-    port_labels: ClassVar[dict[str, int | None]] = {}
-    after = ("consul", "vault", "postgres", "redis")
-
-    def env(self, state: StackState) -> dict[str, str]:
-        return control_env(state)
-
-    def problem(self, state: StackState) -> str | None:
-        resp = _http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/kv/{keys.leader('reconciler')}")
-        return None if resp is not None and resp.status_code == 200 else "not leading yet"
-
-    def addresses(self, state: StackState) -> dict[str, str]:
-        return {}
-
-
 def control_env(state: StackState) -> dict[str, str]:
     """Variables that point botpool's services and the HashiCorp CLIs at this stack.
 
@@ -510,5 +426,3 @@ def control_env(state: StackState) -> dict[str, str]:
 
 #: The backing services, in start order; ``after`` adds the few real dependencies.
 ALL: tuple[Service, ...] = (Consul(), Vault(), Postgres(), Redis(), Nomad())
-#: What `botpool up` adds for a complete local system (tests start these themselves).
-SYSTEM: tuple[Service, ...] = (TelegramStandin(), YooKassaStandin(), ReconcilerService())

@@ -22,7 +22,8 @@ import httpx
 
 from botpool.errors import DependencyUnavailable
 from devstack import ports, process
-from devstack.services import ALL, SYSTEM, Nomad, Service, control_env
+from devstack.programs import SYSTEM
+from devstack.services import ALL, Nomad, Service, control_env
 from devstack.state import StackState
 
 DEFAULT_ROOT = Path(os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local"))
