@@ -19,21 +19,23 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
-
-import asyncpg
-import hvac
-import redis.asyncio as aioredis
-from consul.aio import Consul
 
 from botpool import settings as cfg
 from botpool.clients import consul as consul_client
-from botpool.clients import vault as vault_client
-from botpool.clients.nomad import NomadClient
-from botpool.clients.postgres import create_pool
 from botpool.errors import ConfigurationError
-from botpool.tenancy.activation import Activator
+
+if TYPE_CHECKING:
+    # Imported where used instead: a waiting pool slot goes through this module for its Consul
+    # client and must not pay for asyncpg, redis, hvac, httpx and the activator (~27 MB of RSS per slot).
+    import asyncpg
+    import hvac
+    import redis.asyncio as aioredis
+    from consul.aio import Consul
+
+    from botpool.clients.nomad import NomadClient
+    from botpool.tenancy.activation import Activator
 
 #: Exit status of a process that refused to start because of its settings (as ``sysexits``' usage error).
 EXIT_CONFIGURATION = 2
@@ -103,6 +105,8 @@ async def consul(settings: cfg.ConsulSettings) -> AsyncIterator[Consul]:
 @contextlib.asynccontextmanager
 async def nomad(settings: cfg.NomadSettings) -> AsyncIterator[NomadClient]:
     """A Nomad API client for the configured cluster, closed afterwards."""
+    from botpool.clients.nomad import NomadClient
+
     client = NomadClient.from_settings(settings)
     try:
         yield client
@@ -113,6 +117,8 @@ async def nomad(settings: cfg.NomadSettings) -> AsyncIterator[NomadClient]:
 @contextlib.contextmanager
 def vault(settings: cfg.VaultSettings) -> Iterator[hvac.Client]:
     """An authenticated hvac client, whose HTTP session is closed afterwards."""
+    from botpool.clients import vault as vault_client
+
     client = vault_client.connect(settings)
     try:
         yield client
@@ -123,6 +129,8 @@ def vault(settings: cfg.VaultSettings) -> Iterator[hvac.Client]:
 @contextlib.asynccontextmanager
 async def database(settings: cfg.DatabaseSettings, *, max_size: int = 4) -> AsyncIterator[asyncpg.Pool]:
     """A small asyncpg pool on the control database, closed afterwards."""
+    from botpool.clients.postgres import create_pool
+
     pool = await create_pool(settings.url.get_secret_value(), min_size=1, max_size=max_size)
     try:
         yield pool
@@ -133,6 +141,8 @@ async def database(settings: cfg.DatabaseSettings, *, max_size: int = 4) -> Asyn
 @contextlib.asynccontextmanager
 async def redis_admin(settings: cfg.RedisSettings) -> AsyncIterator[aioredis.Redis]:
     """The Redis connection that creates tenants' ACL users, closed afterwards."""
+    import redis.asyncio as aioredis
+
     client = aioredis.Redis.from_url(settings.url.get_secret_value())
     try:
         yield client
@@ -157,6 +167,8 @@ async def control_plane(
         vault_ = stack.enter_context(vault(settings.vault))
         db = await stack.enter_async_context(database(settings.database, max_size=db_max_size))
         redis = await stack.enter_async_context(redis_admin(settings.redis))
+        from botpool.tenancy.activation import Activator
+
         activator = Activator(
             consul=consul_, vault=vault_, kv_mount=settings.vault.kv_mount, db=db, redis_admin=redis,
             database_name=settings.database_name,

@@ -6,8 +6,10 @@ token up, insists that its creation path is exactly the tenant's KV path (a
 re-wrap via ``sys/wrapping/wrap`` or a ``cubbyhole/`` path means someone
 unwrapped it first), then unwraps with that token as its only credential.
 hvac is synchronous; async callers run these in a thread. The lookup goes
-through httpx (botpool's HTTP client library), because it must carry no Vault
-token at all; hvac itself talks through requests, whose errors are ``OSError``s.
+through an hvac client that holds no token at all, so it carries no Vault
+credential; hvac talks through requests, whose errors are ``OSError``s. (Not
+httpx: a waiting pool slot already has hvac and requests loaded, and another
+HTTP library would add ~5 MB to each of up to a hundred slots.)
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import hvac
 import hvac.exceptions
 
@@ -73,13 +74,17 @@ def read_wrapped(client: hvac.Client, mount: str, secret_path: str, ttl_s: int =
 
 def lookup(addr: str, wrapping_token: str) -> dict[str, Any]:
     """Look a wrapping token up without consuming it (needs no other credential)."""
+    # token="" (not None, which makes hvac fall back to VAULT_TOKEN or ~/.vault-token): no credential at all.
+    anonymous = hvac.Client(url=addr.rstrip("/"), token="", timeout=10)
     try:
-        resp = httpx.post(f"{addr.rstrip('/')}/v1/sys/wrapping/lookup", json={"token": wrapping_token}, timeout=10)
-    except httpx.HTTPError as exc:
+        resp = anonymous.adapter.post("/v1/sys/wrapping/lookup", json={"token": wrapping_token})
+    except hvac.exceptions.VaultError as exc:
+        raise HandoffRefused(f"wrapping token lookup refused ({type(exc).__name__})") from None
+    except OSError as exc:
         raise HandoffRefused(f"wrapping lookup failed: {type(exc).__name__}") from None
-    if resp.status_code != 200:
-        raise HandoffRefused(f"wrapping token lookup refused (HTTP {resp.status_code})")
-    data: dict[str, Any] = resp.json()["data"]
+    finally:
+        anonymous.adapter.close()
+    data: dict[str, Any] = resp["data"]
     return data
 
 
