@@ -47,6 +47,8 @@ async def test_bad_company_names_and_zones(  # type: ignore[no-untyped-def]
     buyer: Buyer = new_buyer()
     await buyer.start()
     await buyer.one_tap_bot(f"names_{unique}_bot", "Names")
+    await buyer.tg.send_photo(sales_bot.info, buyer.user)  # a picture where the salon's name is asked
+    await buyer.expect("Здесь нужен текст")
     await buyer.say("Я" * 10_000)
     await buyer.expect("Слишком длинное название")
     await buyer.say("💅💅💅")

@@ -133,9 +133,10 @@ class Chats(WorldCore):
         text: str,
         *,
         reply_to_message_id: int | None = None,
+        photo: bool = False,
     ) -> tuple[StoredMessage, int | None]:
-        """Deliver a user's text message to a bot and queue the ``message`` update for it."""
-        if not text:
+        """Deliver a user's text message (or a photo, ``text`` its caption) and queue the ``message`` update."""
+        if not text and not photo:
             raise ControlError(400, "text must not be empty")
         chat = self.open_chat(bot, user)
         if reply_to_message_id is not None and reply_to_message_id not in chat.messages:
@@ -148,6 +149,15 @@ class Chats(WorldCore):
             reply_markup=None,
             reply_to_message_id=reply_to_message_id,
         )
+        if photo:
+            # A photo message has no text: the sizes Telegram made of it, and the caption if any.
+            unique = f"{chat.id}-{message.message_id}"
+            sizes = [
+                {"file_id": f"photo-{unique}-{w}", "file_unique_id": f"p{unique}{w}", "width": w, "height": w * 3 // 4,
+                 "file_size": w * 60}
+                for w in (90, 320, 800)
+            ]
+            message.service = {"photo": sizes, **({"caption": text} if text else {})}
         self._log(chat, "user_message", message, user_id=user.id)
         update_id = enqueue_update(bot, "message", self.message_api(bot, message))
         return message, update_id

@@ -213,6 +213,13 @@ class TelegramControl:
         message: JsonDict = data["message"]
         return message
 
+    async def send_photo(self, bot: BotRef, user: TgUser, *, caption: str = "") -> JsonDict:
+        """Send the bot a photo as ``user`` (a picture where text is expected); returns the user's message."""
+        body: JsonDict = {"bot": _ref(bot), "user": user.to_json(), "photo": True, "text": caption}
+        data = await self._request("POST", "/control/messages", json=body)
+        message: JsonDict = data["message"]
+        return message
+
     async def press_button(
         self, bot: BotRef, user: TgUser, message_id: int, data: str, force: bool = False
     ) -> str:

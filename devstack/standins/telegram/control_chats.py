@@ -67,16 +67,22 @@ class ChatControl:
         ]
 
     async def user_message(self, request: web.Request) -> web.Response:
-        """``POST /control/messages``: a user writes to a bot; the bot gets a ``message`` update."""
+        """``POST /control/messages``: a user writes to a bot; the bot gets a ``message`` update.
+
+        ``"photo": true`` sends a photo instead (``text``, if any, is its caption), as a user who
+        answers a question with a picture does.
+        """
         body = await read_body(request)
         bot = self.world.resolve_bot(body.get("bot"))
         user = read_user(self.world, body.get("user"))
-        text = body.get("text")
+        photo = as_bool(body.get("photo"))
+        text = body.get("text", "" if photo else None)
         if not isinstance(text, str):
             raise ControlError(400, "text must be a string")
         reply_to = body.get("reply_to_message_id")
         message, update_id = self.world.user_sends(
-            bot, user, text, reply_to_message_id=as_int(reply_to, "reply_to_message_id") if reply_to else None
+            bot, user, text, reply_to_message_id=as_int(reply_to, "reply_to_message_id") if reply_to else None,
+            photo=photo,
         )
         return web.json_response({"message": self.world.message_api(bot, message), "update_id": update_id}, status=201)
 

@@ -136,3 +136,18 @@ async def test_get_updates_conflicts_while_a_webhook_is_set(tg: tuple[BotInfo, B
     assert info.url == "http://127.0.0.1:9/never-called"
     assert await bot.delete_webhook()
     assert await bot.get_updates() == []
+
+
+async def test_a_photo_arrives_as_aiogram_parses_it(tg: tuple[BotInfo, Bot], control: TelegramControl) -> None:
+    """A user who answers with a picture: the bot gets a message with ``photo`` sizes and the caption, no text."""
+    info, bot = tg
+    user = new_user()
+    await control.send_photo(info, user, caption="our salon")
+    updates = await bot.get_updates(timeout=2)
+    message = updates[-1].message
+    assert message is not None
+    assert message.text is None and message.caption == "our salon"
+    assert message.photo is not None and [p.width for p in message.photo] == [90, 320, 800]
+    await control.send_photo(info, user)
+    last = (await bot.get_updates(offset=updates[-1].update_id + 1, timeout=2))[-1].message
+    assert last is not None and last.photo is not None and last.caption is None
