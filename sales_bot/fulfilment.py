@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,6 +59,8 @@ FAILED: dict[str, str] = {
     REASON_TOKEN_UNAVAILABLE: N_("failed_bot_token_unavailable"),
 }
 _PREPARING = N_("preparing")
+#: The longest pause between two tries of an order whose activation keeps failing for a passing reason.
+RETRY_MAX_S = 300.0
 
 
 class Fulfiller:
@@ -76,6 +79,10 @@ class Fulfiller:
         self.prepare_after_s = prepare_after_s
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tried: set[str] = set()
+        #: Passing failures per order and when the watch may try it again: backoff doubling to 5 minutes,
+        #: so an outage that lasts is not hammered every second (the order stays paid and activating).
+        self._failures: dict[str, int] = {}
+        self._not_before: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     async def on_paid(self, order: Order) -> None:
@@ -118,9 +125,15 @@ class Fulfiller:
         except Exception as exc:
             # A passing failure (Vault, Consul or the database unreachable): the order stays activating
             # and the order watch tries again on its next pass.
+            failures = self._failures[order_id] = self._failures.get(order_id, 0) + 1
+            delay = min(RETRY_MAX_S, 2.0 ** failures)
+            self._not_before[order_id] = time.monotonic() + delay
             log.warning("activation interrupted; retrying", order_id=order_id, error=type(exc).__name__,
-                        detail=redact(str(exc))[:200])
+                        detail=redact(str(exc))[:200], failures=failures, retry_in_s=delay)
             self._tried.discard(order_id)
+        else:
+            self._failures.pop(order_id, None)
+            self._not_before.pop(order_id, None)
 
     async def _activate(self, order_id: str) -> None:
         order = await self.orders.get(order_id)
@@ -211,7 +224,7 @@ class Fulfiller:
                 await self.send_ready(order.order_id)
             elif tenant is not None and tenant.status == "failed":
                 await self._fail(order, REASON_TOKEN_REJECTED)
-            elif order.order_id not in self._tried:
+            elif order.order_id not in self._tried and self._not_before.get(order.order_id, 0.0) <= time.monotonic():
                 log.info("resuming an interrupted activation", order_id=order.order_id)
                 self._tried.add(order.order_id)
                 self._spawn(self.run(order.order_id))
