@@ -48,6 +48,8 @@ class Buyer:
     steps: list[tuple[str, float]] = field(default_factory=list)
     order_id: str | None = None
     payment_id: str | None = None
+    #: The message with the checkout link and "cancel" (set by ``checkout``).
+    checkout_message: JsonDict = field(default_factory=dict)
 
     def _step(self, what: str) -> None:
         self.steps.append((what, time.monotonic()))
@@ -119,6 +121,7 @@ class Buyer:
         assert self.order_id is not None
         payments = await self.yk.wait_payment(order_id=self.order_id, timeout=self.timeout)
         self.payment_id = str(payments[0]["id"])
+        self.checkout_message = link
         self._step("checkout link shown")
         return self.payment_id
 

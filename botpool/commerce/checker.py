@@ -1,7 +1,8 @@
 """The background check of payments still pending: the safety net for notifications that never arrive.
 
 YooKassa's notification can be lost (our endpoint down for longer than its redelivery, a network
-partition, a misconfigured URL). Every ``interval_s`` this re-fetches each order awaiting payment and
+partition, a misconfigured URL). Every ``interval_s`` this re-fetches each order awaiting payment, and
+each payment still held for capture (a capture that failed after its order was marked paid), and
 applies the result through the same ``Payments.apply`` as the notification endpoint, so a paid order is
 found within one interval and nothing happens twice. It also hands orders left ``paid`` by a crash back
 to fulfilment. The interval is bounded (1 s to 10 min) so a misconfiguration can neither hammer YooKassa
@@ -37,17 +38,24 @@ class PendingChecker:
     async def check_once(self) -> dict[str, Outcome]:
         """One pass: every awaiting order's payment re-fetched and applied; returns the outcome per order."""
         outcomes: dict[str, Outcome] = {}
-        for order in await self.payments.orders.with_status(OrderStatus.AWAITING_PAYMENT, limit=self.batch):
-            if not order.payment_id:
-                continue
+        due = [
+            (order.order_id, order.payment_id)
+            for order in await self.payments.orders.with_status(OrderStatus.AWAITING_PAYMENT, limit=self.batch)
+            if order.payment_id
+        ]
+        # Holds not yet captured or released (a capture that failed after the order was marked paid).
+        seen = {order_id for order_id, _ in due}
+        held = await self.payments.ledger.with_status("waiting_for_capture", limit=self.batch)
+        due += [(p.order_id, p.payment_id) for p in held if p.order_id not in seen]
+        for order_id, payment_id in due:
             try:
-                outcomes[order.order_id] = await self.payments.refresh(order.payment_id)
+                outcomes[order_id] = await self.payments.refresh(payment_id)
             except PaymentNotFound:
-                outcomes[order.order_id] = await self.payments.apply_unknown(
-                    order.payment_id, f"order {order.order_id} names a payment YooKassa does not know"
+                outcomes[order_id] = await self.payments.apply_unknown(
+                    payment_id, f"order {order_id} names a payment YooKassa does not know"
                 )
             except PaymentGatewayError as exc:
-                log.warning("pending payment not checked", order_id=order.order_id, error=str(exc))
+                log.warning("pending payment not checked", order_id=order_id, error=str(exc))
         resumed = await self.payments.resume()
         changed = {k: v for k, v in outcomes.items() if v is not Outcome.PENDING}
         if changed or resumed:

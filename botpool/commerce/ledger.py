@@ -99,6 +99,16 @@ class Ledger:
         )
         return PaymentRecord(**dict(row)) if row else None
 
+    async def with_status(self, status: str, limit: int = 500) -> list[PaymentRecord]:
+        """Recorded payments in ``status``, oldest change first (the checker's list of holds to settle)."""
+        rows = await self.db.fetch(
+            f"SELECT payment_id, order_id, amount_kopecks, currency, status, cancellation_party, "
+            f"cancellation_reason, updated_at FROM {self.schema}.payments WHERE status = $1 "
+            "ORDER BY updated_at LIMIT $2",
+            status, limit,
+        )
+        return [PaymentRecord(**dict(r)) for r in rows]
+
     async def anomaly(self, kind: str, payment_id: str, order_id: str | None, detail: str) -> bool:
         """Record an anomaly; True only the first time this kind is seen for this payment (alert then)."""
         row = await self.db.fetchval(

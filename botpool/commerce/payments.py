@@ -48,6 +48,7 @@ class Outcome(enum.StrEnum):
     ALREADY_RECORDED = "already_recorded"  # the fact was known; nothing new happened
     PENDING = "pending"  # the buyer has not paid yet
     CANCELED = "canceled"  # the payment was canceled or expired; the order is canceled
+    RELEASED = "released"  # the buyer paid an order already canceled: the hold was released, nothing charged
     UNKNOWN_PAYMENT = "unknown_payment"  # no order of ours: anomaly recorded
     AMOUNT_MISMATCH = "amount_mismatch"  # amount or currency differs from the order: anomaly, no activation
     FOREIGN_PAYMENT = "foreign_payment"  # the order already has another payment: anomaly, no activation
@@ -136,7 +137,7 @@ class Payments:
             # Created at YooKassa but not attached (a crash in between, or this is the checkout itself).
             await self.orders.await_payment(order.order_id, remote.payment_id)
         if remote.status == "waiting_for_capture":
-            return await self.apply(await self.gateway.capture(remote.payment_id))
+            return await self._settle(order.order_id, remote)
         if remote.status == "succeeded":
             if not await self.orders.mark_paid(order.order_id):
                 return Outcome.ALREADY_RECORDED
@@ -152,6 +153,42 @@ class Payments:
                 return Outcome.CANCELED
             return Outcome.ALREADY_RECORDED
         return Outcome.PENDING
+
+    async def _settle(self, order_id: str, remote: RemotePayment) -> Outcome:
+        """Decide an authorised payment: capture it for a live order, release it for a canceled one.
+
+        The order is moved to ``paid`` *before* the money is captured, by the same conditional update the
+        buyer's "cancel" races against, so exactly one of them wins: either the order is paid (and the
+        capture follows; a capture that fails here is retried by the pending checker, which re-fetches
+        every payment left ``waiting_for_capture``) or it is canceled and the hold on the buyer's money is
+        released. A buyer who pays an old link of a canceled order is therefore never charged for nothing.
+        """
+        won = await self.orders.mark_paid(order_id)
+        order = await self.orders.get(order_id)
+        if order is None:  # pragma: no cover - orders are never deleted
+            return Outcome.ALREADY_RECORDED
+        if order.status is OrderStatus.CANCELED:
+            released = await self.gateway.cancel(remote.payment_id)
+            changed = await self.ledger.record(
+                payment_id=released.payment_id, order_id=order.order_id, amount_kopecks=order.amount_kopecks,
+                currency=order.currency, status=released.status, cancellation_party=released.cancellation_party,
+                cancellation_reason=released.cancellation_reason,
+            )
+            if released.status != "canceled" or not changed:
+                return Outcome.ALREADY_RECORDED
+            log.info("payment for a canceled order released", order_id=order.order_id, payment_id=remote.payment_id)
+            return Outcome.RELEASED
+        captured = await self.gateway.capture(remote.payment_id)
+        await self.ledger.record(
+            payment_id=captured.payment_id, order_id=order.order_id, amount_kopecks=order.amount_kopecks,
+            currency=order.currency, status=captured.status, cancellation_party=captured.cancellation_party,
+            cancellation_reason=captured.cancellation_reason,
+        )
+        if not won:
+            return Outcome.ALREADY_RECORDED
+        log.info("order paid", order_id=order.order_id, payment_id=remote.payment_id)
+        self._dispatch(order)
+        return Outcome.PAID
 
     async def resume(self) -> int:
         """Hand every order still ``paid`` (its fulfilment was interrupted) to the seam again; returns how many."""

@@ -176,7 +176,7 @@ class YooKassaGateway:
         return {
             "amount": {"value": kopecks_to_value(order.amount_kopecks), "currency": order.currency},
             "confirmation": {"type": "redirect", "return_url": str(self.settings.return_url)},
-            "capture": True,
+            "capture": False,
             "description": self._describe(order)[:128],
             "metadata": {"order_id": order.order_id},
         }
@@ -202,5 +202,13 @@ class YooKassaGateway:
         key = idempotence_key(payment_id, "capture")
         response = await self._run(
             f"capturing payment {payment_id}", lambda: self._payment.capture(payment_id, None, key)
+        )
+        return RemotePayment.from_sdk(response)
+
+    async def cancel(self, payment_id: str) -> RemotePayment:
+        """Release an authorised (waiting_for_capture) payment, so the money is never taken; repeating is harmless."""
+        key = idempotence_key(payment_id, "cancel")
+        response = await self._run(
+            f"canceling payment {payment_id}", lambda: self._payment.cancel(payment_id, key)
         )
         return RemotePayment.from_sdk(response)

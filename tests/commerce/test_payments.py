@@ -96,7 +96,7 @@ async def test_paid_notification_pays_the_order_once_despite_duplicates_and_repl
     await shop.standin.control.renotify(checkout.payment_id)
     await shop.standin.control.renotify(checkout.payment_id)
     deliveries = await shop.standin.control.wait_notifications(
-        payment_id=checkout.payment_id, count=3, delivered=True
+        payment_id=checkout.payment_id, count=4, delivered=True
     )
     assert all(d["attempts"][-1]["status"] == 200 for d in deliveries)
     replay = await post_notification(shop, deliveries[0]["body"])
@@ -196,6 +196,56 @@ async def test_canceled_payment_cancels_the_order_with_a_reason_and_a_new_order_
     assert shop.fulfilled == []
     retry = await shop.order(who)
     assert retry.order_id != order.order_id
+
+
+async def test_paying_the_old_link_of_a_canceled_order_charges_nothing(shop: Shop) -> None:
+    """The buyer cancels, then pays the link they still have: the hold is released, the order stays canceled."""
+    order = await shop.order(buyer())
+    checkout = await shop.payments.checkout(order.order_id)
+    assert checkout.payment_id
+    assert await shop.orders.cancel(order.order_id, "buyer_canceled")
+    await shop.standin.control.pay(checkout.payment_id)
+    await shop.standin.control.wait_notifications(
+        payment_id=checkout.payment_id, event="payment.canceled", delivered=True
+    )
+    [payment] = await shop.standin.control.payments(shop_id=shop.info.shop_id)
+    assert payment["status"] == "canceled"
+    assert payment["cancellation_details"] == {"party": "merchant", "reason": "canceled_by_merchant"}
+    stored = await shop.orders.get(order.order_id)
+    assert stored is not None
+    assert (stored.status, stored.status_reason) == (OrderStatus.CANCELED, "buyer_canceled")
+    record = await shop.ledger.get(checkout.payment_id)
+    assert record is not None
+    assert record.status == "canceled"
+    await shop.payments.wait_fulfilments()
+    assert shop.fulfilled == []
+
+
+async def test_cancel_racing_the_payment_either_charges_and_activates_or_charges_nothing(shop: Shop) -> None:
+    """The buyer taps "cancel" the moment they pay: the money is taken exactly when the bot is activated."""
+    orders = [await shop.order(buyer()) for _ in range(6)]
+    checkouts = [await shop.payments.checkout(order.order_id) for order in orders]
+    steps = []
+    for order, checkout in zip(orders, checkouts, strict=True):
+        assert checkout.payment_id
+        steps += [shop.orders.cancel(order.order_id, "buyer_canceled"), shop.standin.control.pay(checkout.payment_id)]
+    await asyncio.gather(*steps)
+    for checkout in checkouts:
+        assert checkout.payment_id
+        settled = ("payment.succeeded", "payment.canceled")
+        deliveries = await shop.standin.control.wait_notifications(payment_id=checkout.payment_id, count=2,
+                                                                   delivered=True)
+        assert deliveries[-1]["event"] in settled
+    await shop.payments.wait_fulfilments()
+    remote = {p["metadata"]["order_id"]: p["status"] for p in
+              await shop.standin.control.payments(shop_id=shop.info.shop_id)}
+    for order in orders:
+        stored = await shop.orders.get(order.order_id)
+        assert stored is not None
+        charged = remote[order.order_id] == "succeeded"
+        assert charged == (stored.status is not OrderStatus.CANCELED)
+        assert charged == (order.order_id in shop.fulfilled)
+        assert remote[order.order_id] in ("succeeded", "canceled")
 
 
 async def test_unknown_payment_is_acknowledged_and_recorded_once(shop: Shop, consul: Consul) -> None:

@@ -49,7 +49,7 @@ async def test_duplicate_replayed_and_out_of_order_notifications_activate_once( 
     await buyer.ready()
     for event in ("payment.succeeded", "payment.succeeded", "payment.waiting_for_capture"):
         await buyer.yk.renotify(buyer.payment_id, event)
-    await buyer.yk.wait_notifications(payment_id=buyer.payment_id, count=4, delivered=True)
+    await buyer.yk.wait_notifications(payment_id=buyer.payment_id, count=5, delivered=True)
     status, text = await _post(sales_bot.notify_url, _notification(buyer.payment_id))
     assert (status, text) == (200, "already_recorded")
     assert await tenants_for_bot(db, bot_id) == 1
@@ -78,6 +78,28 @@ async def test_untrusted_unpaid_and_canceled_activate_nothing(  # type: ignore[n
     # The buyer can try again at once.
     await buyer.say("/start")
     await buyer.expect_button("s:t:")
+
+
+async def test_paying_an_order_after_canceling_it_is_released_and_told_once(  # type: ignore[no-untyped-def]
+    pool: Pool, sales_bot: SalesBot, new_buyer, db: asyncpg.Pool, unique: str
+) -> None:
+    """The buyer taps "cancel", then pays the checkout page still open: no charge, no bot, one message."""
+    buyer, bot_id = await _buyer_at_checkout(new_buyer, unique, "late")
+    assert buyer.payment_id is not None and buyer.order_id is not None
+    await buyer.tap(buyer.checkout_message, "s:c:")
+    await buyer.expect("Заказ отменён")
+    await buyer.pay()
+    await buyer.expect("Вы оплатили уже отменённый заказ")
+    await buyer.yk.wait_notifications(payment_id=buyer.payment_id, event="payment.canceled", delivered=True)
+    [payment] = await buyer.yk.payments(order_id=buyer.order_id)
+    assert payment["status"] == "canceled"
+    row = await order_row(db, buyer.order_id)
+    assert (row["status"], row["status_reason"], row["tenant_status"]) == ("canceled", "buyer_canceled", None)
+    await buyer.yk.renotify(buyer.payment_id, "payment.waiting_for_capture")
+    await buyer.yk.wait_notifications(payment_id=buyer.payment_id, count=3, delivered=True)
+    assert await tenants_for_bot(db, bot_id) == 0
+    told = [m for m in await buyer.tg.messages(buyer.sales, buyer.user.id) if "отменённый" in str(m.get("text"))]
+    assert len(told) == 1
 
 
 async def test_unknown_payment_and_amount_mismatch(  # type: ignore[no-untyped-def]
