@@ -7,6 +7,9 @@ Right after its payment succeeds each buyer writes /start to its new bot, and th
 first answer is the latency sold to the customer (it covers the notification, re-fetching the payment,
 the order's transitions, Vault, provisioning, the slot's claim and acknowledgement, and the bot's start).
 
+``cpu_s_by_component`` is the CPU time each part of the system spent from the first payment to the last
+new bot's answer (``bench.cpu``): where the latency goes when 20 buyers share two cores.
+
 Also counted: orders lost (paid but not active with exactly one "ready" at the end; must be 0) and
 double activations (more than one tenant or "ready" for one bot; must be 0). ``calibration`` is the
 time of a fixed CPU-bound task on this run divided by its time on the reference machine (docs/sales.md),
@@ -27,6 +30,7 @@ import uuid
 
 import asyncpg
 
+from bench import cpu
 from bench.harness import bench_system
 from bench.machine import describe
 from botpool import jobspec
@@ -104,7 +108,9 @@ async def main() -> None:
                     return None
                 return answered - paid
 
+            cpu_before = cpu.sample()
             latencies = await asyncio.gather(*(pay_and_talk(b, u) for b, u in zip(buyers, usernames, strict=True)))
+            cpu_spent = cpu.spent(cpu_before, cpu.sample())
             for buyer in buyers:  # let every "ready" arrive before counting
                 with contextlib.suppress(TimeoutError):
                     await buyer.ready(timeout=60)
@@ -137,6 +143,7 @@ async def main() -> None:
         "p99": round(percentile(ok, 99), 3) if ok else None,
         "answered": len(ok), "orders_lost": lost, "double_activations": doubles,
         "targets": {"p99_s": 1.0, "orders_lost": 0, "double_activations": 0},
+        "cpu_s_by_component": cpu_spent,
         "calibration": calib,
         "machine": describe(),
     }
