@@ -34,6 +34,8 @@ class RuntimeSettings(BaseSettings):
     #: Updates one tenant bot handles per second in total (protects the shared database).
     tenant_rate_per_s: int = Field(300, alias="BOTPOOL_TENANT_RATE_PER_S", ge=1)
     log_level: str = Field("INFO", alias="BOTPOOL_LOG_LEVEL")
+    #: Import the tenant side while waiting (about 14 MB per slot) so an activation does not pay for it.
+    prewarm: bool = Field(True, alias="SLOT_PREWARM")
 
     def consul(self) -> cfg.ConsulSettings:
         """The slot's Consul agent as botpool's Consul settings (a token, if any, still comes from the environment)."""

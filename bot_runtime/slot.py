@@ -19,7 +19,7 @@ import structlog
 from consul.aio import Consul
 
 from bot_runtime.settings import RuntimeSettings
-from bot_runtime.tenant_bot import TenantBot
+from bot_runtime.tenant_bot import TenantBot, prewarm
 from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.clients.consul import create_session, is_transient
@@ -243,6 +243,10 @@ class Slot:
         """Join the pool, follow our claim until ``stop``, then leave the pool (session destroyed)."""
         await self._resilient(self._open_session, "join")
         log.info("slot waiting", slot=self.index, alloc=self.settings.alloc_id)
+        if self.settings.prewarm:
+            # In a worker thread, after joining: the slot is already claimable, and a claim that arrives
+            # meanwhile only waits for the import lock instead of paying the imports twice.
+            await asyncio.to_thread(prewarm)
         watcher = asyncio.create_task(self._resilient(self._watch_claims, "claims"))
         guard = asyncio.create_task(self._resilient(self._guard_session, "session"))
         stopper = asyncio.create_task(stop.wait())

@@ -6,11 +6,15 @@ Redis as the tenant's own ACL user, applies the booking migrations in the
 tenant's schema, and starts long polling. Stopping ends polling and closes
 every connection; the slot keeps no reference to the tenant's credentials.
 
-The tenant side (asyncpg, redis, the booking bot) is imported on the first
-activation rather than at start: a waiting slot then carries aiogram and the
-pool protocol only, which keeps it about 13 MB smaller (bench/activation.py
-measures it against a bare aiogram process), at a one-time cost of ~85 ms
-of imports inside the first activation, well inside its one-second budget.
+The tenant side (asyncpg, redis, the booking bot) is not imported while the
+slot joins the pool, so a new slot becomes healthy as fast as possible. Right
+after joining, ``prewarm`` imports it and builds one throwaway dispatcher in a
+worker thread. Those are one-time costs of about 0.45 s of CPU per process
+(imports, then aiogram inspecting every handler's signature the first time),
+and paid inside an activation they were most of the time from payment to the
+bot's first answer: with 20 buyers paying within a second on two cores, 20
+slots paid them at once (bench/purchase.py: p99 7.5 s). A warmed slot is about
+14 MB larger; ``SLOT_PREWARM=false`` trades that latency back for the memory.
 """
 
 from __future__ import annotations
@@ -33,6 +37,27 @@ from botpool.tenancy.package import TenantPackage
 if TYPE_CHECKING:
     import asyncpg
     import redis.asyncio as aioredis
+
+
+def prewarm() -> None:
+    """Pay the tenant side's one-time costs now, while waiting, instead of inside a buyer's activation.
+
+    Imports what ``TenantBot.start`` imports and builds a dispatcher for a placeholder tenant, which makes
+    aiogram and pydantic do their first-use work (handler signatures, generic response models). Nothing
+    connects anywhere: the Redis client is never used, and the dispatcher is dropped.
+    """
+    from typing import Any, cast
+
+    import redis.asyncio as aioredis
+
+    import bot_runtime.ratelimit  # noqa: F401 - imported for its one-time cost
+    import botpool.clients.postgres
+    import botpool.db.migrations
+    import botpool.tenancy.provision  # noqa: F401 - imported for its one-time cost
+    from bot_runtime.booking import BookingConfig, create_dispatcher
+
+    config = BookingConfig(tenant_id="t_prewarm", company_name="prewarm", admin_telegram_id=1)
+    create_dispatcher(db=cast(Any, None), redis=aioredis.Redis(), key_prefix="prewarm:", config=config)
 
 
 @dataclass
