@@ -5,15 +5,34 @@ so ``WAITING`` or ``ACTIVE tenant=t_x @bot`` is visible at a glance in the UI.
 It is not always-OK (defect 13 of the earlier implementation): an ACTIVE slot
 whose bot stopped polling answers 503, which makes Consul mark it critical and
 invalidates the slot's session, so the reconciler moves the tenant.
+
+A third state sits between the two: an ACTIVE slot whose bot runs but cannot
+reach PostgreSQL or Redis answers 429, which Consul's HTTP check records as
+"warning" (2xx passing, 429 warning, anything else critical). A warning does
+not invalidate the session, so the reconciler leaves the tenant in place: a
+shared service being down hits every slot alike, and moving every tenant to
+slots that cannot reach it either would only add churn to the outage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import IntEnum
 
 from aiohttp import web
 
-Probe = Callable[[], tuple[bool, str]]
+
+class Health(IntEnum):
+    """What the slot tells Consul, as the HTTP status Consul's check maps to passing, warning or critical."""
+
+    PASSING = 200
+    #: Serving, but a dependency is down: users get an apology; Consul shows "warning" and keeps the session.
+    DEGRADED = 429
+    #: Not serving: Consul marks the check critical, the session ends and the tenant moves.
+    FAILING = 503
+
+
+Probe = Callable[[], tuple[Health, str]]
 
 
 class HealthServer:
@@ -25,8 +44,8 @@ class HealthServer:
         self._runner: web.AppRunner | None = None
 
     async def _health(self, _request: web.Request) -> web.Response:
-        ok, text = self._probe()
-        return web.Response(status=200 if ok else 503, text=text)
+        health, text = self._probe()
+        return web.Response(status=int(health), text=text)
 
     async def start(self) -> None:
         """Start listening on loopback-or-all as Nomad's network says (the port is Nomad's)."""

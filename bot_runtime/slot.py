@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from consul.aio import Consul
 
+from bot_runtime.health import Health
 from bot_runtime.settings import RuntimeSettings
 from bot_runtime.tenant_bot import TenantBot, prewarm
 from botpool import alerts
@@ -49,23 +50,36 @@ class Slot:
         self._session_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ health
-    def probe(self) -> tuple[bool, str]:
-        """What Consul's HTTP check sees: WAITING / ACTIVE with tenant, or a failure (503)."""
+    def probe(self) -> tuple[Health, str]:
+        """What Consul's HTTP check sees: WAITING / ACTIVE with tenant, DEGRADED (429) or FAILING (503)."""
         mode = self.state.mode
         if mode is SlotMode.ACTIVE:
             if not self.bot.healthy:
-                return False, f"FAILING tenant={self.state.tenant_id} (bot stopped polling)"
-            return True, f"ACTIVE tenant={self.state.tenant_id} @{self.state.bot_username} slot={self.index}"
-        return True, f"{mode.value.upper()} slot={self.index} alloc={self.settings.alloc_id[:8]}"
+                return Health.FAILING, f"FAILING tenant={self.state.tenant_id} (bot stopped polling)"
+            if down := self.bot.dependencies_down:
+                return Health.DEGRADED, (
+                    f"DEGRADED tenant={self.state.tenant_id} @{self.state.bot_username} slot={self.index} "
+                    f"({', '.join(down)} unavailable; users are asked to try again shortly)"
+                )
+            return Health.PASSING, f"ACTIVE tenant={self.state.tenant_id} @{self.state.bot_username} slot={self.index}"
+        return Health.PASSING, f"{mode.value.upper()} slot={self.index} alloc={self.settings.alloc_id[:8]}"
 
     # ----------------------------------------------------------------- session
     async def _service_check_id(self) -> str:
-        """Wait (blocking queries) until Nomad's service check for this allocation passes; return its id."""
+        """Wait (blocking queries) until Nomad's service check for this allocation is not critical; return its id.
+
+        "warning" counts: it is what a serving slot reports while PostgreSQL or
+        Redis is down (see ``bot_runtime.health``), Consul accepts a session on
+        such a check, and a slot that lost its session then must rejoin at once
+        instead of waiting for the outage to end.
+        """
         index = None
         while True:
             index, checks = await self.consul.health.checks(keys.SLOT_SERVICE, index=index, wait="10s")
             for check in checks:
-                if self.settings.alloc_id in check.get("ServiceID", "") and check.get("Status") == "passing":
+                if self.settings.alloc_id in check.get("ServiceID", "") and check.get("Status") in (
+                    "passing", "warning",
+                ):
                     return str(check["CheckID"])
 
     async def _open_session(self) -> None:

@@ -29,6 +29,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
 
+from bot_runtime.dependencies import DependencyWatch
 from bot_runtime.settings import RuntimeSettings
 from botpool.errors import ActivationFailed, InvalidBotToken
 from botpool.logs import redact
@@ -68,6 +69,8 @@ class _Running:
     redis: aioredis.Redis
     polling: asyncio.Task[None]
     reminders: asyncio.Task[None]
+    watch: DependencyWatch
+    watching: asyncio.Task[None]
     stop_reminders: asyncio.Event
 
 
@@ -82,9 +85,15 @@ class TenantBot:
 
     @property
     def healthy(self) -> bool:
-        """True while polling and reminders run (either crashing makes the slot unhealthy, and the tenant moves)."""
+        """True while polling, reminders and the dependency watch run (a crash: unhealthy slot, the tenant moves)."""
         r = self._running
-        return r is not None and not r.polling.done() and not r.reminders.done()
+        return r is not None and not r.polling.done() and not r.reminders.done() and not r.watching.done()
+
+    @property
+    def dependencies_down(self) -> tuple[str, ...]:
+        """Services the running bot cannot reach right now ("postgres", "redis"): the slot reports itself degraded."""
+        r = self._running
+        return r.watch.down if r is not None else ()
 
     async def start(self, package: TenantPackage) -> str:
         """Start the tenant's bot and return its @username; raises ``InvalidBotToken`` or ``ActivationFailed``."""
@@ -136,6 +145,8 @@ class TenantBot:
             reminders = asyncio.create_task(
                 ReminderWorker(bot=bot, db=db, config=config).run(stop_reminders), name=f"reminders-{package.tenant_id}"
             )
+            watch = DependencyWatch(db, redis)
+            watching = asyncio.create_task(watch.run(stop_reminders), name=f"dependencies-{package.tenant_id}")
         except InvalidBotToken:
             await _close(bot, db, redis)
             raise
@@ -145,7 +156,7 @@ class TenantBot:
             raise ActivationFailed(
                 f"could not start tenant {package.tenant_id}: {type(exc).__name__}: {reason}"
             ) from None
-        self._running = _Running(bot, dispatcher, db, redis, polling, reminders, stop_reminders)
+        self._running = _Running(bot, dispatcher, db, redis, polling, reminders, watch, watching, stop_reminders)
         self.tenant_id, self.username = package.tenant_id, me.username
         return me.username or ""
 
@@ -158,7 +169,7 @@ class TenantBot:
         running.stop_reminders.set()
         with contextlib.suppress(Exception):
             await running.dispatcher.stop_polling()
-        for task in (running.polling, running.reminders):
+        for task in (running.polling, running.reminders, running.watching):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

@@ -8,6 +8,7 @@ set-up (cluster, roles, extensions, trust rules) is the one long class, and read
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -354,7 +355,13 @@ class Postgres(Service):
 
 
 class Redis(Service):
-    """A password-protected Redis 7 on loopback: FSM state and rate limits, one ACL user per tenant."""
+    """A password-protected Redis 7 on loopback: FSM state and rate limits, one ACL user per tenant.
+
+    Users live in an ``aclfile`` (provisioning runs ``ACL SAVE``), so tenant
+    users survive a restart of Redis the way production must keep them
+    (docs/operating.md). The admin password is in that file as a SHA-256
+    hash, never on the command line.
+    """
 
     name = "redis"
     port_labels: ClassVar[dict[str, int | None]] = {"redis": 56379}
@@ -367,9 +374,23 @@ class Redis(Service):
         version = next((w[2:] for w in out.split() if w.startswith("v=")), "?")
         return Binary("redis", Path(path), version, "path")
 
+    def acl_path(self, state: StackState) -> Path:
+        """The ACL file Redis loads at start and rewrites on ``ACL SAVE``."""
+        return state.root / "redis" / "users.acl"
+
+    def prepare(self, state: StackState) -> None:
+        """Write the ACL file with the admin (default) user once; later starts load what ``ACL SAVE`` left."""
+        path = self.acl_path(state)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            return
+        # Redis refuses to start without the file, and an empty one would leave `default` without a password.
+        digest = hashlib.sha256(state.secret("redis_password").encode()).hexdigest()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"user default on #{digest} ~* &* +@all\n")
+
     def argv(self, state: StackState) -> list[str]:
-        data = state.root / "redis"
-        data.mkdir(parents=True, exist_ok=True)
         return [
             self.binary(state),
             "--bind",
@@ -383,9 +404,9 @@ class Redis(Service):
             "--appendonly",
             "no",
             "--dir",
-            str(data),
-            "--requirepass",
-            state.secret("redis_password"),
+            str(state.root / "redis"),
+            "--aclfile",
+            str(self.acl_path(state)),
             "--loglevel",
             "warning",
         ]

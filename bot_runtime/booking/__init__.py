@@ -20,8 +20,9 @@ from aiogram.fsm.storage.redis import RedisStorage
 
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
+from bot_runtime.booking.errors import ErrorBoundary
 from bot_runtime.booking.keyboards import alert_markup
-from bot_runtime.booking.middlewares import ContextMiddleware, ErrorMiddleware
+from bot_runtime.booking.middlewares import ContextMiddleware
 from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.reminders import ReminderWorker
 from bot_runtime.booking.routers import admin, booking, common, fallback, my
@@ -53,11 +54,13 @@ def create_dispatcher(
     clock: Clock | None = None,
     first: Sequence[BaseMiddleware] = (),
 ) -> Dispatcher:
-    """Build the tenant's dispatcher: FSM in Redis under ``key_prefix``, routers, middlewares.
+    """Build the tenant's dispatcher: FSM in Redis under ``key_prefix``, routers, middlewares, error boundary.
 
     ``first`` are update middlewares that must run before the booking bot's
     own (the runtime's rate limit: a flood is refused before it costs a
-    database query or an error report).
+    database query). Whatever fails, in them, in aiogram's FSM storage or in
+    a handler, ends in the error boundary: the user is answered, never left
+    in silence.
 
     Router order matters: commands and menu buttons first (they work in any
     state), then the owner's panel, the booking flow, "my bookings", and
@@ -76,9 +79,11 @@ def create_dispatcher(
     dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), name=f"booking:{config.tenant_id}")
     dp["svc"] = service
     dp["config"] = config
+    # aiogram's own ErrorsMiddleware is the outermost update middleware (it wraps the FSM middleware,
+    # which reads Redis, and everything after it): our boundary is its error handler.
+    dp.errors.register(ErrorBoundary(config, db).handle)
     for middleware in first:
         dp.update.outer_middleware(middleware)
-    dp.update.outer_middleware(ErrorMiddleware(config))
     dp.update.outer_middleware(ContextMiddleware(service))
     dp.include_routers(
         *(

@@ -1,72 +1,24 @@
-"""Update middlewares: one update at a time per user, a polite error boundary, and the per-update context.
+"""The per-update context middleware: who is writing, in which language, with which rights.
 
-Why middlewares: every handler needs the sender's client row, language,
-admin flag and the current booking rules, and every failure must end in a
-polite answer rather than silence; both are cross-cutting, so they wrap the
-routers once instead of living in each handler.
+Why a middleware: every handler needs the sender's client row, language,
+admin flag and the current booking rules; that is cross-cutting, so it wraps
+the routers once instead of living in each handler. (The error boundary is
+an aiogram error handler, ``bot_runtime.booking.errors``.)
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
-from aiogram import BaseMiddleware, Bot
-from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
-from bot_runtime.booking.config import BookingConfig
 from bot_runtime.booking.service import BookingService
 from bot_runtime.booking.storage import clients
 from bot_runtime.booking.texts import Tr
 
-log = structlog.get_logger("botpool.booking")
-
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-class ErrorMiddleware(BaseMiddleware):
-    """Catch anything a handler raises: log it without secrets and answer the user politely."""
-
-    def __init__(self, config: BookingConfig) -> None:
-        """Keep the configuration for the default language of the apology."""
-        self.config = config
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        """Run the rest of the chain; on an exception log and apologise instead of propagating."""
-        try:
-            return await handler(event, data)
-        except Exception as exc:
-            bot: Bot | None = data.get("bot")
-            update_id = event.update_id if isinstance(event, Update) else None
-            details = "".join(traceback.format_exception(exc))
-            if bot is not None:
-                # The token can appear in URLs inside network errors; never log it.
-                details = details.replace(bot.token, "<token>")
-            log.error(
-                "update failed",
-                tenant_id=self.config.tenant_id,
-                update_id=update_id,
-                error=type(exc).__name__,
-                details=details,
-            )
-            tr: Tr = data.get("tr") or Tr(self.config.language)
-            await _apologise(event, tr)
-            return None
-
-
-async def _apologise(event: TelegramObject, tr: Tr) -> None:
-    """Tell the user something went wrong, through whatever channel the update offers."""
-    if not isinstance(event, Update):
-        return
-    try:
-        if event.callback_query is not None:
-            await event.callback_query.answer(tr("error"), show_alert=True)
-        elif event.message is not None:
-            await event.message.answer(tr("error"))
-    except Exception as exc:  # the apology itself failed (Telegram down): nothing more to do
-        log.warning("could not apologise", error=type(exc).__name__)
 
 
 class ContextMiddleware(BaseMiddleware):

@@ -88,7 +88,12 @@ async def provision_postgres(admin: Conn, tenant_id: str, password: str, databas
 
 
 async def provision_redis(admin: aioredis.Redis, tenant_id: str, password: str) -> None:
-    """Create or update the tenant's Redis ACL user, confined to its key and channel prefix."""
+    """Create or update the tenant's Redis ACL user, confined to its key and channel prefix, and persist it.
+
+    ``ACL SAVE`` writes the server's ``aclfile`` so the user survives a Redis
+    restart; a server without one refuses, and provisioning fails loudly
+    rather than leaving a user that a restart would silently drop.
+    """
     prefix = redis_prefix(tenant_id)
     await admin.acl_setuser(
         tenant_id,
@@ -99,3 +104,4 @@ async def provision_redis(admin: aioredis.Redis, tenant_id: str, password: str) 
         channels=[f"{prefix}*"],
         commands=["+@all", "-@dangerous", "-@admin"],
     )
+    await admin.acl_save()

@@ -116,6 +116,8 @@ async def db(postgres: _HasDsn, pg_schema: str, btree_gist: None) -> AsyncIterat
         finally:
             await pool.close()
     finally:
+        if admin.is_closed():  # the test restarted PostgreSQL (tests/fixtures/outage.py)
+            admin = await asyncpg.connect(postgres.dsn)
         await admin.execute(f"DROP OWNED BY {role}")
         await admin.execute(f"DROP ROLE IF EXISTS {role}")
         await admin.close()
