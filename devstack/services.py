@@ -12,6 +12,7 @@ the two long classes, and read best whole.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -221,19 +222,31 @@ class Vault(HashiCorpService):
                     f"Vault's data in {state.root / 'vault'} was initialised but this stack has no unseal key; "
                     "`botpool reset` deletes the stack's data and starts afresh"
                 )
-            httpx.put(f"{self.base(state)}/v1/sys/unseal", json={"key": key}, timeout=10).raise_for_status()
+            # A refusal while Vault is still settling is retried on the next poll; problem() shows why it waits.
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.put(f"{self.base(state)}/v1/sys/unseal", json={"key": key}, timeout=10)
 
     def _initialise(self, state: StackState) -> None:
-        resp = httpx.put(
-            f"{self.base(state)}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30
-        )
-        resp.raise_for_status()
+        try:
+            resp = httpx.put(
+                f"{self.base(state)}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30
+            )
+            resp.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"Vault could not be initialised: {exc}") from exc
         body = resp.json()
         state.secrets["vault_unseal_key"] = body["keys_base64"][0]
         state.secrets["vault_root_token"] = body["root_token"]
         state.save()  # before anything else: without the key the data cannot be unsealed again
 
     def after_healthy(self, state: StackState) -> None:
+        try:
+            self._configure(state)
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"Vault is unsealed but could not be configured: {exc}") from exc
+
+    def _configure(self, state: StackState) -> None:
+        """Re-create idempotently what the old dev mode gave for free: the KV v2 mount for tenant tokens."""
         headers = {"X-Vault-Token": state.secret("vault_root_token")}
         mounts = httpx.get(f"{self.base(state)}/v1/sys/mounts", headers=headers, timeout=10)
         mounts.raise_for_status()
