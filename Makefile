@@ -7,7 +7,7 @@ RUN := $(UV) run --frozen
 PY_SOURCES := botpool botpool_cli bot_runtime reconciler scaler sales_bot devstack tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help deps binaries up down status doctor lint test bench texts clean
+.PHONY: help deps binaries up down reset status doctor lint test bench texts clean
 
 help: ## List the targets and what they do.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -21,8 +21,11 @@ binaries: deps ## Build Nomad, Consul and Vault from the Go module proxy (cached
 up: binaries ## Start the whole system locally (stack, stand-in, reconciler, warm pool, scaler); print addresses.
 	@$(RUN) botpool up
 
-down: ## Stop the local stack and everything it started.
+down: ## Stop the local stack and everything it started; keep its data (tenants, pool, secrets) for the next up.
 	@$(RUN) botpool down
+
+reset: ## Stop the local stack and delete its data: the next up starts from nothing.
+	@$(RUN) botpool reset
 
 status: ## Show the local stack's services, their health, and every pool slot.
 	@$(RUN) botpool status
@@ -56,5 +59,6 @@ BENCHMARKS := bench/activation.py bench/scaling.py bench/booking.py bench/purcha
 bench: binaries ## Run the benchmarks (each on its own throwaway stack); each prints one JSON object last.
 	@for b in $(BENCHMARKS); do echo "== $$b"; $(RUN) python $$b || exit 1; done
 
-clean: down ## Stop the stack and remove caches inside the work tree (not the built binaries).
+clean: down ## Stop the stack, remove stacks interrupted test runs left in /tmp, and caches (not the binaries).
+	@$(RUN) botpool clean
 	@rm -rf .mypy_cache .ruff_cache .pytest_cache

@@ -440,7 +440,7 @@ def main() -> None:
         # No stack named: run on a throwaway one of our own (free ports), as the other benchmarks do.
         root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
         os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
-        stack = Stack(root, random_ports=True)
+        stack = Stack(root, random_ports=True, tied=True)
         stack.up(timeout=180)
         env = stack.env()
         args.pg_dsn, args.redis_url = env["BOTPOOL_DATABASE_URL"], env["BOTPOOL_REDIS_URL"]
@@ -448,7 +448,7 @@ def main() -> None:
         result = asyncio.run(run(args))
     finally:
         if stack is not None:
-            stack.down()
+            stack.reset()
     print(
         f"{result['updates']} updates in {result['window_s']} s from {result['users']} clients: "
         f"{result['updates_per_s']} updates/s; bot time per update p50 {result['p50_ms']} ms, "

@@ -44,9 +44,9 @@ async def bench_system() -> AsyncIterator[BenchSystem]:
     """Start the stack and the stand-in, open the clients, prepare the activator; tear all down afterwards."""
     root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
     os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
-    stack = Stack(root, random_ports=True)
+    stack = Stack(root, random_ports=True, tied=True)
     async with contextlib.AsyncExitStack() as cleanup:
-        cleanup.callback(stack.down)
+        cleanup.callback(stack.reset)
         stack.up(timeout=180)
         standin = await runner.start(root / "standin.log")
         cleanup.push_async_callback(runner.stop, standin.process)

@@ -1,4 +1,4 @@
-"""The local stack's commands: ``botpool up``, ``down``, ``status``, ``env`` and ``doctor``.
+"""The local stack's commands: ``botpool up``, ``down``, ``reset``, ``clean``, ``status``, ``env`` and ``doctor``.
 
 These are the developer's side of the same CLI and the only operator-facing
 module that imports ``devstack`` (the import-linter contract in pyproject.toml
@@ -24,7 +24,7 @@ from botpool.pool import protocol
 from botpool_cli import demo
 from botpool_cli.context import RootOption, fail
 from botpool_cli.pool_view import print_pool
-from devstack import doctor
+from devstack import doctor, orphans
 from devstack import sales as devstack_sales
 from devstack.stack import Stack
 
@@ -35,6 +35,8 @@ def register(app: typer.Typer) -> None:
     """Add the local-stack commands to the ``botpool`` command."""
     app.command()(up)
     app.command()(down)
+    app.command()(reset)
+    app.command()(clean)
     app.command()(status)
     app.command(name="env")(env_)
     app.command(name="doctor")(doctor_)
@@ -86,11 +88,33 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
 
 
 def down(root: Path = RootOption) -> None:
-    """Stop the local stack and everything Nomad started; delete its throwaway data."""
+    """Stop the local stack and everything Nomad started; keep its data, so the next `up` finds it all again."""
     stack = Stack(root)
     with console.status("stopping the local stack") as status:
         stack.down(progress=lambda msg: status.update(msg))
-    console.print("local stack stopped; no process left behind")
+    console.print(f"local stack stopped; no process left behind; data kept in {root} (botpool reset deletes it)")
+
+
+def reset(root: Path = RootOption) -> None:
+    """Stop the local stack and delete its data (tenants, pool, secrets): the next `up` starts from nothing."""
+    stack = Stack(root)
+    with console.status("resetting the local stack") as status:
+        stack.reset(progress=lambda msg: status.update(msg))
+    console.print(f"local stack stopped and its data deleted ({root})")
+
+
+TempDirOption = typer.Option(None, help="Where throwaway stacks live (default: the system temp dir).")
+
+
+def clean(temp_dir: Path | None = TempDirOption) -> None:
+    """Remove the throwaway stacks interrupted test or benchmark runs left behind: processes, mounts, folders.
+
+    A stack counts as left behind when the run that started it is gone; a running one is never touched.
+    """
+    removed = orphans.clean(temp_dir)
+    for folder in removed:
+        console.print(f"removed orphaned stack {folder}")
+    console.print(f"{len(removed)} orphaned stack(s) removed")
 
 
 def status(root: Path = RootOption) -> None:

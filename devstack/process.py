@@ -1,19 +1,33 @@
-"""Detached child processes that outlive the command that started them.
+"""Detached child processes that outlive the command that started them, or die with it on request.
 
 ``botpool up`` returns while the stack keeps running, and ``botpool down`` (a
 different process) must stop everything, so each service runs in its own
 session (process group) and its pid is recorded; stopping signals the whole
 group, which also ends anything the service spawned.
+
+A test run's stack must instead die with the run, however it ends: such
+processes are spawned with a parent-death signal (``PR_SET_PDEATHSIG``), set
+from one long-lived spawner thread because Linux sends the signal when the
+*thread* that forked the child exits, and an asyncio worker thread may exit
+long before the run does.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child only calls it
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-spawner")
 
 
 def spawn(
@@ -23,36 +37,73 @@ def spawn(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     user: str | None = None,
+    die_with_parent: bool = False,
 ) -> int:
     """Start ``argv`` detached with output appended to ``log``; return its pid.
 
     ``user`` runs the process as another account (PostgreSQL refuses to run as
-    root); it only applies when we are root.
+    root); it only applies when we are root. ``die_with_parent`` has the kernel
+    SIGKILL the process when this one ends, even by SIGKILL (the test stack).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, **(env or {})}
-    preexec = None
+    switch_user: Callable[[], None] | None = None
     if user is not None and os.geteuid() == 0:
         record = pwd.getpwnam(user)
         full_env.update(HOME=record.pw_dir, USER=user, LOGNAME=user)
 
-        def preexec() -> None:
+        def switch_user() -> None:
             os.setgid(record.pw_gid)
             os.initgroups(user, record.pw_gid)
             os.setuid(record.pw_uid)
 
+    if not die_with_parent:
+        return _popen(argv, log, full_env, cwd, switch_user)
+    parent = os.getpid()
+
+    def tie_to_parent() -> None:
+        if switch_user is not None:
+            switch_user()  # first: a change of user clears the parent-death signal
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if threading.current_thread() is threading.main_thread():
+        return _popen(argv, log, full_env, cwd, tie_to_parent)
+    return _SPAWNER.submit(_popen, argv, log, full_env, cwd, tie_to_parent).result()
+
+
+def _popen(
+    argv: list[str], log: Path, env: dict[str, str], cwd: Path | None, preexec: Callable[[], None] | None
+) -> int:
     with log.open("ab") as out:
         proc = subprocess.Popen(
             argv,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=full_env,
+            env=env,
             cwd=cwd,
             start_new_session=True,
             preexec_fn=preexec,
         )
     return proc.pid
+
+
+def start_time(pid: int) -> int | None:
+    """Return when ``pid`` started (clock ticks since boot), so a reused pid is not mistaken for its owner."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def parent(pid: int) -> int | None:
+    """Return the parent of ``pid`` (1 once its parent died and init adopted it), or None if it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def alive(pid: int) -> bool:
@@ -76,15 +127,15 @@ def alive(pid: int) -> bool:
         return False
 
 
-def stop(pid: int, *, timeout: float = 15.0) -> None:
-    """Stop a process group politely (SIGTERM), then firmly (SIGKILL) after ``timeout``."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+def stop(pid: int, *, timeout: float = 15.0, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Stop a process group politely (``sig``), then firmly (SIGKILL) after ``timeout``."""
+    for signum, wait in ((sig, timeout), (signal.SIGKILL, 5.0)):
         try:
-            os.killpg(pid, sig)
+            os.killpg(pid, signum)
         except ProcessLookupError:
             return
         except PermissionError:
-            os.kill(pid, sig)
+            os.kill(pid, signum)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if not alive(pid) and not _group_alive(pid):

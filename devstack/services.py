@@ -1,19 +1,26 @@
 """The five real services of the local stack, each a small class: how to start it, how to know it is healthy.
 
-Every service runs the real binary on loopback (Consul and Vault in dev mode,
-a Nomad dev agent with raw_exec and the Consul integration, a throwaway
-PostgreSQL cluster and a password-protected Redis). Nothing is mocked. Slightly over 400 lines: PostgreSQL's
-set-up (cluster, roles, extensions, trust rules) is the one long class, and reads best whole.
+Every service runs the real binary on loopback, the way production runs it:
+Consul, Nomad (server and client in one agent, raw_exec, the Consul
+integration) and Vault (integrated Raft storage, initialised and unsealed by
+this code) are single-node servers with their data on disk, so any of them can
+be restarted without loss; beside them a PostgreSQL cluster and a
+password-protected Redis. Nothing is mocked. Over 400 lines: PostgreSQL's
+set-up (cluster, roles, extensions, trust rules) and Vault's initialisation are
+the two long classes, and read best whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pwd
 import shutil
+import signal
 import string
 import subprocess
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
@@ -21,6 +28,7 @@ from typing import ClassVar
 import httpx
 import redis
 
+from botpool.errors import DependencyUnavailable
 from devstack.binaries import REPO_ROOT, Binary, ensure
 from devstack.state import StackState
 
@@ -44,6 +52,8 @@ class Service(ABC):
     #: services that must be healthy before this one starts
     after: ClassVar[tuple[str, ...]] = ()
     user: ClassVar[str | None] = None
+    #: the signal that shuts the service down cleanly (then SIGKILL if it does not)
+    stop_signal: ClassVar[signal.Signals] = signal.SIGTERM
 
     def binary(self, state: StackState) -> str:
         """Path of the executable, resolved (and built if needed) once per stack."""
@@ -68,8 +78,14 @@ class Service(ABC):
     def problem(self, state: StackState) -> str | None:
         """None when healthy, else a short reason shown while waiting and by ``status``."""
 
+    def advance(self, state: StackState) -> None:
+        """Take the one step a running service cannot take alone to become healthy (Vault: init, unseal).
+
+        Called while waiting for health, after every start and restart; a no-op for most services.
+        """
+
     def after_healthy(self, state: StackState) -> None:
-        """One-time setup once the service answers (databases, mounts)."""
+        """Setup once the service answers (databases, mounts); idempotent, run after every (re)start."""
 
     @abstractmethod
     def addresses(self, state: StackState) -> dict[str, str]:
@@ -87,7 +103,7 @@ class HashiCorpService(Service):
 
 
 class Consul(HashiCorpService):
-    """Consul dev agent with its UI: pool state, slot health checks and locks."""
+    """A single-node Consul server with its UI: pool state, slot health checks and locks, kept on disk."""
 
     name = "consul"
     port_labels: ClassVar[dict[str, int | None]] = {
@@ -107,7 +123,10 @@ class Consul(HashiCorpService):
         return [
             self.binary(state),
             "agent",
-            "-dev",
+            "-server",
+            "-bootstrap-expect=1",
+            "-data-dir",
+            str(state.root / "consul" / "data"),
             "-ui",
             "-client",
             "127.0.0.1",
@@ -121,6 +140,9 @@ class Consul(HashiCorpService):
             ports,
             "-hcl",
             "disable_update_check = true",
+            # Production's timing, not the default's 5x slack for slow hardware: a leader in ~1 s.
+            "-hcl",
+            "performance { raft_multiplier = 1 }",
             # Sync check output (WAITING / ACTIVE tenant=...) to the catalog at once, not every 5 min.
             "-hcl",
             'check_update_interval = "0s"',
@@ -142,39 +164,123 @@ class Consul(HashiCorpService):
 
 
 class Vault(HashiCorpService):
-    """Vault dev server (KV v2 at secret/): tenant bot tokens and response wrapping."""
+    """A single-node Vault server on integrated (Raft) storage: tenant bot tokens and response wrapping.
+
+    Initialised once by the stack (one key share, threshold one) and unsealed on
+    every start; the unseal key and the root token live only in the stack's
+    0600 state file and travel only over loopback HTTP, never in argv or logs.
+    Production unseals differently (auto-unseal or key holders); the storage
+    and the API are the same.
+    """
 
     name = "vault"
-    port_labels: ClassVar[dict[str, int | None]] = {"vault": 8200}
+    port_labels: ClassVar[dict[str, int | None]] = {"vault": 8200, "vault_cluster": None}
+    #: the KV v2 mount the tenant tokens live in (BOTPOOL_VAULT_KV_MOUNT's default)
+    KV_MOUNT = "secret"
+
+    def base(self, state: StackState) -> str:
+        """The API address."""
+        return f"http://127.0.0.1:{state.ports['vault']}"
+
+    def config_path(self, state: StackState) -> Path:
+        return state.root / "vault" / "vault.hcl"
+
+    def prepare(self, state: StackState) -> None:
+        data = state.root / "vault" / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        cluster = f"127.0.0.1:{state.ports['vault_cluster']}"
+        self.config_path(state).write_text(
+            f'storage "raft" {{\n  path = "{data}"\n  node_id = "botpool-local"\n  performance_multiplier = 1\n}}\n'
+            f'listener "tcp" {{\n  address = "127.0.0.1:{state.ports["vault"]}"\n'
+            f'  cluster_address = "{cluster}"\n  tls_disable = true\n}}\n'
+            f'api_addr = "{self.base(state)}"\ncluster_addr = "https://{cluster}"\n'
+            "disable_mlock = true\nui = true\n"
+        )
 
     def argv(self, state: StackState) -> list[str]:
-        return [
-            self.binary(state),
-            "server",
-            "-dev",
-            "-dev-no-store-token",
-            f"-dev-listen-address=127.0.0.1:{state.ports['vault']}",
-            f"-dev-root-token-id={state.secret('vault_root_token')}",
-            "-log-level=warn",
-        ]
+        return [self.binary(state), "server", f"-config={self.config_path(state)}", "-log-level=warn"]
 
     def env(self, state: StackState) -> dict[str, str]:
-        # The dev server reads VAULT_* variables; never let an operator's real token leak in.
+        # The server reads VAULT_* variables; never let an operator's real token leak in.
         return {"VAULT_TOKEN": "", "VAULT_ADDR": "", "HOME": str(state.root)}
 
     def problem(self, state: StackState) -> str | None:
-        resp = http_ok(f"http://127.0.0.1:{state.ports['vault']}/v1/sys/health")
+        resp = http_ok(f"{self.base(state)}/v1/sys/health")
         if resp is None:
             return "not answering"
-        return None if resp.status_code == 200 else f"health {resp.status_code}"
+        return None if resp.status_code == 200 else _VAULT_HEALTH.get(resp.status_code, f"health {resp.status_code}")
+
+    def advance(self, state: StackState) -> None:
+        resp = http_ok(f"{self.base(state)}/v1/sys/health")
+        if resp is None:
+            return
+        if resp.status_code == 501:
+            self._initialise(state)
+        if resp.status_code in (501, 503):
+            key = state.secrets.get("vault_unseal_key")
+            if key is None:
+                raise DependencyUnavailable(
+                    f"Vault's data in {state.root / 'vault'} was initialised but this stack has no unseal key; "
+                    "`botpool reset` deletes the stack's data and starts afresh"
+                )
+            # A refusal while Vault is still settling is retried on the next poll; problem() shows why it waits.
+            with contextlib.suppress(httpx.HTTPError):
+                httpx.put(f"{self.base(state)}/v1/sys/unseal", json={"key": key}, timeout=10)
+
+    def _initialise(self, state: StackState) -> None:
+        try:
+            resp = httpx.put(
+                f"{self.base(state)}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30
+            )
+            resp.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"Vault could not be initialised: {exc}") from exc
+        body = resp.json()
+        state.secrets["vault_unseal_key"] = body["keys_base64"][0]
+        state.secrets["vault_root_token"] = body["root_token"]
+        state.save()  # before anything else: without the key the data cannot be unsealed again
+
+    def after_healthy(self, state: StackState) -> None:
+        try:
+            self._configure(state)
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"Vault is unsealed but could not be configured: {exc}") from exc
+
+    def _configure(self, state: StackState) -> None:
+        """Re-create idempotently what the old dev mode gave for free: the KV v2 mount for tenant tokens."""
+        headers = {"X-Vault-Token": state.secret("vault_root_token")}
+        mounts = httpx.get(f"{self.base(state)}/v1/sys/mounts", headers=headers, timeout=10)
+        mounts.raise_for_status()
+        if f"{self.KV_MOUNT}/" not in mounts.json()["data"]:
+            httpx.post(
+                f"{self.base(state)}/v1/sys/mounts/{self.KV_MOUNT}",
+                headers=headers,
+                json={"type": "kv", "options": {"version": "2"}},
+                timeout=10,
+            ).raise_for_status()
+        # A new KV v2 mount refuses requests for a moment while it sets itself up; wait for a plain miss.
+        probe = f"{self.base(state)}/v1/{self.KV_MOUNT}/data/botpool-stack/probe"
+        deadline = time.monotonic() + 30
+        while (resp := httpx.get(probe, headers=headers, timeout=10)).status_code != 404:
+            if time.monotonic() > deadline:
+                raise DependencyUnavailable(f"Vault's KV mount {self.KV_MOUNT}/ not ready: HTTP {resp.status_code}")
+            time.sleep(0.1)
 
     def addresses(self, state: StackState) -> dict[str, str]:
-        base = f"http://127.0.0.1:{state.ports['vault']}"
+        base = self.base(state)
         return {"Vault UI": f"{base}/ui/ (if built with UI)", "VAULT_ADDR": base}
 
 
+_VAULT_HEALTH = {429: "standby", 501: "not initialised", 503: "sealed"}
+
+
 class Nomad(HashiCorpService):
-    """Nomad dev agent (server + client, raw_exec, Consul integration) that runs the pool job."""
+    """A single-node Nomad agent, server and client in one, with its state on disk, that runs the pool job.
+
+    raw_exec is enabled (no Docker here) and services register in the local
+    Consul. Its executors and tasks outlive an agent restart by design, and
+    the agent re-attaches to them from its data dir when it comes back.
+    """
 
     name = "nomad"
     port_labels: ClassVar[dict[str, int | None]] = {
@@ -204,7 +310,7 @@ class Nomad(HashiCorpService):
         )
 
     def argv(self, state: StackState) -> list[str]:
-        return [self.binary(state), "agent", "-dev", "-config", str(self.config_path(state))]
+        return [self.binary(state), "agent", "-config", str(self.config_path(state))]
 
     def env(self, state: StackState) -> dict[str, str]:
         return {"NOMAD_ADDR": "", "NOMAD_TOKEN": "", "CONSUL_HTTP_TOKEN": ""}
@@ -234,6 +340,8 @@ class Postgres(Service):
     name = "postgres"
     port_labels: ClassVar[dict[str, int | None]] = {"postgres": 55432}
     user = "postgres" if os.geteuid() == 0 else None
+    #: "fast" shutdown: SIGTERM's "smart" one would wait for every client (slots, the reconciler) to leave first
+    stop_signal = signal.SIGINT
 
     def resolve_binary(self) -> Binary | None:
         postgres = _PG_BIN / "postgres"

@@ -1,27 +1,31 @@
-"""The local stack: start the five real services, wait until each is healthy, stop them all.
+"""The local stack: start the five real services, wait until each is healthy, restart, stop, reset.
 
-Used by ``botpool up/down/status`` for a developer's long-running stack (in
-``.botpool/local`` with the usual ports when free) and by the test suite's
+Used by ``botpool up/down/reset/status`` for a developer's long-running stack
+(in ``.botpool/local`` with the usual ports when free) and by the test suite's
 session fixture (a temporary folder and free ports, so tests never touch a
 developer's stack). Running ``up`` on a stack that is already up is harmless:
-healthy services are left alone, dead ones are restarted.
+healthy services are left alone, dead ones are restarted. The data lives on
+disk: ``down`` stops every process and keeps it, so the next ``up`` finds the
+tenants, the pool and the secrets again; ``reset`` deletes it.
+
+A stack ``tied`` to its process (the tests, the benchmarks) dies with it: its
+services get a parent-death signal, and a guardian process removes the rest
+(Nomad's tasks, mounts, the folder) however the owner ends.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from botpool.errors import DependencyUnavailable
-from devstack import ports, process
+from devstack import orphans, ports, process
+from devstack.binaries import REPO_ROOT
 from devstack.programs import SYSTEM
 from devstack.services import ALL, Nomad, Service, control_env
 from devstack.state import StackState
@@ -49,12 +53,17 @@ class ServiceStatus:
 class Stack:
     """One local stack rooted in a folder; every method is safe to call repeatedly."""
 
-    def __init__(self, root: Path = DEFAULT_ROOT, *, random_ports: bool = False, system: bool = False) -> None:
+    def __init__(
+        self, root: Path = DEFAULT_ROOT, *, random_ports: bool = False, system: bool = False, tied: bool = False
+    ) -> None:
         self.root = root
         self.random_ports = random_ports
+        self.tied = tied
         self.state = StackState.load(root) or StackState(root=root)
         # A stack started with the local system keeps running it: later `up`/`status` include it.
         self.services: tuple[Service, ...] = ALL + SYSTEM if system or "reconciler" in self.state.pids else ALL
+        self._guard: subprocess.Popen[bytes] | None = None
+        self._guard_pipe: int | None = None
 
     # ----------------------------------------------------------------- queries
     def env(self) -> dict[str, str]:
@@ -102,6 +111,8 @@ class Stack:
     def up(self, progress: Progress = lambda _msg: None, *, timeout: float = 120.0) -> None:
         """Start whatever is not running and wait until every service is healthy."""
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.tied:
+            self._tie()
         for service in self.services:
             if service.name not in self.state.binaries:
                 progress(f"locating {service.name} (a first build takes minutes)")
@@ -117,8 +128,66 @@ class Stack:
                 }
         self._assign_ports()
         self.state.save()
-        started: dict[str, float] = {}
-        pending = list(self.services)
+        self._start(self.services, progress, timeout)
+        self._write_env_file()
+
+    def stop(self, name: str) -> None:
+        """Stop one service (its process group) and keep its data; Nomad's tasks keep running without the agent."""
+        service = self._service(name)
+        pid = self.state.pids.pop(service.name, None)
+        self.state.save()
+        if pid is not None:
+            process.stop(pid, sig=service.stop_signal)
+
+    def start(self, name: str, *, timeout: float = 120.0) -> None:
+        """Start one stopped service and wait until it is healthy again (Vault: unsealed)."""
+        self._start((self._service(name),), lambda _msg: None, timeout)
+
+    def restart(self, name: str, *, timeout: float = 120.0) -> None:
+        """Restart one service on its data ("consul", "nomad", "vault", "postgres", "redis"), as an operator would.
+
+        Returns once it is healthy again; Vault is unsealed by the stack. This is the
+        fault the fault-injection suite injects: nothing stored may be lost by it.
+        """
+        self.stop(name)
+        self.start(name, timeout=timeout)
+
+    def down(self, progress: Progress = lambda _msg: None) -> None:
+        """Stop every service and everything Nomad started, leaving no process behind; keep the data."""
+        for service in reversed(ALL + SYSTEM):
+            pid = self.state.pids.pop(service.name, None)
+            if pid is not None:
+                progress(f"stopping {service.name}")
+                process.stop(pid, sig=service.stop_signal)
+            if isinstance(service, Nomad):
+                # Executors and raw_exec tasks outlive the agent by design; end them before the
+                # services they talk to, so PostgreSQL's shutdown is not held up by their sessions.
+                # The agent restarts the pool's tasks from its data on the next `up`.
+                orphans.kill_mentioning(f"{self.root / 'nomad'}/")
+        orphans.kill_mentioning(f"{self.root}/")
+        orphans.unmount_under(self.root)
+        if self.root.exists():
+            self.state.save()
+
+    def reset(self, progress: Progress = lambda _msg: None) -> None:
+        """Stop everything and delete the stack's data and state: the next ``up`` starts from nothing."""
+        self.down(progress)
+        progress("deleting the stack's data")
+        orphans.sweep(self.root)
+        self._release_guard()
+        self.state = StackState(root=self.root)
+
+    # ----------------------------------------------------------------- helpers
+    def _service(self, name: str) -> Service:
+        for service in ALL + SYSTEM:
+            if service.name == name:
+                return service
+        raise ValueError(f"no service {name!r} in the local stack; known: {', '.join(s.name for s in ALL + SYSTEM)}")
+
+    def _start(self, services: tuple[Service, ...], progress: Progress, timeout: float) -> None:
+        """Start each service that is not running, in dependency order, and wait until all are healthy."""
+        started: set[str] = set()
+        pending = list(services)
         deadline = time.monotonic() + timeout
         while pending:
             for service in list(pending):
@@ -126,23 +195,24 @@ class Stack:
                     continue
                 pid = self.state.pids.get(service.name)
                 if pid is None or not process.alive(pid):
-                    if service.name not in started:
-                        progress(f"starting {service.name}")
-                        service.prepare(self.state)
-                        self.state.pids[service.name] = process.spawn(
-                            service.argv(self.state),
-                            log=service.log(self.state),
-                            env=service.env(self.state),
-                            cwd=self.root,
-                            user=service.user,
-                        )
-                        self.state.save()
-                        started[service.name] = time.monotonic()
-                    else:
+                    if service.name in started:
                         raise DependencyUnavailable(
                             f"{service.name} exited during start; see {service.log(self.state)}:\n"
                             + _tail(service.log(self.state))
                         )
+                    progress(f"starting {service.name}")
+                    service.prepare(self.state)
+                    self.state.pids[service.name] = process.spawn(
+                        service.argv(self.state),
+                        log=service.log(self.state),
+                        env=service.env(self.state),
+                        cwd=self.root,
+                        user=service.user,
+                        die_with_parent=self.tied,
+                    )
+                    self.state.save()
+                    started.add(service.name)
+                service.advance(self.state)
                 problem = service.problem(self.state)
                 if problem is None:
                     service.after_healthy(self.state)
@@ -154,30 +224,39 @@ class Stack:
                         f"see {service.log(self.state)}:\n" + _tail(service.log(self.state))
                     )
             if pending:
-                time.sleep(0.2)
-        self._write_env_file()
+                time.sleep(0.1)
 
-    def down(self, progress: Progress = lambda _msg: None) -> None:
-        """Stop every service and everything Nomad started, leaving no process behind."""
-        nomad_pid = self.state.pids.get("nomad")
-        if nomad_pid is not None and process.alive(nomad_pid):
-            progress("stopping Nomad jobs")
-            self._stop_nomad_jobs()
-        for service in reversed(ALL + SYSTEM):
-            pid = self.state.pids.pop(service.name, None)
-            if pid is not None:
-                progress(f"stopping {service.name}")
-                process.stop(pid)
-        # Executors and raw_exec tasks outlive the agent by design; end them too.
-        for pid in process.processes_mentioning(str(self.root)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        self._unmount_nomad_secrets()
-        if self.root.exists():
-            shutil.rmtree(self.root, ignore_errors=True)
-        self.state = StackState(root=self.root)
+    def _tie(self) -> None:
+        """Record this process as the stack's owner and start the guardian that removes the stack when it ends."""
+        if self._guard is not None:
+            return
+        me = os.getpid()
+        self.state.owner = {"pid": me, "start": process.start_time(me) or 0}
+        read, write = os.pipe()  # both ends close-on-exec: only the guardian gets the read end, as its stdin
+        log = self.root / "logs" / "guard.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            self._guard = subprocess.Popen(
+                [sys.executable, "-m", "devstack.guard"],
+                stdin=read,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=REPO_ROOT,
+                start_new_session=True,
+            )
+        os.close(read)
+        os.write(write, f"{self.root}\n".encode())
+        self._guard_pipe = write
 
-    # ----------------------------------------------------------------- helpers
+    def _release_guard(self) -> None:
+        """Tell the guardian its stack is gone (end of file) and wait for it to finish."""
+        if self._guard_pipe is not None:
+            os.close(self._guard_pipe)
+            self._guard_pipe = None
+        if self._guard is not None:
+            self._guard.wait(timeout=30)
+            self._guard = None
+
     def _assign_ports(self) -> None:
         taken = set(self.state.ports.values())
         for service in self.services:
@@ -185,32 +264,6 @@ class Stack:
                 if label in self.state.ports:
                     continue
                 self.state.ports[label] = ports.pick(None if self.random_ports else preferred, taken=taken)
-
-    def _stop_nomad_jobs(self) -> None:
-        base = f"http://127.0.0.1:{self.state.ports['nomad_http']}"
-        try:
-            jobs = httpx.get(f"{base}/v1/jobs", timeout=5).json()
-            for job in jobs:
-                httpx.delete(f"{base}/v1/job/{job['ID']}", params={"purge": "true"}, timeout=5)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                allocs = httpx.get(f"{base}/v1/allocations", timeout=5).json()
-                if all(a.get("ClientStatus") not in ("running", "pending") for a in allocs):
-                    break
-                time.sleep(0.3)
-        except httpx.HTTPError:
-            pass
-
-    def _unmount_nomad_secrets(self) -> None:
-        """Nomad mounts a tmpfs secrets dir per task when root; unmount so the folder can go."""
-        try:
-            mounts = Path("/proc/mounts").read_text().splitlines()
-        except OSError:
-            return
-        for line in mounts:
-            target = line.split()[1]
-            if target.startswith(str(self.root)):
-                os.system(f"umount -l '{target}' 2>/dev/null")  # noqa: S605 - path from our own state dir
 
     def _write_env_file(self) -> None:
         path = self.root / "stack.env"

@@ -1,8 +1,11 @@
 """What a running local stack is: its folder, ports, pids, binaries and generated secrets.
 
-Saved as ``stack.json`` (mode 0600, it holds the local root credentials) in the
-stack folder so that ``botpool status`` and ``botpool down``, run later from
-another process, find exactly what ``botpool up`` started.
+Saved as ``stack.json`` (mode 0600, it holds the local root credentials, among
+them Vault's unseal key and root token) in the stack folder so that ``botpool
+status``, ``down`` and ``reset``, run later from another process, find exactly
+what ``botpool up`` started. It survives ``down`` (the ports must stay the same:
+Consul, Nomad and Vault record their own addresses in their Raft data) and goes
+with the data on ``reset``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ class StackState:
     pids: dict[str, int] = field(default_factory=dict)
     binaries: dict[str, dict[str, str]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    #: the process this stack lives and dies with (pid and start time); empty for a detached ``botpool up``
+    owner: dict[str, int] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
