@@ -468,7 +468,9 @@ class Redis(Service):
     Users live in an ``aclfile`` (provisioning runs ``ACL SAVE``), so tenant
     users survive a restart of Redis the way production must keep them
     (docs/operating.md). The admin password is in that file as a SHA-256
-    hash, never on the command line.
+    hash, never on the command line. Data is kept in an append-only file
+    (fsync every second): a buyer's or a client's conversation state is in
+    Redis, and a restart must not send them back to the start.
     """
 
     name = "redis"
@@ -510,7 +512,9 @@ class Redis(Service):
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes",
+            "--appendfsync",
+            "everysec",
             "--dir",
             str(state.root / "redis"),
             "--aclfile",

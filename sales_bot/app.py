@@ -33,7 +33,7 @@ from botpool.commerce.tariffs import TariffSettings
 from botpool.commerce.yookassa import TrustedNetworks, YooKassaGateway, YooKassaSettings
 from sales_bot.context import Sales
 from sales_bot.fulfilment import Fulfiller
-from sales_bot.middlewares import ContextMiddleware, ErrorMiddleware
+from sales_bot.middlewares import ContextMiddleware, error_boundary
 from sales_bot.notices import SalesPayments
 from sales_bot.routers import bot as bot_router
 from sales_bot.routers import checkout, details, fallback, start
@@ -71,7 +71,7 @@ def create_dispatcher(sales: Sales, redis: aioredis.Redis, prefix: str) -> Dispa
         storage=RedisStorage(redis, key_builder=keys),
         events_isolation=RedisEventIsolation(redis, key_builder=keys),
     )
-    dp.update.outer_middleware(ErrorMiddleware())
+    dp.errors.register(error_boundary)
     dp.update.outer_middleware(ContextMiddleware(sales))
     dp.include_routers(start.router, bot_router.router, details.router, checkout.router, fallback.router)
     return dp

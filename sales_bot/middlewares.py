@@ -1,4 +1,4 @@
-"""Update middlewares: a polite error boundary, and the services and translator every handler takes.
+"""The services and translator every handler takes (a middleware), and the polite error boundary.
 
 Updates of one user are already handled one at a time, in order, with the conversation state loaded
 after the lock: the dispatcher runs with ``RedisEventIsolation`` (see ``app``), which also holds across
@@ -12,9 +12,10 @@ from typing import Any
 
 import structlog
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, User
 
 from botpool.logs import redact
+from botpool.outages import is_outage
 from sales_bot.context import Sales
 from sales_bot.texts import SalesTr, catalog
 
@@ -38,23 +39,30 @@ class ContextMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-class ErrorMiddleware(BaseMiddleware):
-    """Catch what a handler raises: log it without secrets, apologise to the user, never show a traceback."""
+async def error_boundary(event: ErrorEvent, **data: Any) -> None:
+    """The dispatcher's error handler (``dp.errors``): log without secrets and answer the user politely.
 
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        """Run the chain; on an exception log (redacted) and answer politely instead of propagating."""
-        try:
-            return await handler(event, data)
-        except Exception as exc:
-            update_id = event.update_id if isinstance(event, Update) else None
-            log.error("update failed", update_id=update_id, error=type(exc).__name__, detail=redact(str(exc))[:300])
-            tr: SalesTr = data.get("tr") or SalesTr(catalog(), None)
-            inner = event.event if isinstance(event, Update) else event
-            try:
-                if isinstance(inner, CallbackQuery):
-                    await inner.answer(tr("error"), show_alert=True)
-                elif isinstance(inner, Message):
-                    await inner.answer(tr("error"))
-            except Exception as send_exc:
-                log.warning("could not apologise", error=type(send_exc).__name__)
-            return None
+    An error handler rather than a middleware of ours, because aiogram takes the user's lock
+    (``RedisEventIsolation``) and loads the conversation state from Redis before any middleware we add
+    runs: with Redis down, only an error handler sees the failure, and the buyer would otherwise get
+    silence. A dependency outage gets "try again in a minute" and one warning line; anything else is a
+    bug, logged with its redacted message.
+    """
+    exc, update = event.exception, event.update
+    outage = is_outage(exc)
+    if outage:
+        log.warning("update failed: dependency unavailable", update_id=update.update_id, error=type(exc).__name__)
+    else:
+        log.error("update failed", update_id=update.update_id, error=type(exc).__name__,
+                  detail=redact(str(exc))[:300])
+    user: User | None = data.get("event_from_user")
+    tr: SalesTr = data.get("tr") or SalesTr(catalog(), user.language_code if user else None)
+    text = tr("outage") if outage else tr("error")
+    inner = update.event
+    try:
+        if isinstance(inner, CallbackQuery):
+            await inner.answer(text, show_alert=True)
+        elif isinstance(inner, Message) and inner.chat.type == "private":
+            await inner.answer(text)
+    except Exception as send_exc:
+        log.warning("could not apologise", error=type(send_exc).__name__)

@@ -22,7 +22,6 @@ import traceback
 from typing import Any
 
 import asyncpg
-import redis.exceptions
 import structlog
 from aiogram import Bot
 from aiogram.types import Chat, ErrorEvent, Update, User
@@ -30,27 +29,12 @@ from aiogram.types import Chat, ErrorEvent, Update, User
 from bot_runtime.booking.config import BookingConfig
 from bot_runtime.booking.storage import clients
 from bot_runtime.booking.texts import Tr
+from botpool.outages import is_outage
 
 log = structlog.get_logger("botpool.booking")
 
-#: Exceptions that mean a backing service is unreachable or restarting rather than a bug in the bot.
-OUTAGES: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,  # also refused AUTH and a Redis still loading its data
-    redis.exceptions.TimeoutError,
-    asyncpg.PostgresConnectionError,  # a pooled connection the server closed
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, crash recovery
-    asyncpg.exceptions.TooManyConnectionsError,
-    OSError,  # connection refused or reset while (re)connecting
-    TimeoutError,
-)
-
 #: How long the apology may wait for the user's language from PostgreSQL (which may be the one down).
 LANGUAGE_LOOKUP_S = 1.0
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Tell a dependency outage (the user should just try again shortly) from a bug (someone must look)."""
-    return isinstance(exc, OUTAGES) or isinstance(exc.__cause__, OUTAGES)
 
 
 class ErrorBoundary:
