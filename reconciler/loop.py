@@ -202,9 +202,9 @@ class Reconciler:
             await act.restore_credentials(tenant_id)  # a crash between provisioning steps leaves them mismatched
             result = await act.assign(tenant_id)
         except InvalidTenantSpec as exc:
-            await act.fail(tenant_id, f"bad specification: {exc}")
+            await act.fail(tenant_id, f"{store.FAILED_BAD_SPECIFICATION}: {exc}")
         except TenantSecretMissing as exc:
-            await act.fail(tenant_id, f"{exc}; the bot token must be given again")
+            await act.fail(tenant_id, f"{store.FAILED_SECRET_MISSING}: {exc}; the bot token must be given again")
         except ActivationFailed as exc:
             log.warning("tenant refused for good", tenant_id=tenant_id, error=str(exc))  # failed and alerted
         except ActivationPending as exc:
@@ -216,7 +216,8 @@ class Reconciler:
             )
             log.warning("slots failed the tenant", tenant_id=tenant_id, failed_rounds=rounds, error=str(exc))
             if rounds is not None and rounds >= self.timing.max_failed_rounds:
-                await act.fail(tenant_id, f"{rounds} rounds of slots failed to start it; last: {exc}")
+                reason = f"{rounds} rounds of slots failed to start it; last: {exc}"
+                await act.fail(tenant_id, f"{store.FAILED_RETRIES_EXHAUSTED}: {reason}")
         else:
             log.info("tenant reactivated", tenant_id=tenant_id, slot=result.slot_index,
                      seconds=round(result.seconds, 3))

@@ -258,7 +258,7 @@ class Activator:
                 last_error = ack.text
                 log.warning("activation attempt failed", tenant_id=tenant_id, slot=slot.index, error=ack.text)
                 await protocol.drop_claim(self.consul, slot.index, claim)
-                if ack.text.startswith("invalid_token"):
+                if ack.text.startswith(store.FAILED_INVALID_TOKEN):
                     await self.fail(tenant_id, ack.text)
                     raise ActivationFailed(f"Telegram rejected the bot token of {tenant_id}")
                 excluded.add(slot.index)

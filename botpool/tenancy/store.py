@@ -42,6 +42,10 @@ class TenantRecord:
     #: The reconciler leaves the tenant alone until then (backoff after a failed round); None: at once.
     next_attempt_at: datetime | None = None
 
+    def failed_for(self, code: str) -> bool:
+        """Whether the tenant is failed for the reason ``code`` (one of the ``FAILED_*`` codes)."""
+        return self.status == "failed" and (self.last_error or "").startswith(f"{code}:")
+
 
 async def migrate(conn: Conn) -> None:
     """Create or upgrade the control schema (idempotent, safe under concurrency)."""
@@ -55,6 +59,12 @@ _COLUMNS = (
 
 #: Statuses in which a tenant wants a slot.
 LIVE = ("activating", "active")
+
+#: Why a tenant failed: the first word of ``last_error`` (``<code>: <sentence>``), for programs to act on.
+FAILED_BAD_SPECIFICATION = "bad_specification"
+FAILED_SECRET_MISSING = "secret_missing"  # noqa: S105 - a reason code, not a secret
+FAILED_INVALID_TOKEN = "invalid_token"  # noqa: S105 - a reason code, not a secret
+FAILED_RETRIES_EXHAUSTED = "retries_exhausted"
 
 
 async def upsert(
