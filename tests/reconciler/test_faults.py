@@ -188,6 +188,7 @@ async def test_a_tenant_whose_token_never_reached_vault_is_failed_with_one_alert
     tenant_id = new_tenant_id()
     await store_abandoned(activator, tenant_id, bot, "Lost Salon")  # crashed before the Vault write
     record = await wait_status(activator, tenant_id, "failed")
+    assert record.failed_for(store.FAILED_SECRET_MISSING)
     assert record.last_error is not None and "missing from Vault" in record.last_error
     # Later passes leave it alone: still one alert after the reconciler has certainly passed again
     # (it cleaned an orphaned claim placed afterwards).
@@ -208,6 +209,7 @@ async def test_a_poison_tenant_is_failed_with_its_reason_and_one_alert_not_retri
     await store_abandoned(activator, tenant_id, bot, "Olympus Salon", timezone="Mars/Olympus")
     await write_secret(activator, tenant_id, bot, "Olympus Salon", "Mars/Olympus")
     record = await wait_status(activator, tenant_id, "failed")
+    assert record.failed_for(store.FAILED_BAD_SPECIFICATION)
     assert record.last_error is not None and "Mars/Olympus" in record.last_error
     raised = await tenant_alerts(activator, tenant_id)
     assert [a.kind for a in raised] == ["tenant_failed"]
@@ -245,6 +247,7 @@ async def test_a_tenant_every_slot_fails_is_retried_with_backoff_a_bounded_numbe
         await asyncio.gather(*tasks, return_exceptions=True)
         await leader.resign()
     assert record.activation_attempts == 2, "two rounds of at most three slots each, then it stopped"
+    assert record.failed_for(store.FAILED_RETRIES_EXHAUSTED)
     assert record.last_error is not None and "2 rounds" in record.last_error
     assert [a.kind for a in await tenant_alerts(activator, tenant_id)] == ["tenant_failed"]
 
