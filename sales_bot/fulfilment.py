@@ -52,11 +52,14 @@ log = structlog.get_logger("sales_bot.fulfilment")
 REASON_TOKEN_REJECTED = "bot_token_rejected"  # noqa: S105 - a reason code, not a secret
 REASON_BOT_IN_USE = "bot_in_use"
 REASON_TOKEN_UNAVAILABLE = "bot_token_unavailable"  # noqa: S105 - a reason code, not a secret
+#: The reconciler gave up on the tenant (its slots kept failing it); the operator was alerted.
+REASON_ACTIVATION_FAILED = "activation_failed"
 #: What the buyer is told for each reason.
 FAILED: dict[str, str] = {
     REASON_TOKEN_REJECTED: N_("failed_bot_token_rejected"),
     REASON_BOT_IN_USE: N_("failed_bot_in_use"),
     REASON_TOKEN_UNAVAILABLE: N_("failed_bot_token_unavailable"),
+    REASON_ACTIVATION_FAILED: N_("failed_activation"),
 }
 _PREPARING = N_("preparing")
 #: The longest pause between two tries of an order whose activation keeps failing for a passing reason.
@@ -227,7 +230,8 @@ class Fulfiller:
                 # The reconciler fails a tenant whose token never reached Vault; this process has the token.
                 and not tenant.failed_for(tenancy_store.FAILED_SECRET_MISSING)
             ):
-                await self._fail(order, REASON_TOKEN_REJECTED)
+                rejected = tenant.failed_for(tenancy_store.FAILED_INVALID_TOKEN)
+                await self._fail(order, REASON_TOKEN_REJECTED if rejected else REASON_ACTIVATION_FAILED)
             elif order.order_id not in self._tried and self._not_before.get(order.order_id, 0.0) <= time.monotonic():
                 log.info("resuming an interrupted activation", order_id=order.order_id)
                 self._tried.add(order.order_id)
