@@ -52,7 +52,7 @@ FAULTS = (
 #: How long the zombie slot stays stopped (SIGSTOP ... SIGCONT).
 FREEZE_S = 30.0
 #: Scaler knobs for a small pool on a 2-core machine.
-SCALER_KNOBS = {"MIN_FREE_BOTS": 2, "SCALE_BATCH": 2, "MAX_FREE_BOTS": 5, "MAX_TOTAL_BOTS": 16,
+SCALER_KNOBS = {"MIN_FREE_BOTS": 3, "SCALE_BATCH": 3, "MAX_FREE_BOTS": 6, "MAX_TOTAL_BOTS": 18,
                 "SCALE_IN_COOLDOWN": 3600, "CHECK_INTERVAL": 5}
 
 
@@ -156,7 +156,8 @@ class Rig:
     slot_env: dict[str, str]
     control_env: dict[str, str]
     workdir: Path
-    pool_size: int = 9
+    #: 3 watched + 3 held churn tenants + 1 activating + MIN_FREE_BOTS free: the scaler's band from the start.
+    pool_size: int = 10
     churn_interval_s: float = 1.0
     watched: list[Tenant] = field(default_factory=list)
     probes: list[Probe] = field(default_factory=list)
@@ -287,6 +288,8 @@ class Rig:
         """Inject one fault, wait until the system has healed itself, check what was lost; return the report."""
         assert self.churn is not None
         confirmed_before = [b.confirmed for b in self.bookers]
+        failed_before = sum(b.failed_steps for b in self.bookers)
+        acked_before, refused_before = self.churn.acknowledged, self.churn.refused
         restarts_before = sum(p.restarts for p in self.processes)
         fault_at = time.monotonic()
         notes = await self._fault(name)
@@ -309,7 +312,11 @@ class Rig:
             orphan_claims=sum(1 for p in problems if p.startswith(("orphan:", "dangling:"))),
             control_restarts=sum(p.restarts for p in self.processes) - restarts_before,
             unresolved=problems,
-            notes=[*notes, f"bookings confirmed meanwhile: {booked}"],
+            notes=[
+                *notes, f"bookings confirmed meanwhile: {booked}, failed steps "
+                f"{sum(b.failed_steps for b in self.bookers) - failed_before}; activations acknowledged "
+                f"{self.churn.acknowledged - acked_before}, refused {self.churn.refused - refused_before}",
+            ],
         )
         self.reports.append(report)
         return report
@@ -326,8 +333,8 @@ class Rig:
         assert self.churn is not None
         snap = await protocol.snapshot(self.consul)
         problems += pool_problems(snap, [*self.watched, *self.churn.held])
-        if not snap.free():
-            problems.append("no free slot")
+        if len(snap.free()) < SCALER_KNOBS["MIN_FREE_BOTS"] - 1:  # one may be mid-claim by the churn
+            problems.append(f"only {len(snap.free())} free slots")
         problems += [f"silent:{p.tenant.tenant_id}" for p in self.probes if p.first_answer_after(fault_at) is None]
         return problems
 
