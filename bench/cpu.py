@@ -2,15 +2,18 @@
 
 A latency figure alone cannot say whether the slots, the sales bot, PostgreSQL or Vault used the two
 cores; this samples the CPU time of every process on the machine before and after a phase and sums the
-difference per component (recognised by process name and command line). Processes that started during
-the phase count from zero; processes that ended during it are missed, which is why a benchmark should
-sample while its stack is still up. The machine is assumed otherwise idle, as for every benchmark.
+difference per component (recognised by process name and command line). Only the benchmark's own
+processes count: the ``roots`` given (the stack's services) and the benchmark process, with all their
+descendants (Nomad's executors and slots, PostgreSQL's backends, the stand-ins), so another stack on the
+same machine is never added in. Processes that started during the phase count from zero; processes that
+ended during it are missed, which is why a benchmark should sample while its stack is still up.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Iterable
 
 import psutil
 
@@ -43,10 +46,27 @@ def _component(proc: psutil.Process) -> str | None:
     return None
 
 
-def sample() -> dict[int, tuple[str, float]]:
-    """CPU seconds (user + system) so far of every recognised process, by pid."""
+def _tree(roots: Iterable[int], mark: str | None) -> list[psutil.Process]:
+    pids = {*roots, os.getpid()}
+    if mark:  # Nomad's executors and tasks outlive their agent's parenthood; they name the stack's folder
+        for proc in psutil.process_iter(["cmdline"]):
+            if any(mark in part for part in proc.info.get("cmdline") or ()):
+                pids.add(proc.pid)
+    found: dict[int, psutil.Process] = {}
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            found[pid] = root
+            found.update((child.pid, child) for child in root.children(recursive=True))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return list(found.values())
+
+
+def sample(roots: Iterable[int] = (), mark: str | None = None) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every recognised process under ``roots``, this one, or naming ``mark``, by pid."""
     seen: dict[int, tuple[str, float]] = {}
-    for proc in psutil.process_iter():
+    for proc in _tree(roots, mark):
         name = _component(proc)
         if name is None:
             continue

@@ -108,9 +108,9 @@ async def main() -> None:
                     return None
                 return answered - paid
 
-            cpu_before = cpu.sample()
+            cpu_before = cpu.sample(stack.state.pids.values(), str(root))
             latencies = await asyncio.gather(*(pay_and_talk(b, u) for b, u in zip(buyers, usernames, strict=True)))
-            cpu_spent = cpu.spent(cpu_before, cpu.sample())
+            cpu_spent = cpu.spent(cpu_before, cpu.sample(stack.state.pids.values(), str(root)))
             for buyer in buyers:  # let every "ready" arrive before counting
                 with contextlib.suppress(TimeoutError):
                     await buyer.ready(timeout=60)

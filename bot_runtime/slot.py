@@ -324,6 +324,14 @@ class Slot:
                     await self._on_claim(claim)
                 except BotpoolError as exc:
                     log.error("claim handling failed", slot=self.index, error=str(exc))
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise  # Consul is away: ``_resilient`` backs off and watches again
+                    # Anything else (a malformed secret, a bug): the watch goes on, and an attempt
+                    # caught half-way is reported failed so the activator moves on without waiting.
+                    log.error("claim handling failed", slot=self.index, error=f"{type(exc).__name__}: {exc}"[:300])
+                    if self.state.mode is SlotMode.ACTIVATING:
+                        await self._fail(f"start_failed: {type(exc).__name__}")
             index = new_index
             if self.state.mode is SlotMode.ACTIVE and not self.bot.healthy:
                 log.error("tenant bot stopped polling", slot=self.index, tenant_id=self.state.tenant_id)

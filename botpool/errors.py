@@ -45,9 +45,20 @@ class ActivationPending(TenantError):
     "failed". ``tenant_id`` names the tenant so the caller can follow it up.
     """
 
-    def __init__(self, tenant_id: str, message: str) -> None:
+    def __init__(self, tenant_id: str, message: str, *, slot_failures: int = 0) -> None:
         super().__init__(message)
         self.tenant_id = tenant_id
+        #: Slots that took the tenant and failed it (0: none was free); the reconciler bounds these rounds.
+        self.slot_failures = slot_failures
+
+
+class TenantSecretMissing(TenantError):
+    """The tenant's secret (bot token and credentials) is not in Vault, so no slot can ever be handed it.
+
+    Left by a crash after the tenant row was written and before the secret was:
+    the token existed only in the crashed process. Retrying cannot help; the
+    tenant is marked failed and an operator is alerted (the buyer must send it again).
+    """
 
 
 class InvalidTenantSpec(TenantError, ValueError):

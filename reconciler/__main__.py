@@ -1,4 +1,10 @@
-"""``python -m reconciler``: run the reconciler (any number of instances; one leads)."""
+"""``python -m reconciler``: run the reconciler (any number of instances; one leads).
+
+The election and the reconcile loop each run until SIGTERM and survive any
+error on their own. Should either end anyway, the process gives up the lock
+and exits with status 1, so that a standby leads and Nomad restarts this one,
+instead of holding the lock with nothing reconciling.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,19 @@ import asyncio
 import os
 import signal
 import socket
+import sys
+
+import structlog
 
 from botpool import logs, wiring
 from botpool.leader import LeaderElection
 from reconciler.loop import Reconciler
 
+log = structlog.get_logger("reconciler")
 
-async def main() -> None:
-    """Connect, campaign for leadership and reconcile until SIGTERM."""
+
+async def main() -> int:
+    """Connect, campaign for leadership and reconcile until SIGTERM; the exit status (1: a task ended early)."""
     with wiring.exit_on_configuration_error("reconciler"):
         settings = wiring.ControlPlaneSettings.load()
     logs.setup("reconciler")
@@ -23,16 +34,27 @@ async def main() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         leader = LeaderElection(plane.consul, instance=f"{socket.gethostname()}:{os.getpid()}", role="reconciler")
+        reconciler = Reconciler(plane.activator)
         tasks = [
-            asyncio.create_task(leader.run()),
-            asyncio.create_task(Reconciler(plane.activator).run(stop, leader)),
+            asyncio.create_task(leader.run(), name="election"),
+            asyncio.create_task(reconciler.run(stop, leader), name="reconcile"),
         ]
-        await stop.wait()
-        for task in tasks:
+        stopper = asyncio.create_task(stop.wait(), name="stop")
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        status = 0
+        for task in done - {stopper}:
+            if not stop.is_set():
+                error = task.exception() if not task.cancelled() else None
+                log.critical("a reconciler task ended; resigning and exiting so it is restarted",
+                             task=task.get_name(), error=repr(error))
+                status = 1
+        for task in [*tasks, stopper]:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        await reconciler.drain()
         await leader.resign()
+        return status
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

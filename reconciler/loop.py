@@ -1,17 +1,26 @@
-"""One reconciliation pass and the loop that runs it on every pool change (and a timer)."""
+"""One reconciliation pass and the loop that runs it on every pool change (and a timer).
+
+The loop outlives any failure: a pass that raises (Consul answering 5xx, a
+connection reset, PostgreSQL restarting) is logged once with its cause, the
+loop pauses with a doubling, bounded delay and carries on, and says so when
+passes succeed again. A loop that died silently while its process kept the
+leader lock would leave every tenant of a dead slot unserved.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
 
-from botpool.errors import BotpoolError
+from botpool.errors import ActivationFailed, ActivationPending, InvalidTenantSpec, TenantSecretMissing
 from botpool.leader import LeaderElection
+from botpool.logs import redact
 from botpool.pool import protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, utcnow
 from botpool.tenancy import store
@@ -22,7 +31,7 @@ log = structlog.get_logger("reconciler")
 
 @dataclass
 class Timing:
-    """How long a problem must persist before it is repaired, and how often to look without a trigger."""
+    """How long a problem must persist before it is repaired, how often to look, and how retries are paced."""
 
     #: A claim whose slot is gone or was replaced is moved after this long (lets a slot re-adopt its claim).
     orphan_grace_s: float = 2.0
@@ -32,6 +41,14 @@ class Timing:
     abandoned_after_s: float = 60.0
     #: Safety-net interval for time-based rules when nothing changes in Consul.
     tick_s: float = 2.0
+    #: Pause after a round of slot attempts that all failed the tenant; doubles with each round.
+    retry_base_s: float = 10.0
+    #: Longest pause between two rounds for one tenant (and after an unexpected error).
+    retry_max_s: float = 300.0
+    #: Failed rounds after which the tenant is marked failed and an operator alerted, not retried blindly.
+    max_failed_rounds: int = 5
+    #: Longest pause of the loop after a failed pass (it doubles from one second).
+    error_pause_max_s: float = 30.0
 
 
 @dataclass
@@ -42,11 +59,21 @@ class Reconciler:
     timing: Timing = field(default_factory=Timing)
     _first_seen: dict[str, float] = field(default_factory=dict)
     _inflight: set[str] = field(default_factory=set)
+    #: Tenants whose last re-activation raised something unexpected: (monotonic time to retry at, pause).
+    _retry_at: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def _persisting(self, problem: str, grace: float) -> bool:
         now = time.monotonic()
         first = self._first_seen.setdefault(problem, now)
         return now - first >= grace
+
+    def _due(self, tenant: store.TenantRecord, now: datetime) -> bool:
+        """Whether a re-activation of ``tenant`` may start now (its stored and in-memory backoff are over)."""
+        if tenant.next_attempt_at is not None and tenant.next_attempt_at > now:
+            return False
+        retry = self._retry_at.get(tenant.tenant_id)
+        return retry is None or retry[0] <= time.monotonic()
 
     async def reconcile_once(self, snap: protocol.PoolSnapshot, now: datetime | None = None) -> list[str]:
         """Run one pass over ``snap``; returns what it did (for logs and tests)."""
@@ -56,16 +83,26 @@ class Reconciler:
         problems: set[str] = set()
 
         for tenant in await store.expired(db, now):
-            await self.activator.release(tenant.tenant_id)
-            actions.append(f"released expired {tenant.tenant_id}")
+            if await self._guarded(tenant.tenant_id, "release", self.activator.release_expired(tenant.tenant_id, now)):
+                actions.append(f"released expired {tenant.tenant_id}")
 
         desired = {t.tenant_id: t for t in await store.desired(db, now)}
         for tenant_id, (index, _) in snap.tenants.items():
             if tenant_id not in desired and tenant_id not in self._inflight:
                 record = await store.get(db, tenant_id)
-                if record is None or record.status in ("released", "failed"):
-                    await protocol.release(self.activator.consul, tenant_id)
+                undesired = record is None or record.status in ("released", "failed")
+                if undesired and await self._guarded(
+                    tenant_id, "release", protocol.release(self.activator.consul, tenant_id)
+                ):
                     actions.append(f"released undesired {tenant_id} from slot {index}")
+
+        for index, orphan in snap.orphan_claims().items():
+            key = f"orphan-claim:{index}:{orphan.attempt}"
+            problems.add(key)
+            if self._persisting(key, self.timing.orphan_grace_s) and await self._guarded(
+                orphan.tenant_id or "", "drop orphan claim", protocol.drop_claim(self.activator.consul, index, orphan)
+            ):
+                actions.append(f"dropped orphaned claim of {orphan.tenant_id} on slot {index}")
 
         wall = time.time()
         for tenant_id, tenant in desired.items():
@@ -78,7 +115,7 @@ class Reconciler:
             if held is None or claim is None or claim.kind is not ClaimKind.TENANT or claim.tenant_id != tenant_id:
                 problems.add(f"unassigned:{tenant_id}")
                 if self._persisting(f"unassigned:{tenant_id}", self.timing.orphan_grace_s):
-                    self._start(tenant_id, None, None, actions, "unassigned")
+                    self._start(tenant, None, None, actions, "unassigned", now)
                 continue
             index = held[0]
             slot = snap.slots.get(index)
@@ -86,53 +123,113 @@ class Reconciler:
                 key = f"orphan:{tenant_id}:{claim.attempt}"
                 problems.add(key)
                 if self._persisting(key, self.timing.orphan_grace_s):
-                    self._start(tenant_id, index, claim, actions, "slot gone" if slot is None else "slot restarted")
+                    self._start(tenant, index, claim, actions, "slot gone" if slot is None else "slot restarted", now)
                 continue
             if slot.attempt == claim.attempt and slot.mode is SlotMode.ACTIVE:
                 if tenant.status != "active" or tenant.slot_index != index:
-                    await store.mark(db, tenant_id, "active", slot_index=index, bot_username=slot.bot_username)
+                    await self._guarded(tenant_id, "mark active", store.mark(
+                        db, tenant_id, "active", expected=(tenant.status,), slot_index=index,
+                        bot_username=slot.bot_username,
+                    ))
                 continue
             if slot.attempt == claim.attempt and slot.error:
-                self._start(tenant_id, index, claim, actions, f"slot refused: {slot.error[:80]}")
+                self._start(tenant, index, claim, actions, f"slot refused: {slot.error[:80]}", now)
                 continue
             if (now - claim.claimed_at).total_seconds() > self.timing.ack_timeout_s:
-                self._start(tenant_id, index, claim, actions, "not acknowledged")
+                self._start(tenant, index, claim, actions, "not acknowledged", now)
 
         for stale in set(self._first_seen) - problems:
             del self._first_seen[stale]
         return actions
 
+    async def _guarded(self, tenant_id: str, what: str, step: Awaitable[object]) -> bool:
+        """Run one repair of one tenant; a failure is logged and skipped so it never holds up the others.
+
+        Returns whether the step ran and reported doing something (a truthy result).
+        """
+        try:
+            return bool(await step)
+        except Exception as exc:
+            log.warning("repair step failed; retried on a later pass", tenant_id=tenant_id, step=what,
+                        error=_describe(exc))
+            return False
+
     def _start(
-        self, tenant_id: str, index: int | None, claim: Claim | None, actions: list[str], why: str
+        self, tenant: store.TenantRecord, index: int | None, claim: Claim | None, actions: list[str], why: str,
+        now: datetime,
     ) -> None:
         """Re-activate in the background so one slow activation never stalls the pass."""
+        tenant_id = tenant.tenant_id
+        if not self._due(tenant, now):
+            return
         self._inflight.add(tenant_id)
         actions.append(f"reactivating {tenant_id} ({why})")
-        log.warning("reactivating tenant", tenant_id=tenant_id, slot=index, reason=why)
+        log.warning("reactivating tenant", tenant_id=tenant_id, slot=index, reason=why,
+                    failed_rounds=tenant.activation_attempts)
 
         async def work() -> None:
             try:
                 if claim is not None and index is not None:
                     await protocol.drop_claim(self.activator.consul, index, claim)
-                result = await self.activator.assign(tenant_id)
-                log.info("tenant reactivated", tenant_id=tenant_id, slot=result.slot_index,
-                         seconds=round(result.seconds, 3))
-            except BotpoolError as exc:
-                log.error("reactivation failed", tenant_id=tenant_id, error=str(exc))
+                await self._reactivate(tenant_id)
+                self._retry_at.pop(tenant_id, None)
+            except Exception as exc:  # Vault, Consul or PostgreSQL unavailable, or a bug: back off, never die
+                pause = min(self.timing.retry_max_s, 2 * self._retry_at.get(tenant_id, (0.0, 0.5))[1])
+                self._retry_at[tenant_id] = (time.monotonic() + pause, pause)
+                log.error("reactivation failed; retrying later", tenant_id=tenant_id, error=_describe(exc),
+                          retry_in_s=pause)
             finally:
                 self._inflight.discard(tenant_id)
                 self._first_seen.pop(f"unassigned:{tenant_id}", None)
 
-        asyncio.get_running_loop().create_task(work(), name=f"reactivate-{tenant_id}")
+        task = asyncio.get_running_loop().create_task(work(), name=f"reactivate-{tenant_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reactivate(self, tenant_id: str) -> None:
+        """Check, re-provision and re-assign one tenant; a failure that would repeat ends as 'failed' with an alert.
+
+        A bad stored specification, a secret missing from Vault and a token
+        Telegram rejects fail the tenant at once. Slots that all fail it count
+        one round (stored, with the time the next may start); after
+        ``max_failed_rounds`` the tenant is failed too. No free slot is no
+        fault of the tenant's and is not counted.
+        """
+        act = self.activator
+        try:
+            if await act.check_stored_spec(tenant_id) is None:
+                return  # the row is gone
+            await act.restore_credentials(tenant_id)  # a crash between provisioning steps leaves them mismatched
+            result = await act.assign(tenant_id)
+        except InvalidTenantSpec as exc:
+            await act.fail(tenant_id, f"{store.FAILED_BAD_SPECIFICATION}: {exc}")
+        except TenantSecretMissing as exc:
+            await act.fail(tenant_id, f"{store.FAILED_SECRET_MISSING}: {exc}; the bot token must be given again")
+        except ActivationFailed as exc:
+            log.warning("tenant refused for good", tenant_id=tenant_id, error=str(exc))  # failed and alerted
+        except ActivationPending as exc:
+            if not exc.slot_failures:
+                log.info("no free slot for the tenant yet", tenant_id=tenant_id)
+                return
+            rounds = await store.note_failed_round(
+                act.db, tenant_id, str(exc)[:500], base_s=self.timing.retry_base_s, max_s=self.timing.retry_max_s
+            )
+            log.warning("slots failed the tenant", tenant_id=tenant_id, failed_rounds=rounds, error=str(exc))
+            if rounds is not None and rounds >= self.timing.max_failed_rounds:
+                reason = f"{rounds} rounds of slots failed to start it; last: {exc}"
+                await act.fail(tenant_id, f"{store.FAILED_RETRIES_EXHAUSTED}: {reason}")
+        else:
+            log.info("tenant reactivated", tenant_id=tenant_id, slot=result.slot_index,
+                     seconds=round(result.seconds, 3))
 
     async def run(self, stop: asyncio.Event, leader: LeaderElection) -> None:
-        """Reconcile on every pool change and every tick while leader, until ``stop``."""
+        """Reconcile on every pool change and every tick while leader, until ``stop``; survives any error."""
         index = 0
+        pause = 1.0
+        failing: str | None = None
         while not stop.is_set():
             if not leader.is_leader:
-                with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel on 3.11
-                    async with asyncio.timeout(self.timing.tick_s):
-                        await leader.wait_leading()
+                await _wait_any(self.timing.tick_s, leader.wait_leading)
                 continue
             try:
                 snap = await protocol.snapshot(
@@ -140,8 +237,35 @@ class Reconciler:
                 )
                 index = 0 if snap.index < index else snap.index
                 actions = await self.reconcile_once(snap)
-                if actions:
-                    log.info("reconciled", actions=actions)
-            except BotpoolError as exc:
-                log.error("reconcile pass failed", error=str(exc))
-                await asyncio.sleep(1)
+            except Exception as exc:
+                index = 0  # read afresh: the failure may have been Consul itself
+                described = _describe(exc)
+                if described != failing:  # once per distinct failure, not once per pass
+                    log.error("reconcile pass failed; retrying", error=described, retry_in_s=pause)
+                failing = described
+                await _wait_any(pause, stop.wait)
+                pause = min(pause * 2, self.timing.error_pause_max_s)
+                continue
+            if failing is not None:
+                log.info("reconcile passes succeed again", after=failing)
+                failing, pause = None, 1.0
+            if actions:
+                log.info("reconciled", actions=actions)
+
+    async def drain(self) -> None:
+        """Cancel re-activations in flight (on stop; a new leader picks their tenants up)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _wait_any(timeout_s: float, event: Callable[[], Awaitable[object]]) -> None:
+    """Wait for ``event`` at most ``timeout_s`` seconds."""
+    with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for may swallow a cancel on 3.11
+        async with asyncio.timeout(timeout_s):
+            await event()
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one short line for a log (its type and redacted message)."""
+    return f"{type(exc).__name__}: {redact(str(exc))[:300]}"

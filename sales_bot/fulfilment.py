@@ -222,7 +222,11 @@ class Fulfiller:
                 if await self.orders.mark_active(order.order_id, tenant.bot_username):
                     log.info("order activated by the reconciler", order_id=order.order_id)
                 await self.send_ready(order.order_id)
-            elif tenant is not None and tenant.status == "failed":
+            elif (
+                tenant is not None and tenant.status == "failed"
+                # The reconciler fails a tenant whose token never reached Vault; this process has the token.
+                and not tenant.failed_for(tenancy_store.FAILED_SECRET_MISSING)
+            ):
                 await self._fail(order, REASON_TOKEN_REJECTED)
             elif order.order_id not in self._tried and self._not_before.get(order.order_id, 0.0) <= time.monotonic():
                 log.info("resuming an interrupted activation", order_id=order.order_id)

@@ -91,6 +91,8 @@ class PoolReading:
     slots: tuple[SlotView, ...]
     claims: tuple[ClaimView, ...]
     consul_index: int = 0
+    #: Indexes of orphaned tenant claims (their tenant moved on): left for the reconciler to clean, never busy.
+    orphans: frozenset[int] = frozenset()
 
     @cached_property
     def slot_at(self) -> dict[int, SlotView]:
@@ -139,8 +141,11 @@ class PoolReading:
 
     @cached_property
     def busy_indexes(self) -> frozenset[int]:
-        """Indexes holding a tenant: a tenant claim (even one whose slot is restarting) or an ACTIVE/ACTIVATING slot."""
-        claimed = {c.index for c in self.claims if c.kind is ClaimKind.TENANT}
+        """Indexes holding a tenant: a tenant claim (even one whose slot is restarting) or an ACTIVE/ACTIVATING slot.
+
+        An orphaned claim holds no tenant (its tenant is served elsewhere), so it does not count.
+        """
+        claimed = {c.index for c in self.claims if c.kind is ClaimKind.TENANT and c.index not in self.orphans}
         serving = {s.index for s in self.slots if s.mode in BUSY_MODES}
         return frozenset(claimed | serving)
 
@@ -229,11 +234,12 @@ class PoolSource:
             )
             for i, c in snap.claims.items()
         )
+        orphans = frozenset(snap.orphan_claims())
         if status is None:
             return PoolReading(
                 at=time.time(), job_found=False, desired=0, placed=0, running=0, job_modify_index=0,
                 scaling_min=0, scaling_max=None, last_scale_at=None, slots=slots, claims=claims,
-                consul_index=snap.index,
+                consul_index=snap.index, orphans=orphans,
             )
         group = (status.get("TaskGroups") or {}).get(self.group) or {}
         events = [e for e in group.get("Events") or [] if not e.get("Error") and e.get("Count") is not None]
@@ -252,6 +258,7 @@ class PoolSource:
             slots=slots,
             claims=claims,
             consul_index=snap.index,
+            orphans=orphans,
         )
 
     async def _read_nomad(self) -> tuple[dict[str, Any] | None, _GroupSpec | None]:

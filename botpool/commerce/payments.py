@@ -35,6 +35,8 @@ log = structlog.get_logger("botpool.commerce.payments")
 OnPaid = Callable[[Order], Awaitable[None]]
 #: Prefix of ``status_reason`` when a payment was canceled; the YooKassa reason follows the colon.
 CANCELED_PREFIX = "payment_canceled:"
+#: YooKassa's cancellation reason when the shop itself canceled an authorised payment (our release).
+RELEASE_REASON = "canceled_by_merchant"
 
 
 class CheckoutError(BotpoolError):
@@ -128,7 +130,7 @@ class Payments:
                 f"order {order.order_id} costs {order.amount_kopecks} {order.currency}",
             )
             return Outcome.AMOUNT_MISMATCH
-        await self.ledger.record(
+        first = await self.ledger.record(
             payment_id=remote.payment_id, order_id=order.order_id, amount_kopecks=order.amount_kopecks,
             currency=order.currency, status=remote.status, cancellation_party=remote.cancellation_party,
             cancellation_reason=remote.cancellation_reason,
@@ -151,6 +153,12 @@ class Payments:
             if await self.orders.cancel(order.order_id, reason):
                 log.info("order canceled", order_id=order.order_id, payment_id=remote.payment_id, reason=reason)
                 return Outcome.CANCELED
+            if first and remote.cancellation_reason == RELEASE_REASON:
+                # We released the hold of an order canceled before it was paid; whichever caller records
+                # that first (the notification, the checker, the releasing call itself) reports it, once.
+                log.info("payment for a canceled order released", order_id=order.order_id,
+                         payment_id=remote.payment_id)
+                return Outcome.RELEASED
             return Outcome.ALREADY_RECORDED
         return Outcome.PENDING
 
@@ -168,16 +176,8 @@ class Payments:
         if order is None:  # pragma: no cover - orders are never deleted
             return Outcome.ALREADY_RECORDED
         if order.status is OrderStatus.CANCELED:
-            released = await self.gateway.cancel(remote.payment_id)
-            changed = await self.ledger.record(
-                payment_id=released.payment_id, order_id=order.order_id, amount_kopecks=order.amount_kopecks,
-                currency=order.currency, status=released.status, cancellation_party=released.cancellation_party,
-                cancellation_reason=released.cancellation_reason,
-            )
-            if released.status != "canceled" or not changed:
-                return Outcome.ALREADY_RECORDED
-            log.info("payment for a canceled order released", order_id=order.order_id, payment_id=remote.payment_id)
-            return Outcome.RELEASED
+            # Not ``self.apply``: a subclass that tells the buyer about the outcome does so once, on return.
+            return await Payments.apply(self, await self.gateway.cancel(remote.payment_id))
         captured = await self.gateway.capture(remote.payment_id)
         await self.ledger.record(
             payment_id=captured.payment_id, order_id=order.order_id, amount_kopecks=order.amount_kopecks,

@@ -77,6 +77,25 @@ class PoolSnapshot:
         """Slots serving a tenant."""
         return [s for s in self.slots.values() if s.mode is SlotMode.ACTIVE]
 
+    def orphan_claims(self) -> dict[int, Claim]:
+        """Tenant claims their tenant's record does not point at: left over, never to be served.
+
+        A claim and its tenant's record are written and removed together, so a
+        tenant claim without the record naming its index is an orphan: the
+        tenant was moved to another slot (claimed twice) or its record removed.
+        A claim whose tenant record is unreadable is not judged.
+        """
+        orphans: dict[int, Claim] = {}
+        for index, claim in self.claims.items():
+            if claim.kind is not ClaimKind.TENANT:
+                continue
+            if claim.tenant_id and keys.tenant(claim.tenant_id) in self.unreadable:
+                continue
+            held = self.tenants.get(claim.tenant_id or "")
+            if held is None or held[0] != index:
+                orphans[index] = claim
+        return orphans
+
 
 def kv_op(verb: str, key: str, *, value: str | None = None, index: int | None = None) -> dict[str, Any]:
     """One operation of a Consul KV transaction for ``transact`` (the pool changes only through transactions)."""
@@ -184,7 +203,10 @@ async def claim(
     Idempotent per tenant: if the tenant already holds a slot, that slot's claim
     is returned and nothing changes. Raises ``PoolExhausted`` when no free slot
     exists (the scaler is adding some). ``exclude`` skips slots that just failed
-    this tenant, so a retry lands elsewhere.
+    this tenant, so a retry lands elsewhere. A tenant whose slot vanished but
+    whose claim remains is moved with its old claim deleted in the same
+    transaction: a returning old process finds no claim to re-adopt, so one
+    bot never runs in two slots.
     """
     validate_tenant_id(tenant_id)
     for _ in range(attempts):
@@ -205,8 +227,12 @@ async def claim(
             kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=0),
         ]
         if held is not None:
-            # A stale record (its claim is gone): replace it, but only if nobody changed it meanwhile.
+            # A stale record (its claim or its slot is gone): replace it, but only if nobody changed it meanwhile.
             ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=held[1]))
+            old = snap.claims.get(held[0])
+            if old is not None and old.kind is ClaimKind.TENANT and old.tenant_id == tenant_id:
+                # Last, so the results above keep their positions (a delete returns none).
+                ops.append(kv_op("delete-cas", keys.claim(held[0]), index=old.modify_index))
         else:
             unreadable = snap.unreadable.get(keys.tenant(tenant_id), 0)  # an unreadable record is replaced too
             ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=unreadable))

@@ -3,10 +3,13 @@
 Used by ``botpool tenant add`` now and by the sales bot after payment. Every
 step is durable before the next and safe to repeat: the tenant row is written
 first (so nothing paid is ever lost), then the credentials go to Vault, the
-tenant's role, schema and Redis user are (re)provisioned, and a slot is claimed
-with a freshly wrapped token. Only the slot's own acknowledgement in Consul
-counts as success; a refusal or silence is retried on another slot and then
-reported, never reported as ready (defects 4 and 5 of the earlier design).
+tenant's role, schema and Redis user are (re)provisioned from what Vault holds,
+and a slot is claimed with a freshly wrapped token. Vault is the one source of
+the tenant's passwords: provisioning again keeps them, and ``restore_credentials``
+re-applies them to PostgreSQL and Redis, so a crash between the steps is
+repaired by running them again (the reconciler does, before every re-home).
+Only the slot's own acknowledgement in Consul counts as success; a refusal or
+silence is retried on another slot and then reported, never reported as ready (defects 4 and 5 of the earlier design).
 
 Outcomes a caller tells the buyer: ``ActivationResult`` (the bot answers now),
 ``ActivationFailed`` (Telegram rejected the token: the buyer must act), and
@@ -21,20 +24,31 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import hvac
+import hvac.exceptions
 import redis.asyncio as aioredis
 import structlog
 from consul.aio import Consul
 from pydantic import SecretStr
 
+from botpool import alerts
 from botpool.clients import vault as vault_client
-from botpool.errors import ActivationFailed, ActivationPending, ClaimConflict, PoolExhausted
+from botpool.errors import (
+    ActivationFailed,
+    ActivationPending,
+    ClaimConflict,
+    InvalidTenantSpec,
+    PoolExhausted,
+    TenantSecretMissing,
+)
 from botpool.pool import protocol
 from botpool.pool.model import Claim, SlotMode, SlotState
 from botpool.tenancy import provision, store
-from botpool.tenancy.package import TenantPackage, secret_path
+from botpool.tenancy import spec as spec_rules
+from botpool.tenancy.package import TenantPackage, creation_path, secret_path
 from botpool.tenancy.spec import TenantSpec
 
 __all__ = ["ActivationResult", "Activator", "TenantSpec"]
@@ -114,21 +128,106 @@ class Activator:
         return await self.assign(spec.tenant_id)
 
     async def provision(self, spec: TenantSpec) -> None:
-        """Write fresh tenant credentials to Vault and apply them to the tenant's role and Redis user."""
+        """Write the tenant's secret to Vault and apply its passwords to the tenant's role and Redis user.
+
+        Idempotent: a tenant that already has a secret keeps its passwords (only
+        the token and profile are updated), so running this again, for a renewal
+        or after a crash between the steps, never locks out a bot that runs with
+        the current ones. Vault is written first; the role and the Redis user are
+        then set from what was written, and ``restore_credentials`` repeats that
+        step alone.
+        """
+        current = await self._stored_package(spec.tenant_id)
         package = TenantPackage(
             tenant_id=spec.tenant_id, bot_token=spec.bot_token,
-            db_password=SecretStr(provision.new_password()), redis_password=SecretStr(provision.new_password()),
+            db_password=current.db_password if current else SecretStr(provision.new_password()),
+            redis_password=current.redis_password if current else SecretStr(provision.new_password()),
             admin_telegram_id=spec.admin_telegram_id, company_name=spec.company_name,
             timezone=spec.timezone, language=spec.language,
         )
         await asyncio.to_thread(
             vault_client.write_kv, self.vault, self.kv_mount, secret_path(spec.tenant_id), package.to_vault()
         )
+        await self._apply_credentials(package)
+
+    async def restore_credentials(self, tenant_id: str) -> None:
+        """Apply the passwords Vault holds for a tenant to its role and Redis user (created if missing).
+
+        What repairs a crash between the provisioning steps, or a role or Redis
+        user lost since: after this, the credentials a slot unwraps are accepted.
+        Raises ``TenantSecretMissing`` when Vault has no secret for the tenant.
+        """
+        package = await self._stored_package(tenant_id)
+        if package is None:
+            raise TenantSecretMissing(f"the secret of tenant {tenant_id} is missing from Vault")
+        await self._apply_credentials(package)
+
+    async def _apply_credentials(self, package: TenantPackage) -> None:
         async with self.db.acquire() as conn:
             await provision.provision_postgres(
-                conn, spec.tenant_id, package.db_password.get_secret_value(), self.database_name
+                conn, package.tenant_id, package.db_password.get_secret_value(), self.database_name
             )
-        await provision.provision_redis(self.redis_admin, spec.tenant_id, package.redis_password.get_secret_value())
+        await provision.provision_redis(
+            self.redis_admin, package.tenant_id, package.redis_password.get_secret_value()
+        )
+
+    async def _stored_package(self, tenant_id: str) -> TenantPackage | None:
+        """The tenant's secret as Vault holds it, or None if there is none.
+
+        Read the only way the activator's policy allows: wrapped, then unwrapped
+        here after the same creation-path check a slot makes.
+        """
+        try:
+            wrapped = await self._read_wrapped(tenant_id)
+        except TenantSecretMissing:
+            return None
+        data = await asyncio.to_thread(
+            vault_client.unwrap_verified, self.vault.url, wrapped.token, creation_path(self.kv_mount, tenant_id)
+        )
+        return TenantPackage.from_vault(data)
+
+    async def _read_wrapped(self, tenant_id: str) -> vault_client.Wrapped:
+        """A wrapped read of the tenant's secret; ``TenantSecretMissing`` if Vault has none."""
+        try:
+            return await asyncio.to_thread(
+                vault_client.read_wrapped, self.vault, self.kv_mount, secret_path(tenant_id)
+            )
+        except hvac.exceptions.InvalidPath:
+            raise TenantSecretMissing(f"the secret of tenant {tenant_id} is missing from Vault") from None
+
+    async def check_stored_spec(self, tenant_id: str) -> store.TenantRecord | None:
+        """Check a stored tenant's profile with the rules a new ``TenantSpec`` obeys; the record, or None if gone.
+
+        A row written before those rules existed, or by hand, can hold what no
+        slot can run (an unknown time zone): checking it here turns a failure
+        that would repeat on every slot into one ``InvalidTenantSpec``.
+        """
+        record = await store.get(self.db, tenant_id)
+        if record is None:
+            return None
+        spec_rules.validate_company_name(record.company_name)
+        if spec_rules.validate_timezone(record.timezone) != record.timezone:
+            raise InvalidTenantSpec(
+                "timezone_not_canonical", "timezone", f"The time zone {record.timezone!r} is not written canonically."
+            )
+        spec_rules.validate_language(record.language)
+        return record
+
+    async def fail(self, tenant_id: str, reason: str) -> bool:
+        """Mark a live tenant failed for a reason that will not pass by itself, and alert an operator once.
+
+        Conditional on the tenant still being live, so of several processes
+        reaching the same verdict one records it and raises the alert. Returns
+        whether this call did.
+        """
+        if not await store.mark(self.db, tenant_id, "failed", expected=store.LIVE, error=reason[:500]):
+            return False
+        log.error("tenant failed", tenant_id=tenant_id, reason=reason)
+        await alerts.raise_alert(
+            self.consul, "tenant_failed", f"tenant {tenant_id} was not activated and will not be retried: {reason}",
+            tenant_id=tenant_id, reason=reason[:500],
+        )
+        return True
 
     async def assign(self, tenant_id: str) -> ActivationResult:
         """Claim a slot with a fresh wrapped token and wait for its acknowledgement; retry on other slots.
@@ -159,18 +258,23 @@ class Activator:
                 last_error = ack.text
                 log.warning("activation attempt failed", tenant_id=tenant_id, slot=slot.index, error=ack.text)
                 await protocol.drop_claim(self.consul, slot.index, claim)
-                if ack.text.startswith("invalid_token"):
-                    await store.mark(self.db, tenant_id, "failed", error=ack.text)
+                if ack.text.startswith(store.FAILED_INVALID_TOKEN):
+                    await self.fail(tenant_id, ack.text)
                     raise ActivationFailed(f"Telegram rejected the bot token of {tenant_id}")
                 excluded.add(slot.index)
                 continue
-            await store.mark(self.db, tenant_id, "active", slot_index=slot.index, bot_username=ack.text)
+            if not await store.mark(
+                self.db, tenant_id, "active", expected=store.LIVE, slot_index=slot.index, bot_username=ack.text
+            ):
+                # Released or failed while the slot started: the reconciler takes the slot back.
+                log.warning("tenant left its live status during activation", tenant_id=tenant_id, slot=slot.index)
             return ActivationResult(tenant_id, slot.index, ack.text, time.monotonic() - started)
         await store.note_waiting(self.db, tenant_id, last_error)
         raise ActivationPending(
             tenant_id,
             f"{MAX_SLOT_ATTEMPTS} slots did not start {tenant_id} ({last_error}); it stays queued and is retried "
             "on another slot.",
+            slot_failures=len(excluded),
         )
 
     async def _claim_when_free(
@@ -194,9 +298,7 @@ class Activator:
         logged = False
         while True:
             if wrapped is None or time.monotonic() - wrapped_at > WRAP_REFRESH_S:
-                wrapped = await asyncio.to_thread(
-                    vault_client.read_wrapped, self.vault, self.kv_mount, secret_path(tenant_id)
-                )
+                wrapped = await self._read_wrapped(tenant_id)
                 wrapped_at = time.monotonic()
             try:
                 return await protocol.claim(self.consul, tenant_id, wrapped.token, exclude=excluded)
@@ -238,6 +340,17 @@ class Activator:
         return _Ack(False, state.error or "unknown failure")
 
     async def release(self, tenant_id: str) -> int | None:
-        """Stop serving a tenant (expired or cancelled): the slot returns to WAITING; data is kept."""
-        await store.mark(self.db, tenant_id, "released")
+        """Stop serving a tenant (cancelled, or failed for good): the slot returns to WAITING; data is kept.
+
+        The status moves only from a live or failed one; the slot is freed in any
+        case, since a released tenant must hold none.
+        """
+        await store.mark(self.db, tenant_id, "released", expected=(*store.LIVE, "failed"))
         return await protocol.release(self.consul, tenant_id)
+
+    async def release_expired(self, tenant_id: str, now: datetime) -> bool:
+        """Release a tenant whose paid period ended by ``now``; False (nothing done) if it was renewed meanwhile."""
+        if not await store.release_expired(self.db, tenant_id, now):
+            return False
+        await protocol.release(self.consul, tenant_id)
+        return True

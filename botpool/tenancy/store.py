@@ -1,7 +1,14 @@
-"""The control schema's tenants table: durable desired state, written before any action is acknowledged."""
+"""The control schema's tenants table: durable desired state, written before any action is acknowledged.
+
+Every status change is conditional on the status its writer read (``UPDATE ...
+WHERE status = ANY(<expected>)``) and says whether it moved: an expiry release
+cannot undo a renewal that landed meanwhile, and a late "active" from an
+activator cannot revive a tenant an operator released.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +37,14 @@ class TenantRecord:
     slot_index: int | None
     last_error: str | None
     updated_at: datetime
+    #: Rounds of failed slot attempts since the tenant was last active or renewed (the reconciler's retry bound).
+    activation_attempts: int = 0
+    #: The reconciler leaves the tenant alone until then (backoff after a failed round); None: at once.
+    next_attempt_at: datetime | None = None
+
+    def failed_for(self, code: str) -> bool:
+        """Whether the tenant is failed for the reason ``code`` (one of the ``FAILED_*`` codes)."""
+        return self.status == "failed" and (self.last_error or "").startswith(f"{code}:")
 
 
 async def migrate(conn: Conn) -> None:
@@ -39,8 +54,17 @@ async def migrate(conn: Conn) -> None:
 
 _COLUMNS = (
     "tenant_id, company_name, admin_telegram_id, bot_id, bot_username, timezone, language, "
-    "paid_until, status, slot_index, last_error, updated_at"
+    "paid_until, status, slot_index, last_error, updated_at, activation_attempts, next_attempt_at"
 )
+
+#: Statuses in which a tenant wants a slot.
+LIVE = ("activating", "active")
+
+#: Why a tenant failed: the first word of ``last_error`` (``<code>: <sentence>``), for programs to act on.
+FAILED_BAD_SPECIFICATION = "bad_specification"
+FAILED_SECRET_MISSING = "secret_missing"  # noqa: S105 - a reason code, not a secret
+FAILED_INVALID_TOKEN = "invalid_token"  # noqa: S105 - a reason code, not a secret
+FAILED_RETRIES_EXHAUSTED = "retries_exhausted"
 
 
 async def upsert(
@@ -100,7 +124,7 @@ async def _upsert_row(
             bot_id = EXCLUDED.bot_id, paid_until = GREATEST(tenants.paid_until, EXCLUDED.paid_until),
             timezone = EXCLUDED.timezone, language = EXCLUDED.language,
             status = CASE WHEN tenants.status = 'active' THEN 'active' ELSE 'activating' END,
-            updated_at = now()
+            activation_attempts = 0, next_attempt_at = NULL, updated_at = now()
         RETURNING {_COLUMNS}
         """,
         tenant_id, company_name, admin_telegram_id, bot_id, paid_until, timezone, language,
@@ -114,21 +138,74 @@ async def mark(
     tenant_id: str,
     status: str,
     *,
+    expected: Collection[str],
     slot_index: int | None = None,
     bot_username: str | None = None,
     error: str | None = None,
-) -> None:
-    """Record an outcome: active on a slot, failed with a reason, or released."""
-    await db.execute(
+) -> bool:
+    """Record an outcome (active on a slot, failed with a reason, released) if the status is still ``expected``.
+
+    Returns whether the row moved: False means another writer changed the
+    tenant first (released it, renewed it, failed it), and the caller acts on
+    what is stored rather than on what it believed. Becoming active clears the
+    retry count, since the tenant has been served.
+    """
+    result = await db.execute(
         f"""
         UPDATE {SCHEMA}.tenants SET status = $2, slot_index = $3,
             bot_username = COALESCE($4, bot_username), last_error = $5, updated_at = now(),
             activated_at = CASE WHEN $2 = 'active' THEN now() ELSE activated_at END,
-            released_at = CASE WHEN $2 = 'released' THEN now() ELSE released_at END
-        WHERE tenant_id = $1
+            released_at = CASE WHEN $2 = 'released' THEN now() ELSE released_at END,
+            activation_attempts = CASE WHEN $2 = 'active' THEN 0 ELSE activation_attempts END,
+            next_attempt_at = CASE WHEN $2 = 'active' THEN NULL ELSE next_attempt_at END
+        WHERE tenant_id = $1 AND status = ANY($6::text[])
         """,
-        tenant_id, status, slot_index, bot_username, error,
+        tenant_id, status, slot_index, bot_username, error, list(expected),
     )
+    return _moved(result)
+
+
+async def release_expired(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, now: datetime) -> bool:
+    """Release a tenant whose paid period ended, unless it was renewed (or released) since it was read.
+
+    The condition on ``paid_until`` is what keeps a payment that lands between
+    the reconciler's read and this write from being released.
+    """
+    result = await db.execute(
+        f"""
+        UPDATE {SCHEMA}.tenants SET status = 'released', slot_index = NULL, updated_at = now(), released_at = now()
+        WHERE tenant_id = $1 AND status = ANY($2::text[]) AND paid_until <= $3
+        """,
+        tenant_id, list(LIVE), now,
+    )
+    return _moved(result)
+
+
+async def note_failed_round(
+    db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, reason: str, *, base_s: float, max_s: float
+) -> int | None:
+    """Count one failed round of slot attempts and set when the next may start; the new count (None if not live).
+
+    The pause doubles with each round (``base_s``, ``2 * base_s``, ... up to
+    ``max_s``) and is stored, so a restarted or newly elected reconciler keeps
+    the pace and the count instead of starting a poison tenant over.
+    """
+    count: int | None = await db.fetchval(
+        f"""
+        UPDATE {SCHEMA}.tenants SET activation_attempts = activation_attempts + 1, last_error = $2,
+            next_attempt_at = now() + make_interval(
+                secs => LEAST($4::float8, $3::float8 * power(2, LEAST(activation_attempts, 30))))
+        WHERE tenant_id = $1 AND status = ANY($5::text[])
+        RETURNING activation_attempts
+        """,
+        tenant_id, reason, base_s, max_s, list(LIVE),
+    )
+    return count
+
+
+def _moved(result: str) -> bool:
+    """Whether an UPDATE's status tag reports one row changed."""
+    return result.endswith(" 1")
 
 
 async def note_waiting(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, reason: str) -> bool:
@@ -147,7 +224,7 @@ async def note_waiting(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, re
         """,
         tenant_id, reason,
     )
-    return bool(result.endswith(" 1"))
+    return _moved(result)
 
 
 async def get(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str) -> TenantRecord | None:

@@ -16,14 +16,29 @@ from consul.aio import Consul
 from botpool.commerce import notifications
 from botpool.commerce.ledger import Ledger
 from botpool.commerce.orders import Order, OrderStore
-from botpool.commerce.payments import Payments
+from botpool.commerce.payments import Outcome, Payments
 from botpool.commerce.tariffs import DEFAULT_TARIFFS
-from botpool.commerce.yookassa import LOCAL_NETWORKS, TrustedNetworks, YooKassaGateway, YooKassaSettings
+from botpool.commerce.yookassa import LOCAL_NETWORKS, RemotePayment, TrustedNetworks, YooKassaGateway, YooKassaSettings
 from devstack.standins.yookassa.client import ShopInfo
 from tests.fixtures.stack import PostgresHandle
 from tests.fixtures.yookassa import YooKassaStandin
 
 BASIC = DEFAULT_TARIFFS[0]
+
+
+class RecordingPayments(Payments):
+    """``Payments`` that keeps every outcome its callers saw: what a bot that tells buyers would act on."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        """As ``Payments``, with an empty record."""
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.outcomes: list[Outcome] = []
+
+    async def apply(self, remote: RemotePayment) -> Outcome:
+        """Apply and remember the outcome."""
+        outcome = await super().apply(remote)
+        self.outcomes.append(outcome)
+        return outcome
 
 
 @dataclass
@@ -33,7 +48,7 @@ class Shop:
     orders: OrderStore
     ledger: Ledger
     gateway: YooKassaGateway
-    payments: Payments
+    payments: RecordingPayments
     standin: YooKassaStandin
     info: ShopInfo
     endpoint_url: str
@@ -88,7 +103,7 @@ async def shop(
             fulfilled.append(order.order_id)
             started.set()
 
-    payments = Payments(orders, ledger, gateway, consul=consul, on_paid=on_paid)
+    payments = RecordingPayments(orders, ledger, gateway, consul=consul, on_paid=on_paid)
     app = notifications.notification_app(payments, TrustedNetworks(settings.trusted_networks))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

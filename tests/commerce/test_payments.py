@@ -221,6 +221,22 @@ async def test_paying_the_old_link_of_a_canceled_order_charges_nothing(shop: Sho
     assert shop.fulfilled == []
 
 
+async def test_a_released_hold_is_reported_once_however_many_look(shop: Shop) -> None:
+    """The notification, the checker and two refreshes all see the late payment: the buyer would be told once."""
+    order = await shop.order(buyer())
+    checkout = await shop.payments.checkout(order.order_id)
+    assert checkout.payment_id
+    assert await shop.orders.cancel(order.order_id, "buyer_canceled")
+    await shop.standin.control.pay(checkout.payment_id)
+    checker = PendingChecker(shop.payments, interval_s=1)
+    await asyncio.gather(checker.check_once(), shop.payments.refresh(checkout.payment_id),
+                         shop.payments.refresh(checkout.payment_id))
+    for event in ("payment.waiting_for_capture", "payment.canceled"):
+        await shop.standin.control.wait_notifications(payment_id=checkout.payment_id, event=event, delivered=True)
+    assert shop.payments.outcomes.count(Outcome.RELEASED) == 1
+    assert Outcome.PAID not in shop.payments.outcomes
+
+
 async def test_cancel_racing_the_payment_either_charges_and_activates_or_charges_nothing(shop: Shop) -> None:
     """The buyer taps "cancel" the moment they pay: the money is taken exactly when the bot is activated."""
     orders = [await shop.order(buyer()) for _ in range(6)]
