@@ -316,6 +316,8 @@ class Rig:
                 *notes, f"bookings confirmed meanwhile: {booked}, failed steps "
                 f"{sum(b.failed_steps for b in self.bookers) - failed_before}; activations acknowledged "
                 f"{self.churn.acknowledged - acked_before}, refused {self.churn.refused - refused_before}",
+                *(f"client of {b.tenant.tenant_id}: {b.confirmed} booked, last error {b.last_error}"
+                  for b in self.bookers),
             ],
         )
         self.reports.append(report)

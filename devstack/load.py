@@ -125,6 +125,7 @@ class Booker:
     rng: random.Random = field(default_factory=lambda: random.Random(7))  # noqa: S311 - picks a service, not a secret
     confirmed: int = 0
     failed_steps: int = 0
+    last_error: str = ""
 
     async def _press(self, message: JsonDict, data: str) -> str:
         query = await self.control.press_button(self.tenant.bot, self.user, message["message_id"], data)
@@ -167,8 +168,9 @@ class Booker:
                     self.confirmed += 1
             except asyncio.CancelledError:
                 raise
-            except Exception:  # timeouts, a vanished button: the client starts over, as a person would
+            except Exception as exc:  # timeouts, a vanished button: the client starts over, as a person would
                 self.failed_steps += 1
+                self.last_error = repr(exc)[:200]
             await asyncio.sleep(1.0)  # pacing of the load
 
 
