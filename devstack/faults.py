@@ -190,7 +190,7 @@ class Rig:
                 raise RuntimeError(f"watched tenant {tenant.tenant_id} does not answer after activation")
             self.watched.append(tenant)
             self.probes.append(Probe(self.control, tenant, TgUser(id=991_000 + n, first_name=f"Probe{n}")))
-            self.bookers.append(Booker(self.control, tenant, TgUser(id=992_000 + n, first_name=f"Client{n}")))
+            self.bookers.append(Booker(self.control, tenant, first_user_id=10_000_000 * (n + 1)))
         self.churn = Churn(self.control, self.activator, interval_s=self.churn_interval_s)
         runners: list[Callable[[], Coroutine[Any, Any, None]]] = [p.run for p in self.probes]
         runners += [b.run for b in self.bookers] + [self.churn.run, self._supervise]
@@ -384,8 +384,8 @@ class Rig:
                 schema = quote_ident(booker.tenant.tenant_id)
                 stored = await conn.fetchval(
                     f"SELECT count(*) FROM {schema}.bookings b JOIN {schema}.clients c ON c.id = b.client_id "
-                    "WHERE c.telegram_id = $1 AND b.status = 'confirmed'",
-                    booker.user.id,
+                    "WHERE c.telegram_id = ANY($1::bigint[]) AND b.status = 'confirmed'",
+                    booker.booked_by,
                 )
                 lost += max(0, booker.confirmed - int(stored))
             return lost

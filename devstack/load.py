@@ -117,15 +117,28 @@ def buttons(message: JsonDict, prefix: str) -> list[str]:
 
 @dataclass
 class Booker:
-    """A client of one tenant booking visit after visit; ``confirmed`` counts the bot's confirmations."""
+    """Clients of one tenant booking visits one after another; ``booked_by`` holds who got a confirmation.
+
+    Each booking is made by a new client (ids from ``first_user_id`` up), because the bot limits how many
+    upcoming visits one client may hold; so every confirmed booking stays confirmed and can be looked up.
+    """
 
     control: TelegramControl
     tenant: Tenant
-    user: TgUser
-    rng: random.Random = field(default_factory=lambda: random.Random(7))  # noqa: S311 - picks a service, not a secret
-    confirmed: int = 0
+    first_user_id: int
+    rng: random.Random = field(default_factory=lambda: random.Random(7))  # noqa: S311 - picks a service
+    booked_by: list[int] = field(default_factory=list)
     failed_steps: int = 0
     last_error: str = ""
+    user: TgUser = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.user = TgUser(id=self.first_user_id, first_name="Client")
+
+    @property
+    def confirmed(self) -> int:
+        """Bookings the bot confirmed so far."""
+        return len(self.booked_by)
 
     async def _press(self, message: JsonDict, data: str) -> str:
         query = await self.control.press_button(self.tenant.bot, self.user, message["message_id"], data)
@@ -165,7 +178,8 @@ class Booker:
         while True:
             try:
                 if await self.book_once():
-                    self.confirmed += 1
+                    self.booked_by.append(self.user.id)
+                    self.user = TgUser(id=self.user.id + 1, first_name="Client")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # timeouts, a vanished button: the client starts over, as a person would
