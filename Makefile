@@ -54,7 +54,7 @@ texts: deps ## Sync every text catalog with the keys the code uses (new ones emp
 	  $(RUN) pybabel compile --statistics -D $$domain -d $$src/locales; \
 	done
 
-BENCHMARKS := bench/activation.py bench/scaling.py bench/booking.py bench/purchase.py
+BENCHMARKS := bench/activation.py bench/scaling.py bench/booking.py bench/purchase.py bench/faults.py
 
 bench: binaries ## Run the benchmarks (each on its own throwaway stack); each prints one JSON object last.
 	@for b in $(BENCHMARKS); do echo "== $$b"; $(RUN) python $$b || exit 1; done

@@ -74,6 +74,7 @@ class UpdateMethods:
                 if self.world.bot_by_token(token) is not bot:
                     raise BotApiError(401, "Unauthorized")
                 if bot.poll_generation != generation:
+                    bot.poll_conflicts += 1
                     raise BotApiError(409, _CONFLICT_POLL)
                 if bot.webhook_url:
                     raise BotApiError(409, _CONFLICT_WEBHOOK)

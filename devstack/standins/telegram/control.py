@@ -131,6 +131,7 @@ class ControlApi:
                 "pending_update_count": len(bot.pending),
                 "polling": bot.active_polls > 0,
                 "last_poll_at": bot.last_poll_at,
+                "poll_conflicts": bot.poll_conflicts,
                 "chats": sorted(bot.chats),
                 "commands": [
                     {"scope": scope, "language_code": lang, "commands": cmds}

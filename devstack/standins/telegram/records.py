@@ -179,6 +179,8 @@ class BotRecord:
     poll_generation: int = 0
     active_polls: int = 0
     last_poll_at: float | None = None
+    #: getUpdates calls ended by a newer one (409): two instances polling one token (tests count double serving).
+    poll_conflicts: int = 0
     revoked: bool = False
     commands: dict[tuple[str, str], list[JsonDict]] = field(default_factory=dict)
     properties: dict[tuple[str, str], Any] = field(default_factory=dict)

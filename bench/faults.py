@@ -1,0 +1,79 @@
+"""Benchmark: every fault of the fault-injection suite under steady load, with what each cost the users.
+
+Runs its own fresh stack (free ports), the real pool job, two reconcilers and two
+scalers, three tenants whose bots are probed twice a second and whose clients
+book, and a new activation every second (``devstack.faults``, the same driver
+as tests/faults). Each fault is injected in turn; per fault it reports:
+
+- ``recovery_s``: from the fault until every watched tenant's bot answered again;
+- ``longest_unanswered_s``: the longest any watched bot gave no greeting;
+- ``settled_s``: until the whole system was back to normal without an operator;
+- ``lost_activations``, ``lost_bookings``, ``double_served``, ``orphan_claims``: must be 0.
+
+Targets (docs/operating.md): recovery <= 10 s after a slot or leader is killed,
+<= 30 s after a backing service restarts. ``calibration`` is this machine's time
+for a fixed CPU task over the reference machine's (as in bench/purchase.py).
+
+    uv run --frozen python -m bench.faults [fault ...]
+
+Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.harness import bench_system
+from bench.machine import describe
+from bench.purchase import calibration
+from devstack.faults import FAULTS, running_rig
+from devstack.sales import activator_token
+
+#: Recovery targets of issue 13, by kind of fault.
+TARGETS = {"kill": 10.0, "freeze": 10.0, "restart": 30.0}
+
+
+def target_for(fault: str) -> float:
+    """The recovery target of one fault (a killed process or a restarted backing service)."""
+    return TARGETS[fault.split("_", 1)[0]]
+
+
+async def main(faults: list[str]) -> None:
+    """Run the chosen faults (all by default) on one system and print the reports."""
+    calib = calibration()
+    async with bench_system() as system:
+        control_env = system.stack.env()
+        control_env["VAULT_TOKEN"] = activator_token(system.stack)
+        workdir = Path(tempfile.mkdtemp(prefix="botpool-faults-", dir=system.stack.root))
+        async with running_rig(
+            system.stack, system.consul, system.nomad, system.activator, system.control.base_url,
+            system.slot_env, control_env, workdir,
+        ) as rig:
+            for fault in faults:
+                report = await rig.inject(fault)
+                print(json.dumps(report.as_dict()), flush=True)
+            reports = [r.as_dict() for r in rig.reports]
+    result = {
+        "faults": {r["fault"]: {k: v for k, v in r.items() if k != "fault"} for r in reports},
+        "totals": {
+            key: sum(int(r[key]) for r in reports)
+            for key in ("lost_activations", "lost_bookings", "double_served", "orphan_claims")
+        },
+        "targets": {"recovery_s": {f: target_for(f) for f in faults}, "lost_activations": 0, "lost_bookings": 0,
+                    "double_served": 0},
+        "calibration": calib,
+        "machine": describe(),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    chosen = sys.argv[1:] or list(FAULTS)
+    unknown = [f for f in chosen if f not in FAULTS]
+    if unknown:
+        sys.exit(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
+    asyncio.run(main(chosen))

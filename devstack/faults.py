@@ -1,0 +1,409 @@
+"""Inject one fault at a time into a running system under steady load, and measure what its users lost.
+
+Shared by the fault-injection suite (tests/faults) and ``bench/faults.py``, so
+the numbers in docs/operating.md come from the same scenarios the tests check.
+A ``Rig`` runs on a local stack: the real pool job on Nomad, two reconcilers and
+two scalers as OS processes (one of each leads), three watched tenants whose
+bots are probed and whose clients book visits, and a churn of new activations
+(``devstack.load``). The rig plays Nomad's restart policy for the control
+processes: one that dies is started again, and each restart is counted.
+
+``Rig.inject(fault)`` runs one fault, waits until the system is back to normal
+by itself (every tenant answers, the pool's claims are consistent, each role
+has a leader, the pool has free slots), then checks that nothing was lost and
+no tenant was served twice, and returns a ``FaultReport``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from consul.aio import Consul
+
+from botpool import jobspec
+from botpool.clients.nomad import NomadClient
+from botpool.db.migrations import quote_ident
+from botpool.leader import LeaderElection
+from botpool.pool import keys, protocol
+from botpool.pool.model import ClaimKind
+from botpool.tenancy.activation import Activator
+from devstack import booking_seed, process
+from devstack.binaries import REPO_ROOT
+from devstack.load import Booker, Churn, Probe, Tenant, greets, new_spec, new_tenant
+from devstack.stack import Stack
+from devstack.standins.telegram.client import TelegramControl, TgUser
+
+#: Faults in the order the suite injects them (each leaves the system as it found it).
+FAULTS = (
+    "kill_slot", "kill_reconciler_leader", "kill_scaler_leader",
+    "restart_consul", "restart_nomad", "restart_vault", "restart_postgres", "restart_redis",
+    "freeze_slot",
+)
+#: How long the zombie slot stays stopped (SIGSTOP ... SIGCONT).
+FREEZE_S = 30.0
+#: Scaler knobs for a small pool on a 2-core machine.
+SCALER_KNOBS = {"MIN_FREE_BOTS": 3, "SCALE_BATCH": 3, "MAX_FREE_BOTS": 6, "MAX_TOTAL_BOTS": 18,
+                "SCALE_IN_COOLDOWN": 3600, "CHECK_INTERVAL": 5}
+
+
+@dataclass
+class FaultReport:
+    """What one fault cost: the numbers the suite asserts and the benchmark prints."""
+
+    fault: str
+    #: Longest time any watched tenant's bot gave no greeting, from the fault to the end of the checks.
+    longest_unanswered_s: float
+    #: From the fault until every watched tenant had answered again.
+    recovery_s: float
+    #: From the fault until the whole system was back to normal (answers, claims, leaders, free slots).
+    settled_s: float
+    lost_activations: int
+    lost_bookings: int
+    double_served: int
+    orphan_claims: int
+    control_restarts: int
+    #: What was still wrong when the wait for normal gave up (empty: it healed by itself).
+    unresolved: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class ControlProcess:
+    """A reconciler or scaler run as its own OS process, so a fault can SIGKILL it like a crash."""
+
+    role: str
+    name: str
+    env: dict[str, str]
+    log: Path
+    pid: int | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        """Start it (again)."""
+        self.pid = process.spawn(
+            [sys.executable, "-m", self.role], log=self.log, env=self.env, cwd=REPO_ROOT, die_with_parent=True
+        )
+
+    def alive(self) -> bool:
+        """True while its process runs."""
+        return self.pid is not None and process.alive(self.pid)
+
+    def stop(self) -> None:
+        """Stop it for good."""
+        if self.pid is not None:
+            process.stop(self.pid)
+            self.pid = None
+
+
+def slot_pids(alloc_id: str) -> list[int]:
+    """The bot runtime process(es) of one allocation (not its Nomad executor)."""
+    found = []
+    for pid in process.processes_mentioning(alloc_id):
+        with contextlib.suppress(OSError):
+            if b"bot_runtime" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return found
+
+
+def pool_problems(snap: protocol.PoolSnapshot, expected: list[Tenant]) -> list[str]:
+    """What is wrong with the pool's records: orphan claims, a tenant in two slots, an expected tenant not served."""
+    problems = []
+    serving: dict[str, list[int]] = {}
+    for slot in snap.active():
+        if slot.tenant_id:
+            serving.setdefault(slot.tenant_id, []).append(slot.index)
+    problems += [f"double:{t} in slots {ix}" for t, ix in serving.items() if len(ix) > 1]
+    for index, claim in snap.claims.items():
+        if snap.slots.get(index) is None:
+            problems.append(f"orphan:claim {index} has no slot")
+        elif claim.kind is ClaimKind.TENANT and claim.tenant_id is not None:
+            held = snap.tenants.get(claim.tenant_id)
+            if held is None or held[0] != index:
+                problems.append(f"orphan:claim {index} for {claim.tenant_id}, whose tenant key says {held}")
+    for tenant_id, (index, _) in snap.tenants.items():
+        held_claim = snap.claims.get(index)
+        if held_claim is None or held_claim.tenant_id != tenant_id:
+            problems.append(f"dangling:tenant key {tenant_id} -> slot {index} without its claim")
+    for tenant in expected:
+        if tenant.tenant_id not in serving:
+            problems.append(f"unserved:{tenant.tenant_id}")
+    return problems
+
+
+@dataclass
+class Rig:
+    """A running system under load, ready to take faults one at a time."""
+
+    stack: Stack
+    consul: Consul
+    nomad: NomadClient
+    activator: Activator
+    control: TelegramControl
+    slot_env: dict[str, str]
+    control_env: dict[str, str]
+    workdir: Path
+    #: 3 watched + 3 held churn tenants + 1 activating + MIN_FREE_BOTS free: the scaler's band from the start.
+    pool_size: int = 10
+    churn_interval_s: float = 1.0
+    watched: list[Tenant] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    bookers: list[Booker] = field(default_factory=list)
+    churn: Churn | None = None
+    processes: list[ControlProcess] = field(default_factory=list)
+    reports: list[FaultReport] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _checker: TgUser = field(default_factory=lambda: TgUser(id=990_001, first_name="Checker"))
+
+    # ------------------------------------------------------------------ set-up
+    async def start(self) -> None:
+        """Submit the pool, start the control processes, activate the watched tenants and start the load."""
+        await jobspec.submit_pool(self.nomad, count=self.pool_size, env=self.slot_env)
+        await protocol.wait_until(self.consul, lambda s: len(s.free()) >= self.pool_size, timeout_s=300)
+        logs = self.workdir / "logs"
+        for name in ("a", "b"):
+            self.processes.append(ControlProcess("reconciler", name, dict(self.control_env), logs / f"rec-{name}.log"))
+            env = dict(self.stack.env())
+            env.update({k: str(v) for k, v in SCALER_KNOBS.items()})
+            env.update({"BOTPOOL_SCALER_INSTANCE": f"scaler-{name}", "NOMAD_PORT_http": "0"})
+            self.processes.append(ControlProcess("scaler", f"scaler-{name}", env, logs / f"scaler-{name}.log"))
+        for proc in self.processes:
+            proc.start()
+        for n in range(3):
+            tenant = await new_tenant(self.control, f"steady{n}")
+            await self.activator.activate(new_spec(tenant.tenant_id, tenant.bot, tenant.company))
+            await self._seed(tenant.tenant_id)
+            if not await greets(self.control, tenant, self._checker, wait_s=30):
+                raise RuntimeError(f"watched tenant {tenant.tenant_id} does not answer after activation")
+            self.watched.append(tenant)
+            self.probes.append(Probe(self.control, tenant, TgUser(id=991_000 + n, first_name=f"Probe{n}")))
+            self.bookers.append(Booker(self.control, tenant, first_user_id=10_000_000 * (n + 1)))
+        self.churn = Churn(self.control, self.activator, interval_s=self.churn_interval_s)
+        runners: list[Callable[[], Coroutine[Any, Any, None]]] = [p.run for p in self.probes]
+        runners += [b.run for b in self.bookers] + [self.churn.run, self._supervise]
+        self._tasks = [asyncio.create_task(run()) for run in runners]
+        await self.settle(time.monotonic(), timeout_s=120)
+
+    async def _seed(self, tenant_id: str) -> None:
+        """Give the salon services, masters and hours for every day, so its clients can book."""
+        dsn = self.stack.env()["BOTPOOL_DATABASE_URL"]
+        pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=2, server_settings={"search_path": f"{quote_ident(tenant_id)}, public"}
+        )
+        try:
+            await booking_seed.seed_salon(pool, weekend=True)
+        finally:
+            await pool.close()
+
+    async def _supervise(self) -> None:
+        """Play Nomad's restart policy for the control processes: a dead one is started again."""
+        while True:
+            for proc in self.processes:
+                if not proc.alive():
+                    proc.restarts += 1
+                    proc.start()
+            await asyncio.sleep(1.0)  # the restart policy's delay
+
+    async def stop(self) -> None:
+        """Stop the load and the control processes, release every tenant, purge the pool job."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for proc in self.processes:
+            proc.stop()
+        if self.churn is not None:
+            await self.churn.release_all()
+        for tenant in self.watched:
+            with contextlib.suppress(Exception):
+                await self.activator.release(tenant.tenant_id)
+        with contextlib.suppress(Exception):
+            await self.nomad.stop(jobspec.POOL.id, purge=True)
+        with contextlib.suppress(TimeoutError):
+            await protocol.wait_until(self.consul, lambda s: not s.slots, timeout_s=30)
+        await self.consul.kv.delete(keys.POOL, recurse=True)
+        await self.consul.kv.delete(keys.ALERTS, recurse=True)
+
+    # ------------------------------------------------------------------ faults
+    async def _slot_of(self, tenant: Tenant) -> str:
+        snap = await protocol.snapshot(self.consul)
+        for slot in snap.active():
+            if slot.tenant_id == tenant.tenant_id:
+                return slot.alloc_id
+        raise RuntimeError(f"{tenant.tenant_id} is not served by any slot")
+
+    async def _leader_process(self, role: str) -> ControlProcess:
+        holder = await LeaderElection(self.consul, instance="fault-probe", role=role).holder()
+        for proc in self.processes:
+            if proc.role == role and holder is not None and (
+                holder == proc.name or holder.endswith(f":{proc.pid}")
+            ):
+                return proc
+        raise RuntimeError(f"no {role} of this rig leads (holder {holder!r})")
+
+    async def _fault(self, name: str) -> list[str]:
+        """Inject fault ``name``; return notes on what was done."""
+        victim = self.watched[0]
+        if name == "kill_slot":
+            pids = slot_pids(await self._slot_of(victim))
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            return [f"SIGKILL slot of {victim.tenant_id} (pids {pids})"]
+        if name in ("kill_reconciler_leader", "kill_scaler_leader"):
+            proc = await self._leader_process(name.split("_")[1])
+            assert proc.pid is not None
+            os.kill(proc.pid, signal.SIGKILL)
+            return [f"SIGKILL {proc.role} {proc.name} (pid {proc.pid})"]
+        if name.startswith("restart_"):
+            service = name.removeprefix("restart_")
+            await asyncio.to_thread(self.stack.restart, service, timeout=120)
+            return [f"restarted {service}"]
+        if name == "freeze_slot":
+            victim = self.watched[1]
+            pids = slot_pids(await self._slot_of(victim))
+            for pid in pids:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                await asyncio.sleep(FREEZE_S)  # the deliberate pause of the scenario
+            finally:
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGCONT)
+            return [f"SIGSTOP {FREEZE_S:.0f} s then SIGCONT slot of {victim.tenant_id} (pids {pids})"]
+        raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+
+    async def inject(self, name: str, *, timeout_s: float = 150) -> FaultReport:
+        """Inject one fault, wait until the system has healed itself, check what was lost; return the report."""
+        assert self.churn is not None
+        confirmed_before = [b.confirmed for b in self.bookers]
+        failed_before = sum(b.failed_steps for b in self.bookers)
+        acked_before, refused_before = self.churn.acknowledged, self.churn.refused
+        restarts_before = sum(p.restarts for p in self.processes)
+        fault_at = time.monotonic()
+        notes = await self._fault(name)
+        settled_at, problems = await self.settle(fault_at, timeout_s=timeout_s)
+        double = await self._double_served()
+        answered = [p.first_answer_after(fault_at) for p in self.probes]
+        recovery = max((t - fault_at if t is not None else float("inf")) for t in answered)
+        lost_activations = await self._unserved_activations()
+        lost_bookings = await self._lost_bookings()
+        end = time.monotonic()
+        booked = sum(b.confirmed for b in self.bookers) - sum(confirmed_before)
+        report = FaultReport(
+            fault=name,
+            longest_unanswered_s=round(max(p.longest_silence(fault_at, end) for p in self.probes), 2),
+            recovery_s=round(recovery, 2),
+            settled_s=round(settled_at - fault_at, 2),
+            lost_activations=lost_activations,
+            lost_bookings=lost_bookings,
+            double_served=double + sum(1 for p in problems if p.startswith("double:")),
+            orphan_claims=sum(1 for p in problems if p.startswith(("orphan:", "dangling:"))),
+            control_restarts=sum(p.restarts for p in self.processes) - restarts_before,
+            unresolved=problems,
+            notes=[
+                *notes, f"bookings confirmed meanwhile: {booked}, failed steps "
+                f"{sum(b.failed_steps for b in self.bookers) - failed_before}; activations acknowledged "
+                f"{self.churn.acknowledged - acked_before}, refused {self.churn.refused - refused_before}",
+                *(f"client of {b.tenant.tenant_id}: {b.confirmed} booked, last error {b.last_error}"
+                  for b in self.bookers),
+            ],
+        )
+        self.reports.append(report)
+        return report
+
+    # ------------------------------------------------------------------ checks
+    async def _problems(self, fault_at: float) -> list[str]:
+        problems = []
+        for proc in self.processes:
+            if not proc.alive():
+                problems.append(f"{proc.role} {proc.name} not running")
+        for role in ("reconciler", "scaler"):
+            if await LeaderElection(self.consul, instance="fault-probe", role=role).holder() is None:
+                problems.append(f"no {role} leader")
+        assert self.churn is not None
+        snap = await protocol.snapshot(self.consul)
+        problems += pool_problems(snap, [*self.watched, *self.churn.held])
+        if len(snap.free()) < SCALER_KNOBS["MIN_FREE_BOTS"] - 1:  # one may be mid-claim by the churn
+            problems.append(f"only {len(snap.free())} free slots")
+        problems += [f"silent:{p.tenant.tenant_id}" for p in self.probes if p.first_answer_after(fault_at) is None]
+        return problems
+
+    async def settle(self, fault_at: float, *, timeout_s: float) -> tuple[float, list[str]]:
+        """Wait until the system is back to normal by itself; return when, and what was still wrong at the timeout."""
+        deadline = time.monotonic() + timeout_s
+        problems: list[str] = []
+        while time.monotonic() < deadline:
+            try:
+                problems = await self._problems(fault_at)
+            except Exception as exc:  # Consul itself is still coming back
+                problems = [f"unreadable: {exc!r}"]
+            if not problems:
+                return time.monotonic(), []
+            await asyncio.sleep(0.5)  # re-read the state (Consul, probes) until it is right
+        return time.monotonic(), problems
+
+    async def _double_served(self) -> int:
+        """Tenants whose bot two processes poll: the stand-in ends one poll with 409 each time the other polls.
+
+        The conflict counters are read, then each watched bot answers three more greetings (each answer is a
+        fresh poll by the serving slot, which a second poller would collide with), then read again.
+        """
+        tenants = list(self.watched)
+        before = [int((await self.control.bot_info(t.bot)).get("poll_conflicts", 0)) for t in tenants]
+        for _ in range(3):
+            for tenant in tenants:
+                await greets(self.control, tenant, self._checker, wait_s=10)
+        after = [int((await self.control.bot_info(t.bot)).get("poll_conflicts", 0)) for t in tenants]
+        return sum(1 for a, b in zip(before, after, strict=True) if b > a)
+
+    async def _unserved_activations(self) -> int:
+        """Acknowledged activations still held whose bot does not greet a client."""
+        assert self.churn is not None
+        held = list(self.churn.held)
+        results = await asyncio.gather(*(greets(self.control, t, self._checker, wait_s=20) for t in held))
+        return sum(1 for ok in results if not ok)
+
+    async def _lost_bookings(self) -> int:
+        """Bookings the bot confirmed to a client that the tenant's database does not hold."""
+        conn = await asyncpg.connect(self.stack.env()["BOTPOOL_DATABASE_URL"])
+        try:
+            lost = 0
+            for booker in self.bookers:
+                schema = quote_ident(booker.tenant.tenant_id)
+                stored = await conn.fetchval(
+                    f"SELECT count(*) FROM {schema}.bookings b JOIN {schema}.clients c ON c.id = b.client_id "
+                    "WHERE c.telegram_id = ANY($1::bigint[]) AND b.status = 'confirmed'",
+                    booker.booked_by,
+                )
+                lost += max(0, booker.confirmed - int(stored))
+            return lost
+        finally:
+            await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def running_rig(
+    stack: Stack, consul: Consul, nomad: NomadClient, activator: Activator, control_base_url: str,
+    slot_env: dict[str, str], control_env: dict[str, str], workdir: Path, *, churn_interval_s: float = 1.0,
+) -> AsyncIterator[Rig]:
+    """A started ``Rig``; stopped (load, processes, tenants, pool job) however the block ends."""
+    async with TelegramControl(control_base_url, timeout=60) as control:
+        rig = Rig(stack, consul, nomad, activator, control, slot_env, control_env, workdir,
+                  churn_interval_s=churn_interval_s)
+        try:
+            await rig.start()
+            yield rig
+        finally:
+            await rig.stop()
