@@ -170,7 +170,7 @@ def _ancestors() -> set[int]:
 
 
 def processes_mentioning(needle: str) -> list[int]:
-    """Return pids whose command line or environment contains ``needle``.
+    """Return pids whose command line or environment contains ``needle``, or whose working directory is in it.
 
     Nomad's executors and the raw_exec tasks they run are designed to survive an
     agent restart, so stopping the agent's process group does not end them; they
@@ -184,6 +184,13 @@ def processes_mentioning(needle: str) -> list[int]:
             continue
         try:
             if raw in (entry / "cmdline").read_bytes() or raw in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+                continue
+        except OSError:
+            continue
+        try:
+            # Nomad's logmon plugins name nothing of the stack, but run in its data dir (even once deleted).
+            if (os.readlink(entry / "cwd").removesuffix(" (deleted)") + "/").startswith(needle):
                 found.append(int(entry.name))
         except OSError:
             continue
