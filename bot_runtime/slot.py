@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from consul.aio import Consul
 
+from bot_runtime.fence import PauseFence
 from bot_runtime.health import Health
 from bot_runtime.settings import RuntimeSettings
 from bot_runtime.tenant_bot import TenantBot, prewarm
@@ -32,10 +33,6 @@ from botpool.tenancy.package import TenantPackage, creation_path
 
 log = structlog.get_logger("bot_runtime.slot")
 
-#: How often the pause fence looks at the clock, and the pause after which a slot stops serving: shorter
-#: than the ~5 s a frozen slot needs to lose its session (3 failed 1 s checks) and be replaced.
-PAUSE_TICK_S = 0.5
-PAUSE_LIMIT_S = 4.0
 
 
 class Slot:
@@ -45,7 +42,8 @@ class Slot:
         self.settings = settings
         self.consul = consul
         self.index = settings.alloc_index
-        self.bot = TenantBot(settings)
+        self.fence = PauseFence()
+        self.bot = TenantBot(settings, self.fence)
         self.state = SlotState(
             index=self.index, alloc_id=settings.alloc_id, mode=SlotMode.WAITING, session="",
             started_at=utcnow(),
@@ -269,7 +267,7 @@ class Slot:
             await asyncio.to_thread(prewarm)
         watcher = asyncio.create_task(self._resilient(self._watch_claims, "claims"))
         guard = asyncio.create_task(self._resilient(self._guard_session, "session"))
-        fence = asyncio.create_task(self._fence_after_pause())
+        fence = asyncio.create_task(self.fence.watch(self._on_pause))
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait({watcher, guard, fence, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -284,30 +282,21 @@ class Slot:
             with contextlib.suppress(Exception):
                 await self.consul.session.destroy(self.state.session)
 
-    async def _fence_after_pause(self) -> None:
-        """Stop serving at once after the process was frozen longer than its health check tolerates.
+    async def _on_pause(self, paused: float) -> None:
+        """After a freeze past the check's tolerance: stop the tenant's bot and report the attempt failed.
 
-        A slot stopped (SIGSTOP, a paused VM, a swapped-out process) for longer than
-        its check's failure window has lost its session, and the reconciler has moved
-        its tenant to another slot meanwhile. On waking, its polling task would ask
-        Telegram for the tenant's updates again before the Consul watches could tell it
-        so: two slots serving one bot. Timers that expired during the pause run first
-        when the process resumes, so this one stops the bot before any new poll, and
-        reports the attempt failed: the reconciler then keeps (or makes) the tenant's
-        one home elsewhere. The wrap token was single-use, so this slot cannot resume it.
+        By now the fence (``bot_runtime.fence``) already refuses every request and update, so nothing
+        left this slot on waking; stopping the bot ends its tasks, and the failure report makes the
+        reconciler keep (or make) the tenant's one home elsewhere. The wrap token was single-use, so this
+        slot cannot resume the tenant.
         """
-        loop = asyncio.get_running_loop()
-        last = loop.time()
-        while True:
-            await asyncio.sleep(PAUSE_TICK_S)
-            now = loop.time()
-            paused, last = now - last - PAUSE_TICK_S, now
-            if paused > PAUSE_LIMIT_S and self.state.mode is SlotMode.ACTIVE:
-                log.warning("slot was frozen; stopping its tenant bot", slot=self.index,
-                            tenant_id=self.state.tenant_id, seconds=round(paused, 1))
-                reason = f"paused: the process was frozen for {paused:.0f} s; its tenant moves"
-                await self.bot.stop()  # first, before any await that could let a poll out
-                await self._resilient(functools.partial(self._fail, reason), "fence")
+        if self.state.mode is not SlotMode.ACTIVE:
+            return
+        log.warning("slot was frozen; stopping its tenant bot", slot=self.index,
+                    tenant_id=self.state.tenant_id, seconds=round(paused, 1))
+        reason = f"paused: the process was frozen for {paused:.0f} s; its tenant moves"
+        await self.bot.stop()
+        await self._resilient(functools.partial(self._fail, reason), "fence")
 
     async def _watch_claims(self) -> None:
         index = None

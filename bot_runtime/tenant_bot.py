@@ -24,12 +24,13 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
 
 from bot_runtime.dependencies import DependencyWatch
+from bot_runtime.fence import PauseFence
 from bot_runtime.settings import RuntimeSettings
 from botpool.errors import ActivationFailed, InvalidBotToken
 from botpool.logs import redact
@@ -77,8 +78,9 @@ class _Running:
 class TenantBot:
     """One tenant's bot: started on assignment, stopped on release."""
 
-    def __init__(self, settings: RuntimeSettings) -> None:
+    def __init__(self, settings: RuntimeSettings, fence: PauseFence | None = None) -> None:
         self._settings = settings
+        self._fence = fence
         self._running: _Running | None = None
         self.tenant_id: str | None = None
         self.username: str | None = None
@@ -108,6 +110,11 @@ class TenantBot:
         s = self._settings
         session = AiohttpSession(api=TelegramAPIServer.from_base(str(s.telegram_api_base).rstrip("/")))
         bot = Bot(package.bot_token.get_secret_value(), session=session)
+        first: list[BaseMiddleware] = []
+        if self._fence is not None:
+            self._fence.rearm()
+            session.middleware(self._fence.requests())
+            first.append(self._fence.updates())
         db: asyncpg.Pool | None = None
         redis: aioredis.Redis | None = None
         try:
@@ -136,7 +143,7 @@ class TenantBot:
             limit = RateLimitMiddleware(
                 redis, prefix, user_per_min=s.user_rate_per_min, tenant_per_s=s.tenant_rate_per_s
             )
-            dispatcher = create_dispatcher(db=db, redis=redis, key_prefix=prefix, config=config, first=[limit])
+            dispatcher = create_dispatcher(db=db, redis=redis, key_prefix=prefix, config=config, first=[*first, limit])
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=25),
                 name=f"polling-{package.tenant_id}",
