@@ -133,6 +133,7 @@ class TenantBot:
             redis = aioredis.Redis(
                 host=s.tenant_redis_host, port=s.tenant_redis_port,
                 username=package.tenant_id, password=package.redis_password.get_secret_value(),
+                health_check_interval=5,  # a connection idle 5 s is pinged first: a Redis restart costs no update
             )
             await redis.ping()
             prefix = redis_prefix(package.tenant_id)
