@@ -17,7 +17,7 @@ from consul.aio import Consul
 
 from botpool import alerts
 from botpool.commerce.checker import PendingChecker
-from botpool.commerce.orders import OrderStatus
+from botpool.commerce.orders import Order, OrderStatus
 from botpool.commerce.payments import CheckoutError, Outcome
 from botpool.commerce.yookassa import TrustedNetworks, idempotence_key
 from tests.commerce.conftest import Shop
@@ -198,15 +198,21 @@ async def test_canceled_payment_cancels_the_order_with_a_reason_and_a_new_order_
     assert retry.order_id != order.order_id
 
 
-async def test_paying_the_old_link_of_a_canceled_order_charges_nothing(shop: Shop) -> None:
-    """The buyer cancels, then pays the link they still have: the hold is released, the order stays canceled."""
+async def paid_after_cancel(shop: Shop) -> tuple[Order, str]:
+    """An order the buyer canceled, whose checkout page (still open) they then pay; returns it and the payment id."""
     order = await shop.order(buyer())
     checkout = await shop.payments.checkout(order.order_id)
     assert checkout.payment_id
     assert await shop.orders.cancel(order.order_id, "buyer_canceled")
     await shop.standin.control.pay(checkout.payment_id)
+    return order, checkout.payment_id
+
+
+async def test_paying_the_old_link_of_a_canceled_order_charges_nothing(shop: Shop) -> None:
+    """The buyer cancels, then pays the link they still have: the hold is released, the order stays canceled."""
+    order, payment_id = await paid_after_cancel(shop)
     await shop.standin.control.wait_notifications(
-        payment_id=checkout.payment_id, event="payment.canceled", delivered=True
+        payment_id=payment_id, event="payment.canceled", delivered=True
     )
     [payment] = await shop.standin.control.payments(shop_id=shop.info.shop_id)
     assert payment["status"] == "canceled"
@@ -214,7 +220,7 @@ async def test_paying_the_old_link_of_a_canceled_order_charges_nothing(shop: Sho
     stored = await shop.orders.get(order.order_id)
     assert stored is not None
     assert (stored.status, stored.status_reason) == (OrderStatus.CANCELED, "buyer_canceled")
-    record = await shop.ledger.get(checkout.payment_id)
+    record = await shop.ledger.get(payment_id)
     assert record is not None
     assert record.status == "canceled"
     await shop.payments.wait_fulfilments()
@@ -223,16 +229,12 @@ async def test_paying_the_old_link_of_a_canceled_order_charges_nothing(shop: Sho
 
 async def test_a_released_hold_is_reported_once_however_many_look(shop: Shop) -> None:
     """The notification, the checker and two refreshes all see the late payment: the buyer would be told once."""
-    order = await shop.order(buyer())
-    checkout = await shop.payments.checkout(order.order_id)
-    assert checkout.payment_id
-    assert await shop.orders.cancel(order.order_id, "buyer_canceled")
-    await shop.standin.control.pay(checkout.payment_id)
+    _, payment_id = await paid_after_cancel(shop)
     checker = PendingChecker(shop.payments, interval_s=1)
-    await asyncio.gather(checker.check_once(), shop.payments.refresh(checkout.payment_id),
-                         shop.payments.refresh(checkout.payment_id))
+    await asyncio.gather(checker.check_once(), shop.payments.refresh(payment_id),
+                         shop.payments.refresh(payment_id))
     for event in ("payment.waiting_for_capture", "payment.canceled"):
-        await shop.standin.control.wait_notifications(payment_id=checkout.payment_id, event=event, delivered=True)
+        await shop.standin.control.wait_notifications(payment_id=payment_id, event=event, delivered=True)
     assert shop.payments.outcomes.count(Outcome.RELEASED) == 1
     assert Outcome.PAID not in shop.payments.outcomes
 
