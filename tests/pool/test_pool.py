@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -23,16 +24,16 @@ import hvac
 import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
-from pydantic import SecretStr
 
 from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
-from botpool.tenancy.activation import Activator, TenantSpec
+from botpool.tenancy.activation import Activator
 from botpool.tenancy.package import secret_path
 from devstack import process
 from devstack.standins.telegram.client import BotInfo, TgUser
+from tests.fixtures.greeting import greeted, spec_for
 from tests.fixtures.stack import PostgresHandle, RedisHandle
 from tests.fixtures.telegram import TelegramStandin
 from tests.pool.conftest import Pool
@@ -52,19 +53,7 @@ async def new_bot(telegram: TelegramStandin, name: str) -> BotInfo:
     return bot
 
 
-def spec_for(tenant_id: str, bot: BotInfo, company: str) -> TenantSpec:
-    return TenantSpec(
-        tenant_id=tenant_id, bot_token=SecretStr(bot.token), admin_telegram_id=42, company_name=company,
-        paid_until=datetime.now(UTC) + timedelta(days=30),
-    )
-
-
-async def answers_start(telegram: TelegramStandin, bot: BotInfo, company: str, *, timeout: float = 15) -> None:
-    """Send /start as a client and wait for the bot's greeting naming the company."""
-    before = await telegram.control.messages(bot, CLIENT.id)
-    last = max((m["message_id"] for m in before), default=0)
-    await telegram.control.send_message(bot, CLIENT, "/start")
-    await telegram.control.wait_for_message(bot, CLIENT.id, contains=company, after_message_id=last, timeout=timeout)
+answers_start = functools.partial(greeted, client=CLIENT, timeout=15)
 
 
 async def check_output_shows(pool: Pool, text: str) -> None:

@@ -11,6 +11,7 @@ runs out, the buyer hears "still preparing" and the reconciler finishes the job.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from botpool.tenancy.activation import POOL_WAIT_S, Activator, TenantSpec
 from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
 from reconciler.loop import Reconciler, Timing
+from tests.fixtures.greeting import greeted
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
 from tests.fixtures.telegram import TelegramStandin
 from tests.scaler.conftest import PoolHarness, running_scaler
@@ -69,12 +71,7 @@ async def new_bot(telegram: TelegramStandin, name: str) -> BotInfo:
     return await telegram.control.create_bot(f"{name}_{uuid.uuid4().hex[:6]}_bot")
 
 
-async def answers_start(telegram: TelegramStandin, bot: BotInfo, company: str) -> None:
-    """A client writes /start and gets the salon's greeting: the bot really serves."""
-    before = await telegram.control.messages(bot, CLIENT.id)
-    last = max((m["message_id"] for m in before), default=0)
-    await telegram.control.send_message(bot, CLIENT, "/start")
-    await telegram.control.wait_for_message(bot, CLIENT.id, contains=company, after_message_id=last, timeout=20)
+answers_start = functools.partial(greeted, client=CLIENT, timeout=20)
 
 
 @pytest.fixture

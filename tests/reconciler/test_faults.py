@@ -8,6 +8,7 @@ or the tenant marked failed with its reason and one alert.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import uuid
@@ -24,7 +25,7 @@ from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, utcnow
 from botpool.tenancy import provision, store
-from botpool.tenancy.activation import Activator, TenantSpec
+from botpool.tenancy.activation import Activator
 from botpool.tenancy.package import TenantPackage, secret_path
 from devstack import process
 from devstack.services import Postgres
@@ -32,6 +33,7 @@ from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
 from reconciler.loop import Reconciler, Timing
 from scaler.source import PoolSource
+from tests.fixtures.greeting import greeted, spec_for
 from tests.fixtures.stack import PostgresHandle
 from tests.fixtures.telegram import TelegramStandin
 from tests.pool.conftest import Pool
@@ -48,19 +50,7 @@ async def new_bot(telegram: TelegramStandin, name: str) -> BotInfo:
     return await telegram.control.create_bot(f"{name}_{uuid.uuid4().hex[:6]}_bot")
 
 
-def spec_for(tenant_id: str, bot: BotInfo, company: str) -> TenantSpec:
-    return TenantSpec(
-        tenant_id=tenant_id, bot_token=SecretStr(bot.token), admin_telegram_id=42, company_name=company,
-        paid_until=datetime.now(UTC) + timedelta(days=30),
-    )
-
-
-async def answers_start(telegram: TelegramStandin, bot: BotInfo, company: str, *, timeout: float = 60) -> None:
-    """Send /start as a client and wait for the bot's greeting naming the company."""
-    before = await telegram.control.messages(bot, CLIENT.id)
-    last = max((m["message_id"] for m in before), default=0)
-    await telegram.control.send_message(bot, CLIENT, "/start")
-    await telegram.control.wait_for_message(bot, CLIENT.id, contains=company, after_message_id=last, timeout=timeout)
+answers_start = functools.partial(greeted, client=CLIENT, timeout=60)
 
 
 async def store_abandoned(
