@@ -23,7 +23,7 @@ from botpool.leader import LeaderElection
 from botpool.logs import redact
 from botpool.pool import protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, utcnow
-from botpool.tenancy import store
+from botpool.tenancy import rotation, store
 from botpool.tenancy.activation import Activator
 
 log = structlog.get_logger("reconciler")
@@ -133,7 +133,7 @@ class Reconciler:
                     ))
                 continue
             if slot.attempt == claim.attempt and slot.error:
-                self._start(tenant, index, claim, actions, f"slot refused: {slot.error[:80]}", now)
+                self._start(tenant, index, claim, actions, f"slot refused: {slot.error[:80]}", now, refusal=slot.error)
                 continue
             if (now - claim.claimed_at).total_seconds() > self.timing.ack_timeout_s:
                 self._start(tenant, index, claim, actions, "not acknowledged", now)
@@ -156,9 +156,13 @@ class Reconciler:
 
     def _start(
         self, tenant: store.TenantRecord, index: int | None, claim: Claim | None, actions: list[str], why: str,
-        now: datetime,
+        now: datetime, *, refusal: str | None = None,
     ) -> None:
-        """Re-activate in the background so one slow activation never stalls the pass."""
+        """Re-activate in the background so one slow activation never stalls the pass.
+
+        ``refusal`` is the slot's error for ``claim``: a stolen handoff is recorded (durably, before
+        the claim that shows it is dropped) and the tenant's credentials rotated before it moves.
+        """
         tenant_id = tenant.tenant_id
         if not self._due(tenant, now):
             return
@@ -169,6 +173,8 @@ class Reconciler:
 
         async def work() -> None:
             try:
+                if claim is not None and rotation.is_theft(refusal):
+                    await rotation.record(self.activator.db, tenant_id, claim.attempt, refusal or "")
                 if claim is not None and index is not None:
                     await protocol.drop_claim(self.activator.consul, index, claim)
                 await self._reactivate(tenant_id)
@@ -209,7 +215,8 @@ class Reconciler:
             log.warning("tenant refused for good", tenant_id=tenant_id, error=str(exc))  # failed and alerted
         except ActivationPending as exc:
             if not exc.slot_failures:
-                log.info("no free slot for the tenant yet", tenant_id=tenant_id)
+                log.info("the tenant waits (no free slot yet, or a new bot token)", tenant_id=tenant_id,
+                         reason=str(exc)[:200])
                 return
             rounds = await store.note_failed_round(
                 act.db, tenant_id, str(exc)[:500], base_s=self.timing.retry_base_s, max_s=self.timing.retry_max_s

@@ -44,6 +44,7 @@ from botpool.tenancy.activation import Activator
 from botpool.tenancy.spec import TenantSpec
 from sales_bot import keyboards
 from sales_bot.texts import tr_for
+from sales_bot.theft import TheftFollowUp
 from sales_bot.tokens import BotTokens
 
 log = structlog.get_logger("sales_bot.fulfilment")
@@ -87,6 +88,7 @@ class Fulfiller:
         self._failures: dict[str, int] = {}
         self._not_before: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self.thefts = TheftFollowUp(activator=activator, orders=orders, bot=bot)
 
     async def on_paid(self, order: Order) -> None:
         """The fulfilment seam: activate an order that just became paid (only the writer that moves it)."""
@@ -216,7 +218,7 @@ class Fulfiller:
             log.warning("could not tell the buyer", order_id=order_id, text=key, error=type(exc).__name__)
 
     async def watch_once(self) -> None:
-        """One pass: finish orders the reconciler activated, recover crashed ones, send missing "ready"."""
+        """One pass: finish orders the reconciler activated, recover crashed ones, send "ready", answer thefts."""
         for order in await self.orders.with_status(OrderStatus.ACTIVATING):
             if order.order_id in self._running:
                 continue
@@ -242,6 +244,7 @@ class Fulfiller:
         )
         for row in rows:
             await self.send_ready(row["order_id"])
+        await self.thefts.run_once()  # a stolen handoff: new managed-bot tokens, pasted-token owners told
 
     async def watch(self, stop: asyncio.Event, interval_s: float) -> None:
         """Run ``watch_once`` every ``interval_s`` until ``stop``; a failing pass is logged and retried."""

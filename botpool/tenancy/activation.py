@@ -46,7 +46,7 @@ from botpool.errors import (
 )
 from botpool.pool import protocol
 from botpool.pool.model import Claim, SlotMode, SlotState
-from botpool.tenancy import provision, store
+from botpool.tenancy import provision, rotation, store
 from botpool.tenancy import spec as spec_rules
 from botpool.tenancy.package import TenantPackage, creation_path, secret_path
 from botpool.tenancy.spec import TenantSpec
@@ -237,12 +237,15 @@ class Activator:
         the next one. When the wait runs out (or every attempted slot failed to
         answer) the tenant stays 'activating' and ``ActivationPending`` is
         raised: the reconciler serves it as soon as it can, so nobody is told
-        "failed" about a bot that will run.
+        "failed" about a bot that will run. A refusal showing that someone used
+        the handoff first rotates the tenant's credentials before the next slot
+        (``botpool.tenancy.rotation``).
         """
         started = time.monotonic()
         deadline = started + self.pool_wait_s
         excluded: set[int] = set()
         last_error = "no attempt made"
+        await rotation.settle(self, tenant_id)  # credentials known to be stolen are never handed out again
         for _ in range(MAX_SLOT_ATTEMPTS):
             try:
                 slot, claim = await self._claim_when_free(tenant_id, excluded, deadline)
@@ -261,6 +264,8 @@ class Activator:
                 if ack.text.startswith(store.FAILED_INVALID_TOKEN):
                     await self.fail(tenant_id, ack.text)
                     raise ActivationFailed(f"Telegram rejected the bot token of {tenant_id}")
+                if rotation.is_theft(ack.text):
+                    await rotation.after_theft(self, tenant_id, claim.attempt, ack.text)
                 excluded.add(slot.index)
                 continue
             if not await store.mark(
