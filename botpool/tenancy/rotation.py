@@ -126,7 +126,7 @@ async def settle(activator: Activator, tenant_id: str) -> None:
     """Finish the tenant's pending rotations before it is handed to a slot again.
 
     Rotates the database and Redis passwords if a theft is not yet answered, then raises
-    ``ActivationPending`` (the tenant stays queued, the reconciler retries) while a managed bot
+    ``ActivationPending`` (no slot is claimed; the reconciler retries) while a managed bot
     still waits for its new token from the sales bot. Costs one indexed query when nothing is pending.
     """
     pending = await _pending(activator.db, tenant_id)
@@ -135,9 +135,10 @@ async def settle(activator: Activator, tenant_id: str) -> None:
     if any(r.credentials_rotated_at is None for r in pending):
         await rotate_credentials(activator, tenant_id)
     if any(r.bot_source == "managed" and r.token_rotated_at is None for r in pending):
-        reason = "waiting for the sales bot to replace the bot token after a handoff theft"
-        await store.note_waiting(activator.db, tenant_id, reason)
-        raise ActivationPending(tenant_id, f"{tenant_id} is {reason}; it is activated once the new token is in Vault.")
+        # The status is left as it is (as for any re-home): the reconciler keeps trying every few seconds.
+        raise ActivationPending(
+            tenant_id, f"{tenant_id} waits for the sales bot to replace its bot token after a handoff theft."
+        )
 
 
 async def rotate_credentials(activator: Activator, tenant_id: str) -> bool:
