@@ -260,12 +260,15 @@ class Activator:
             if not ack.ok:
                 last_error = ack.text
                 log.warning("activation attempt failed", tenant_id=tenant_id, slot=slot.index, error=ack.text)
+                stolen = rotation.is_theft(ack.text)
+                if stolen:  # durable before the claim that shows it is dropped
+                    await rotation.record(self.db, tenant_id, claim.attempt, ack.text)
                 await protocol.drop_claim(self.consul, slot.index, claim)
                 if ack.text.startswith(store.FAILED_INVALID_TOKEN):
                     await self.fail(tenant_id, ack.text)
                     raise ActivationFailed(f"Telegram rejected the bot token of {tenant_id}")
-                if rotation.is_theft(ack.text):
-                    await rotation.after_theft(self, tenant_id, claim.attempt, ack.text)
+                if stolen:
+                    await rotation.settle(self, tenant_id)
                 excluded.add(slot.index)
                 continue
             if not await store.mark(

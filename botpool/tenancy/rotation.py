@@ -53,8 +53,12 @@ log = structlog.get_logger("botpool.rotation")
 
 #: What a slot reports when it refused a handoff (``handoff_refused: <why>``).
 REFUSED = "handoff_refused:"
-#: Refusals that prove nothing was stolen: the slot could not reach Vault to look the token up.
-_NOT_THEFT = ("handoff_refused: wrapping lookup failed",)
+#: Refusals that prove nothing was stolen: the slot could not reach Vault (requests' transport errors).
+_NOT_THEFT = (
+    "handoff_refused: wrapping lookup failed",
+    *(f"handoff_refused: unwrap failed: {name}" for name in ("ConnectionError", "ConnectTimeout", "ReadTimeout",
+                                                             "Timeout", "SSLError")),
+)
 
 _TABLE = f"{store.SCHEMA}.credential_rotations"
 _COLUMNS = (
@@ -114,12 +118,6 @@ async def record(db: asyncpg.Pool, tenant_id: str, attempt: str, reason: str) ->
         log.error("handoff theft detected; rotating the tenant's credentials", tenant_id=tenant_id, attempt=attempt,
                   reason=reason[:200])
     return created
-
-
-async def after_theft(activator: Activator, tenant_id: str, attempt: str, reason: str) -> None:
-    """Record the theft of claim ``attempt``'s handoff and rotate what an activator can (see ``settle``)."""
-    await record(activator.db, tenant_id, attempt, reason)
-    await settle(activator, tenant_id)
 
 
 async def settle(activator: Activator, tenant_id: str) -> None:
