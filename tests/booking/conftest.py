@@ -145,7 +145,7 @@ async def redis(redis_server: _HasUrl, redis_prefix: str) -> AsyncIterator[aiore
         await admin.aclose()
     parts = urlsplit(redis_server.url)
     client = aioredis.Redis(host=parts.hostname or "127.0.0.1", port=parts.port or 6379, username=user,
-                            password=password)
+                            password=password, driver_info=None)  # as bot_runtime.tenant_bot connects
     try:
         yield client
     finally:

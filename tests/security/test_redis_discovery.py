@@ -43,7 +43,9 @@ async def tenants(
     async def make() -> tuple[str, aioredis.Redis]:
         tenant_id, password = new_tenant_id(), provision.new_password()
         await provision.provision_redis(admin, tenant_id, password)
-        client = aioredis.Redis(host=redis_server.host, port=redis_server.port, username=tenant_id, password=password)
+        client = aioredis.Redis(
+            host=redis_server.host, port=redis_server.port, username=tenant_id, password=password, driver_info=None
+        )
         made.append((tenant_id, client))
         return tenant_id, client
 
@@ -112,7 +114,7 @@ async def test_tenant_a_cannot_discover_tenant_b_key_names(
 
 
 async def test_tenant_a_runs_every_command_its_bot_uses_on_its_own_keys(
-    tenants: Callable[[], Awaitable[tuple[str, aioredis.Redis]]],
+    tenants: Callable[[], Awaitable[tuple[str, aioredis.Redis]]], admin: aioredis.Redis
 ) -> None:
     a, client_a = await tenants()
     assert await client_a.ping()
@@ -123,6 +125,8 @@ async def test_tenant_a_runs_every_command_its_bot_uses_on_its_own_keys(
         pipe.expire(f"{a}:rl:tenant:1", 2)
         assert await pipe.execute() == [1, True]
     assert await client_a.delete(f"{a}:fsm:1:2:2:default:state", f"{a}:rl:tenant:1") == 2
+    denials = [entry for entry in await admin.acl_log(count=128) if entry.get("username") == a]
+    assert not denials, "Redis logged no refusal for this user, connecting included"
 
 
 async def test_tenants_provisioned_under_older_rules_are_narrowed_at_control_plane_start(
