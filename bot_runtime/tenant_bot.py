@@ -134,6 +134,7 @@ class TenantBot:
                 host=s.tenant_redis_host, port=s.tenant_redis_port,
                 username=package.tenant_id, password=package.redis_password.get_secret_value(),
                 health_check_interval=5,  # a connection idle 5 s is pinged first: a Redis restart costs no update
+                driver_info=None,  # no CLIENT SETINFO: the tenant's user may not run it (its ACL allowlist)
             )
             await redis.ping()
             prefix = redis_prefix(package.tenant_id)

@@ -30,6 +30,21 @@ _LIBC = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: the child o
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-spawner")
 
 
+#: All a stack process takes from the environment of whoever started it; the rest comes from ``spawn``'s ``env``.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+
+
+def minimal_env() -> dict[str, str]:
+    """The caller's variables a child process may see: where programs are, a home, a locale and a temp folder.
+
+    Nothing else: a developer's shell that sourced ``stack.env`` holds the
+    Vault root token and the admin database and Redis URLs, and Nomad's
+    raw_exec tasks inherit the agent's environment, so whatever the agent
+    inherited would reach every slot.
+    """
+    return {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
+
+
 def spawn(
     argv: list[str],
     *,
@@ -41,12 +56,13 @@ def spawn(
 ) -> int:
     """Start ``argv`` detached with output appended to ``log``; return its pid.
 
-    ``user`` runs the process as another account (PostgreSQL refuses to run as
-    root); it only applies when we are root. ``die_with_parent`` has the kernel
+    The process sees ``minimal_env()`` and ``env``, never the rest of this
+    process's environment. ``user`` runs the process as another account
+    (PostgreSQL refuses to run as root); it only applies when we are root. ``die_with_parent`` has the kernel
     SIGKILL the process when this one ends, even by SIGKILL (the test stack).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**minimal_env(), **(env or {})}
     switch_user: Callable[[], None] | None = None
     if user is not None and os.geteuid() == 0:
         record = pwd.getpwnam(user)

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import pwd
+import re
 import shutil
 import signal
 import string
@@ -30,9 +31,12 @@ import redis
 
 from botpool.errors import DependencyUnavailable
 from devstack.binaries import REPO_ROOT, Binary, ensure
+from devstack.process import minimal_env
 from devstack.state import StackState
 
 _PG_BIN = Path("/usr/lib/postgresql/15/bin")
+#: A ``local`` (Unix socket) line of pg_hba.conf whose method needs no password.
+_LOCAL_AUTH = re.compile(r"^(local\s.*?)(trust|peer|ident|password|md5)[ \t]*$", re.MULTILINE)
 
 
 def http_ok(url: str, *, headers: dict[str, str] | None = None) -> httpx.Response | None:
@@ -356,12 +360,13 @@ class Postgres(Service):
     def prepare(self, state: StackState) -> None:
         data = state.root / "postgres" / "data"
         if (data / "PG_VERSION").exists():
+            self._harden(state)  # a cluster initialised by an older devstack, with `trust` on its socket
             return
         data.mkdir(parents=True, exist_ok=True)
         pwfile = state.root / "postgres" / "pwfile"
         pwfile.write_text(state.secret("postgres_password") + "\n")
         sockets = state.root / "postgres" / "sockets"
-        sockets.mkdir(exist_ok=True)
+        sockets.mkdir(mode=0o700, exist_ok=True)
         if self.user is not None:
             record = pwd.getpwnam(self.user)
             for path in (state.root / "postgres", data, sockets, pwfile):
@@ -373,7 +378,7 @@ class Postgres(Service):
             str(data),
             "-U",
             "postgres",
-            "--auth-local=trust",
+            "--auth-local=scram-sha-256",
             "--auth-host=scram-sha-256",
             f"--pwfile={pwfile}",
             "-E",
@@ -424,39 +429,42 @@ class Postgres(Service):
         return None if result.returncode == 0 else "not accepting connections"
 
     def after_healthy(self, state: StackState) -> None:
-        sockets = state.root / "postgres" / "sockets"
-        check = subprocess.run(
-            [
-                "psql",
-                "-h",
-                str(sockets),
-                "-p",
-                str(state.ports["postgres"]),
-                "-U",
-                "postgres",
-                "-tAc",
-                "SELECT 1 FROM pg_database WHERE datname = 'botpool'",
-            ],
+        if self._harden(state):
+            self._psql(state, "SELECT pg_reload_conf()")
+        if self._psql(state, "SELECT 1 FROM pg_database WHERE datname = 'botpool'") != "1":
+            self._psql(state, "CREATE DATABASE botpool")
+
+    def _psql(self, state: StackState, sql: str) -> str:
+        """Run one statement as the superuser over the private socket; the password goes by environment, not argv."""
+        done = subprocess.run(
+            ["psql", "-h", str(state.root / "postgres" / "sockets"), "-p", str(state.ports["postgres"]),
+             "-U", "postgres", "-d", "postgres", "-tAc", sql],
             check=True,
             capture_output=True,
             text=True,
+            env={**minimal_env(), "PGPASSWORD": state.secret("postgres_password")},
         )
-        if check.stdout.strip() != "1":
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    str(sockets),
-                    "-p",
-                    str(state.ports["postgres"]),
-                    "-U",
-                    "postgres",
-                    "-c",
-                    "CREATE DATABASE botpool",
-                ],
-                check=True,
-                capture_output=True,
-            )
+        return done.stdout.strip()
+
+    def _harden(self, state: StackState) -> bool:
+        """Make socket logins need the password and the socket folder private; True if pg_hba.conf changed.
+
+        Clusters created before this rule had ``trust`` on a socket any local
+        account could reach: anyone on the host was the superuser. Idempotent,
+        so every start repairs an older cluster in place (no ``reset`` needed).
+        """
+        sockets = state.root / "postgres" / "sockets"
+        if sockets.exists():
+            os.chmod(sockets, 0o700)
+        hba = state.root / "postgres" / "data" / "pg_hba.conf"
+        if not hba.exists():
+            return False
+        text = hba.read_text()
+        hardened = _LOCAL_AUTH.sub(r"\1scram-sha-256", text)
+        if hardened == text:
+            return False
+        hba.write_text(hardened)  # rewritten in place: the file keeps its owner and its 0600 mode
+        return True
 
     def addresses(self, state: StackState) -> dict[str, str]:
         return {"PostgreSQL": f"postgresql://postgres@127.0.0.1:{state.ports['postgres']}/botpool"}

@@ -106,10 +106,15 @@ class Activator:
         self.pool_wait_s = pool_wait_s
 
     async def prepare(self) -> None:
-        """Create the control schema and database-wide settings (idempotent)."""
+        """Create the control schema and database-wide settings, and bring every tenant's Redis rules up to date.
+
+        Idempotent; run by every control-plane process at start, which is how
+        an upgrade that narrows tenant permissions reaches existing tenants.
+        """
         async with self.db.acquire() as conn:
             await store.migrate(conn)
             await provision.prepare_database(conn, self.database_name)
+        await provision.confine_redis_users(self.redis_admin)
 
     async def activate(self, spec: TenantSpec) -> ActivationResult:
         """Record, provision and assign a tenant; returns once its slot acknowledges ACTIVE.

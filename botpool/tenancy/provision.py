@@ -4,7 +4,8 @@ Slots never hold admin credentials: the control plane creates the role,
 schema and ACL user with fresh passwords, stores those passwords with the bot
 token in Vault, and the slot receives them only through the wrapped handoff.
 The tenant role owns its schema (so it runs its own migrations) and can use
-nothing else; the Redis user can touch only keys and channels under its prefix.
+nothing else; the Redis user can run only the few commands the bot needs, on keys under its
+prefix, and can list nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
 from botpool.db import Conn
 from botpool.db.migrations import quote_ident
-from botpool.pool.model import validate_tenant_id
+from botpool.pool.model import TENANT_ID, validate_tenant_id
 
 
 def redis_prefix(tenant_id: str) -> str:
@@ -87,21 +89,58 @@ async def provision_postgres(admin: Conn, tenant_id: str, password: str, databas
         await admin.execute(f"GRANT CONNECT ON DATABASE {quote_ident(database)} TO {role}")
 
 
-async def provision_redis(admin: aioredis.Redis, tenant_id: str, password: str) -> None:
-    """Create or update the tenant's Redis ACL user, confined to its key and channel prefix, and persist it.
+#: Every Redis command a tenant bot runs, and nothing else: aiogram's FSM storage (GET, SET with EX, DEL),
+#: the rate limiter (INCRBY: redis-py's ``incr``; EXPIRE) and redis-py's health checks (PING).
+#: AUTH and HELLO need no grant.
+#: Denied by omission: whole-keyspace discovery (KEYS, SCAN, RANDOMKEY, PUBSUB), pub/sub, scripts,
+#: transactions, CLIENT, CONFIG, ACL, SELECT and every administrative command.
+TENANT_REDIS_COMMANDS = ("ping", "get", "set", "del", "incrby", "expire")
 
-    ``ACL SAVE`` writes the server's ``aclfile`` so the user survives a Redis
-    restart; a server without one refuses, and provisioning fails loudly
+
+def redis_rules(prefix: str) -> list[str]:
+    """The ACL rules of a tenant's Redis user, minus its password and on/off state.
+
+    An allowlist rather than ``+@all`` minus categories: key names carry
+    Telegram user ids, and SCAN, RANDOMKEY and PUBSUB are in no denied
+    category, so a tenant could list every other tenant's keys. No channels at
+    all: the bot uses no pub/sub. Shared with the tests, which run the booking
+    bot as a user with exactly these rules.
+    """
+    return ["resetkeys", f"~{prefix}*", "resetchannels", "-@all", *(f"+{name}" for name in TENANT_REDIS_COMMANDS)]
+
+
+async def provision_redis(admin: aioredis.Redis, tenant_id: str, password: str) -> None:
+    """Create or update the tenant's Redis ACL user, confined to its key prefix and command set, and persist it.
+
+    Only the password's SHA-256 reaches Redis (its ``#`` form), as in the ACL
+    file. ``ACL SAVE`` writes the server's ``aclfile`` so the user survives a
+    Redis restart; a server without one refuses, and provisioning fails loudly
     rather than leaving a user that a restart would silently drop.
     """
-    prefix = redis_prefix(tenant_id)
-    await admin.acl_setuser(
-        tenant_id,
-        enabled=True,
-        reset=True,
-        passwords=[f"+{password}"],
-        keys=[f"{prefix}*"],
-        channels=[f"{prefix}*"],
-        commands=["+@all", "-@dangerous", "-@admin"],
-    )
+    digest = hashlib.sha256(password.encode()).hexdigest()
+    rules = redis_rules(redis_prefix(tenant_id))
+    # redis-py's acl_setuser takes no hashed password; its raw command is untyped.
+    await cast(Any, admin).execute_command("ACL", "SETUSER", tenant_id, "reset", "on", f"#{digest}", *rules)
     await admin.acl_save()
+
+
+async def confine_redis_users(admin: aioredis.Redis) -> int:
+    """Apply today's rules to every existing tenant Redis user, keeping its password; return how many.
+
+    Run by every control-plane process at start (``Activator.prepare``), so a
+    deployment whose tenants were provisioned under older, wider rules is
+    upgraded by its next restart, without Vault and without touching a
+    running bot's password. Idempotent; users that are not tenants (the
+    admin, an operator's own) are left alone.
+    """
+    names = [str(name, "utf-8") if isinstance(name, bytes) else str(name) for name in await admin.acl_users()]
+    tenants = [name for name in names if TENANT_ID.match(name)]
+    if not tenants:
+        return 0
+    async with admin.pipeline(transaction=False) as pipe:
+        for tenant_id in tenants:
+            # acl_setuser would also switch the user on or off; this changes only its rules.
+            pipe.execute_command("ACL", "SETUSER", tenant_id, *redis_rules(redis_prefix(tenant_id)))
+        await pipe.execute()
+    await admin.acl_save()
+    return len(tenants)

@@ -19,6 +19,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -29,6 +31,7 @@ from bot_runtime.booking import MIGRATIONS, BookingConfig
 from bot_runtime.booking.clock import ManualClock
 from botpool import logs
 from botpool.db import migrations
+from botpool.tenancy.provision import redis_rules
 from tests.booking.harness import TenantBot
 from tests.fixtures import telegram as shared_telegram
 from tests.fixtures.telegram import TelegramStandin
@@ -124,13 +127,35 @@ async def db(postgres: _HasDsn, pg_schema: str, btree_gist: None) -> AsyncIterat
 
 
 @pytest_asyncio.fixture
-async def redis(redis_server: _HasUrl) -> AsyncIterator[aioredis.Redis]:
-    """A Redis client for one test (the bot's FSM and anything else under its prefix)."""
-    client = aioredis.Redis.from_url(redis_server.url)
+async def redis(redis_server: _HasUrl, redis_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    """A Redis client logged in as a user with a tenant's exact ACL rules, confined to this test's prefix.
+
+    So every booking test also proves the tenant command set holds all the bot
+    needs: a command missing from it fails the test with NOPERM. The user is
+    saved to the ACL file (a test may restart Redis) and deleted afterwards.
+    """
+    user, password = f"booking-{uuid.uuid4().hex[:12]}", secrets.token_hex(16)
+    # One admin connection to create and one to delete, none held between: a test may restart Redis.
+    admin = aioredis.Redis.from_url(redis_server.url)
+    try:
+        rules = ["reset", "on", f">{password}", *redis_rules(redis_prefix)]
+        await cast(Any, admin).execute_command("ACL", "SETUSER", user, *rules)
+        await admin.acl_save()
+    finally:
+        await admin.aclose()
+    parts = urlsplit(redis_server.url)
+    client = aioredis.Redis(host=parts.hostname or "127.0.0.1", port=parts.port or 6379, username=user,
+                            password=password, driver_info=None)  # as bot_runtime.tenant_bot connects
     try:
         yield client
     finally:
         await client.aclose()
+        admin = aioredis.Redis.from_url(redis_server.url)
+        try:
+            await admin.acl_deluser(user)
+            await admin.acl_save()
+        finally:
+            await admin.aclose()
 
 
 @pytest.fixture

@@ -6,11 +6,13 @@ is done on an idle stack of the module's own, with one piece of data to keep.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -100,7 +102,12 @@ def _command_lines() -> list[bytes]:
 
 
 def _psql(dsn: str, sql: str) -> str:
-    done = subprocess.run(["psql", dsn, "-tAc", sql], capture_output=True, text=True, timeout=30, check=True)
+    """Run ``sql`` with psql; the password goes by environment, never on a command line."""
+    parts = urlsplit(dsn)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": parts.password or ""}
+    argv = ["psql", "-h", parts.hostname or "", "-p", str(parts.port), "-U", parts.username or "",
+            "-d", parts.path.lstrip("/"), "-tAc", sql]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True, env=env)
     return done.stdout.strip()
 
 
