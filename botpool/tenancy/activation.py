@@ -304,7 +304,7 @@ class Activator:
                 wrapped = await self._read_wrapped(tenant_id)
                 wrapped_at = time.monotonic()
             try:
-                deliver = self._deliverer(wrapped, excluded)
+                deliver = self.deliverer(wrapped, excluded)
                 return await protocol.claim(self.consul, tenant_id, deliver, exclude=excluded)
             except (PoolExhausted, ClaimConflict):
                 pass  # none free right now, or others won every race: wait for the pool to change
@@ -322,7 +322,7 @@ class Activator:
             except TimeoutError:
                 raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s") from None
 
-    def _deliverer(self, wrapped: vault_client.Wrapped, excluded: set[int]) -> protocol.Deliver:
+    def deliverer(self, wrapped: vault_client.Wrapped, excluded: set[int] | None = None) -> protocol.Deliver:
         """Hand ``wrapped`` to the slot a claim won, through Vault, at that allocation's own handoff path.
 
         Only that allocation's Vault token can read the path (docs/handoff.md),
@@ -334,7 +334,8 @@ class Activator:
             try:
                 handoff.secret_path(claim.alloc_id, claim.attempt)
             except HandoffRefused:
-                excluded.add(slot.index)
+                if excluded is not None:
+                    excluded.add(slot.index)
                 raise
             entry = handoff.Handoff(
                 tenant_id=claim.tenant_id or "", attempt=claim.attempt, alloc_id=claim.alloc_id,
