@@ -96,9 +96,9 @@ async def one_activation(
         new = count - 1
         await protocol.wait_until(act.consul, lambda s: new in s.slots and new not in s.claims, timeout_s=120)
         # Only the brand-new allocation counts: exclude every warm slot.
-        await protocol.claim(act.consul, tenant_id, wrapped.token, exclude=set(range(new)))
+        await protocol.claim(act.consul, tenant_id, act.deliverer(wrapped), exclude=set(range(new)))
     else:
-        await protocol.claim(act.consul, tenant_id, wrapped.token)
+        await protocol.claim(act.consul, tenant_id, act.deliverer(wrapped))
     await control.wait_for_message(bot, CLIENT.id, contains="Bench Salon", timeout=60)
     elapsed = time.perf_counter() - started
     await act.release(tenant_id)

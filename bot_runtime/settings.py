@@ -1,10 +1,15 @@
 """Settings of a pool slot: its identity from Nomad, and where the shared services are.
 
-A slot has no Vault token and no database or Redis admin credentials: all it
-ever receives for a tenant arrives through the wrapped handoff.
+A slot has no database or Redis admin credentials: all it ever receives for a
+tenant arrives through the wrapped handoff. Its one credential is the Vault
+token Nomad derives from the allocation's workload identity and keeps in
+``${NOMAD_SECRETS_DIR}/vault_token``; it opens only this allocation's handoffs
+(vault-policies/botpool-slot.hcl).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pydantic import AnyHttpUrl, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +28,8 @@ class RuntimeSettings(BaseSettings):
     consul_addr: AnyHttpUrl = Field(AnyHttpUrl("http://127.0.0.1:8500"), alias="CONSUL_HTTP_ADDR")
     vault_addr: AnyHttpUrl = Field(AnyHttpUrl("http://127.0.0.1:8200"), alias="VAULT_ADDR")
     vault_kv_mount: str = Field("secret", alias="BOTPOOL_VAULT_KV_MOUNT")
+    #: The task's secrets directory, where Nomad writes (and renews) the allocation's own Vault token.
+    secrets_dir: Path = Field(alias="NOMAD_SECRETS_DIR")
     telegram_api_base: AnyHttpUrl = Field(AnyHttpUrl("https://api.telegram.org"), alias="TELEGRAM_API_BASE")
     tenant_pg_host: str = Field("127.0.0.1", alias="BOTPOOL_TENANT_PG_HOST")
     tenant_pg_port: int = Field(5432, alias="BOTPOOL_TENANT_PG_PORT")
@@ -36,6 +43,11 @@ class RuntimeSettings(BaseSettings):
     log_level: str = Field("INFO", alias="BOTPOOL_LOG_LEVEL")
     #: Import the tenant side while waiting (about 14 MB per slot) so an activation does not pay for it.
     prewarm: bool = Field(True, alias="SLOT_PREWARM")
+
+    @property
+    def vault_token_file(self) -> Path:
+        """Where the allocation's Vault token is; read at each use, since Nomad may replace it."""
+        return self.secrets_dir / "vault_token"
 
     def consul(self) -> cfg.ConsulSettings:
         """The slot's Consul agent as botpool's Consul settings (a token, if any, still comes from the environment)."""

@@ -27,7 +27,7 @@ from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.clients.consul import create_session, is_transient
 from botpool.errors import BotpoolError, HandoffRefused, InvalidBotToken
-from botpool.pool import keys, protocol
+from botpool.pool import handoff, keys, protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
 from botpool.tenancy.package import TenantPackage, creation_path
 
@@ -182,14 +182,23 @@ class Slot:
         started = asyncio.get_running_loop().time()
         await self._set(mode=SlotMode.ACTIVATING, tenant_id=tenant_id, attempt=claim.attempt, error=None)
         expected = creation_path(self.settings.vault_kv_mount, tenant_id)
+        addr = str(self.settings.vault_addr)
         try:
-            data = await asyncio.to_thread(
-                vault_client.unwrap_verified, str(self.settings.vault_addr),
-                claim.wrap_token.get_secret_value() if claim.wrap_token else "", expected,
+            # Only this allocation's own Vault token can read its handoff; the claim in Consul holds no secret.
+            wrap_token = await asyncio.to_thread(
+                handoff.take, addr, self.settings.vault_token_file, self.settings.vault_kv_mount,
+                alloc_id=self.settings.alloc_id, tenant_id=tenant_id, attempt=claim.attempt,
             )
+            data = await asyncio.to_thread(vault_client.unwrap_verified, addr, wrap_token, expected)
+            del wrap_token
             package = TenantPackage.from_vault(data)
             if package.tenant_id != tenant_id:
                 raise HandoffRefused(f"unwrapped secret belongs to {package.tenant_id}, claim names {tenant_id}")
+        except handoff.HandoffMissing as exc:
+            # Nothing was received, so nothing was tampered with: fail the attempt, the activator retries elsewhere.
+            log.warning("no handoff for the claim", slot=self.index, tenant_id=tenant_id, reason=str(exc))
+            await self._fail(f"handoff_missing: {exc}")
+            return
         except HandoffRefused as exc:
             log.error("handoff refused", slot=self.index, tenant_id=tenant_id, reason=str(exc))
             await alerts.raise_alert(

@@ -23,8 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_SCRIPT = REPO_ROOT / "tools" / "hashicorp" / "build.sh"
 
 #: Oldest versions whose APIs botpool uses (scale endpoint, Consul service provider,
-#: wrapping lookup); older binaries on PATH are ignored and the pinned one is built.
-MINIMUM: dict[str, tuple[int, int]] = {"nomad": (1, 6), "consul": (1, 16), "vault": (1, 14)}
+#: wrapping lookup, Nomad workload identity for Vault); older binaries on PATH are ignored and the pinned one is built.
+MINIMUM: dict[str, tuple[int, int]] = {"nomad": (1, 7), "consul": (1, 16), "vault": (1, 14)}
 PRODUCTS = tuple(MINIMUM)
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")

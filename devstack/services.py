@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import pwd
 import re
@@ -30,6 +31,7 @@ import httpx
 import redis
 
 from botpool.errors import DependencyUnavailable
+from botpool.pool import handoff
 from devstack.binaries import REPO_ROOT, Binary, ensure
 from devstack.process import minimal_env
 from devstack.state import StackState
@@ -292,7 +294,11 @@ class Nomad(HashiCorpService):
         "nomad_rpc": None,
         "nomad_serf": None,
     }
-    after = ("consul",)
+    after = ("consul", "vault")
+    #: Vault's JWT auth method for Nomad workload identities (the agents' ``jwt_auth_backend_path``).
+    JWT_MOUNT = "jwt-nomad"
+    #: The role pool slots log in with, and the policy it grants (both files in vault-policies/).
+    SLOT_ROLE = "botpool-slot"
 
     def config_path(self, state: StackState) -> Path:
         return state.root / "nomad" / "agent.hcl"
@@ -309,6 +315,7 @@ class Nomad(HashiCorpService):
                 rpc_port=state.ports["nomad_rpc"],
                 serf_port=state.ports["nomad_serf"],
                 consul_http_port=state.ports["consul_http"],
+                vault_port=state.ports["vault"],
                 memory_mb=memory_mb,
             )
         )
@@ -332,6 +339,54 @@ class Nomad(HashiCorpService):
             return "node not readable"
         raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
         return None if raw_exec.get("Healthy") else "raw_exec driver not healthy yet"
+
+    def after_healthy(self, state: StackState) -> None:
+        try:
+            self._configure_vault(state)
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(
+                f"Nomad is up but Vault could not be set up for its workload identities: {exc}"
+            ) from exc
+
+    def _configure_vault(self, state: StackState) -> None:
+        """Let slots log in to Vault with their workload identity; idempotent, as in production (docs/operating.md).
+
+        Here and not in Vault's set-up: Vault checks the JWKS URL when the auth
+        method is configured, so Nomad must already answer. The slot policy
+        names the mount by its accessor, known only once the mount exists.
+        """
+        vault = f"http://127.0.0.1:{state.ports['vault']}"
+        headers = {"X-Vault-Token": state.secret("vault_root_token")}
+        auths = httpx.get(f"{vault}/v1/sys/auth", headers=headers, timeout=10)
+        auths.raise_for_status()
+        if f"{self.JWT_MOUNT}/" not in auths.json()["data"]:
+            httpx.post(
+                f"{vault}/v1/sys/auth/{self.JWT_MOUNT}", headers=headers, json={"type": "jwt"}, timeout=10
+            ).raise_for_status()
+            auths = httpx.get(f"{vault}/v1/sys/auth", headers=headers, timeout=10)
+            auths.raise_for_status()
+        accessor = auths.json()["data"][f"{self.JWT_MOUNT}/"]["accessor"]
+        jwks = {
+            "jwks_url": f"http://127.0.0.1:{state.ports['nomad_http']}/.well-known/jwks.json",
+            "jwt_supported_algs": ["RS256", "EdDSA"],
+        }
+        deadline = time.monotonic() + 30
+        # A just-elected Nomad server may not serve its keys for a moment; Vault then refuses the URL.
+        while (resp := httpx.post(f"{vault}/v1/auth/{self.JWT_MOUNT}/config", headers=headers, json=jwks,
+                                  timeout=10)).status_code >= 400:
+            if time.monotonic() > deadline:
+                raise DependencyUnavailable(
+                    f"Vault refused Nomad's JWKS URL: HTTP {resp.status_code} {resp.text[:200]}"
+                )
+            time.sleep(0.2)
+        policy = handoff.render_slot_policy((REPO_ROOT / "vault-policies" / "botpool-slot.hcl").read_text(), accessor)
+        httpx.put(
+            f"{vault}/v1/sys/policies/acl/{self.SLOT_ROLE}", headers=headers, json={"policy": policy}, timeout=10
+        ).raise_for_status()
+        role = json.loads((REPO_ROOT / "vault-policies" / "botpool-slot-role.json").read_text())
+        httpx.post(
+            f"{vault}/v1/auth/{self.JWT_MOUNT}/role/{self.SLOT_ROLE}", headers=headers, json=role, timeout=10
+        ).raise_for_status()
 
     def addresses(self, state: StackState) -> dict[str, str]:
         base = f"http://127.0.0.1:{state.ports['nomad_http']}"

@@ -148,6 +148,20 @@ job "bot-pool" {
         PYTHONPATH = var.workdir
       })
 
+      # The slot's only credential: a Vault token Nomad derives from this
+      # allocation's workload identity (JWT auth at auth/jwt-nomad/, role
+      # botpool-slot). Its templated policy opens only this allocation's own
+      # handoff path, so reading Consul, or being another slot, gets nobody a
+      # tenant's wrapping token (docs/handoff.md). The slot reads
+      # ${NOMAD_SECRETS_DIR}/vault_token at each use; no VAULT_TOKEN variable
+      # (env = false), and a replaced token must not restart a slot serving a
+      # tenant (change_mode = "noop").
+      vault {
+        role        = "botpool-slot"
+        env         = false
+        change_mode = "noop"
+      }
+
       kill_timeout = "10s"
 
       resources {

@@ -51,6 +51,23 @@ consul {
   client_auto_join    = false
 }
 
+# Workload identity for Vault: the server signs each task's identity (a JWT for
+# the audience vault.io, its keys at /.well-known/jwks.json), and the client logs
+# in with it at Vault's JWT auth method jwt-nomad/ to get the task its own Vault
+# token (a slot's opens only its allocation's handoffs, docs/handoff.md). devstack
+# configures the Vault side once this agent answers (the auth method checks the
+# JWKS URL when written). A client-only agent needs the same client part.
+vault {
+  enabled               = true
+  address               = "http://127.0.0.1:${vault_port}"
+  jwt_auth_backend_path = "jwt-nomad"
+
+  default_identity {
+    aud = ["vault.io"]
+    ttl = "1h"
+  }
+}
+
 telemetry {
   disable_hostname = true
 }

@@ -9,4 +9,11 @@ path "secret/data/tenants/*" {
   max_wrapping_ttl = "300s"
 }
 
-# Pool slots need no Vault policy: they unwrap with the wrapping token alone.
+# The wrapping token goes to the slot it is meant for through Vault, never
+# through Consul: the activator writes it under the target allocation's id and
+# the claim's attempt, and only that allocation's own Vault token can read it
+# (vault-policies/botpool-slot.hcl). Create only: no read, no update, so an
+# activator token can neither see nor overwrite a handoff once written.
+path "secret/data/handoff/*" {
+  capabilities = ["create"]
+}

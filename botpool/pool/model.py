@@ -7,7 +7,7 @@ written: the same field names, timestamps as ISO 8601 strings. Unknown fields
 are ignored and optional ones may be missing, so processes of two versions
 read each other's records during a rolling upgrade. A value that still cannot
 be read raises ``MalformedRecord``, whose message names the fields at fault but
-never echoes the value (a claim carries a wrapping token).
+never echoes the value (a claim of an earlier version carried a wrapping token).
 """
 
 from __future__ import annotations
@@ -24,10 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    SecretStr,
-    SerializationInfo,
     ValidationError,
-    field_serializer,
 )
 
 TENANT_ID = re.compile(r"^t_[a-z0-9]{6,40}$")
@@ -93,8 +90,8 @@ class KvRecord(Record):
         return record
 
     def to_json(self) -> str:
-        """The value to store in Consul: every field but ``modify_index``, secrets included (the reader needs them)."""
-        return self.model_dump_json(context={"reveal_secrets": True})
+        """The value to store in Consul: every field but ``modify_index`` (no record holds a secret)."""
+        return self.model_dump_json()
 
 
 class SlotMode(enum.StrEnum):
@@ -129,11 +126,13 @@ class ClaimKind(enum.StrEnum):
 
 
 class Claim(KvRecord):
-    """An assignment placed on a slot; ``wrap_token`` is a single-use Vault wrapping token.
+    """An assignment placed on a slot: which tenant, which attempt, which allocation; never a secret.
 
-    The token is a ``SecretStr``: it shows as ``**********`` in a repr, a log
-    line, an exception or a plain ``model_dump``, and is written out in clear
-    only by ``to_json``, for the slot that unwraps it.
+    Everything under ``botpool/`` in Consul is readable by every slot, so the
+    wrapping token travels through Vault to the named allocation alone
+    (``botpool.pool.handoff``). A claim written by an earlier version still
+    decodes: its ``wrap_token`` field is ignored like any unknown field, so it
+    is neither kept in memory nor written back.
     """
 
     kind: ClaimKind
@@ -142,15 +141,7 @@ class Claim(KvRecord):
     alloc_id: str
     claimed_at: UtcDatetime
     tenant_id: str | None = None
-    wrap_token: SecretStr | None = None
     reason: str | None = None
-
-    @field_serializer("wrap_token")
-    def _reveal_for_storage(self, token: SecretStr | None, info: SerializationInfo) -> str | SecretStr | None:
-        if token is None:
-            return None
-        context = info.context or {}
-        return token.get_secret_value() if context.get("reveal_secrets") else token
 
 
 def tenant_slot_index(entry: dict[str, Any]) -> int:

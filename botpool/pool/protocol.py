@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
 from consul.aio import Consul
-from pydantic import SecretStr
 
 from botpool import alerts
 from botpool.errors import ClaimConflict, PoolExhausted
@@ -195,13 +195,24 @@ async def watch(consul: Consul, *, wait: str = "30s") -> AsyncIterator[PoolSnaps
         index = snap.index
 
 
+#: Called once a claim of this process has won, to hand the tenant's secret to that slot (through Vault).
+Deliver = Callable[[SlotState, Claim], Awaitable[None]]
+
+
 async def claim(
-    consul: Consul, tenant_id: str, wrap_token: str, *, exclude: set[int] | None = None, attempts: int = 50
+    consul: Consul, tenant_id: str, deliver: Deliver, *, exclude: set[int] | None = None, attempts: int = 50
 ) -> tuple[SlotState, Claim]:
     """Assign ``tenant_id`` to the lowest-index free slot and return that slot and the claim.
 
+    The claim names the tenant, the attempt and the slot's allocation, never a
+    secret: everything in Consul is readable by every slot. Once the claim has
+    won, ``deliver`` hands the secret to that one allocation (the per-allocation
+    handoff in Vault, ``botpool.pool.handoff``); only then, never for a claim
+    that lost its race, so no slot ever holds a token it was not assigned. If
+    ``deliver`` raises, the claim is withdrawn and the error re-raised.
+
     Idempotent per tenant: if the tenant already holds a slot, that slot's claim
-    is returned and nothing changes. Raises ``PoolExhausted`` when no free slot
+    is returned and nothing changes (its claimer delivered). Raises ``PoolExhausted`` when no free slot
     exists (the scaler is adding some). ``exclude`` skips slots that just failed
     this tenant, so a retry lands elsewhere. A tenant whose slot vanished but
     whose claim remains is moved with its old claim deleted in the same
@@ -220,7 +231,7 @@ async def claim(
         slot = candidates[0]
         record = Claim(
             kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session=slot.session,
-            alloc_id=slot.alloc_id, claimed_at=utcnow(), tenant_id=tenant_id, wrap_token=SecretStr(wrap_token),
+            alloc_id=slot.alloc_id, claimed_at=utcnow(), tenant_id=tenant_id,
         )
         ops = [
             kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
@@ -239,6 +250,12 @@ async def claim(
         results = await transact(consul, ops)
         if results is not None:
             record.modify_index = int(results[1]["KV"]["ModifyIndex"])
+            try:
+                await deliver(slot, record)
+            except BaseException:
+                with contextlib.suppress(Exception):  # the original error is the one to report
+                    await drop_claim(consul, slot.index, record)
+                raise
             return slot, record
         await asyncio.sleep(0)  # lost a race: read again and try the next lowest slot
     raise ClaimConflict(f"could not claim a slot for {tenant_id} after {attempts} attempts")

@@ -4,7 +4,9 @@ Used by ``botpool tenant add`` now and by the sales bot after payment. Every
 step is durable before the next and safe to repeat: the tenant row is written
 first (so nothing paid is ever lost), then the credentials go to Vault, the
 tenant's role, schema and Redis user are (re)provisioned from what Vault holds,
-and a slot is claimed with a freshly wrapped token. Vault is the one source of
+and a slot is claimed; a freshly wrapped token then goes to that slot's
+allocation alone through Vault (``botpool.pool.handoff``), never through
+Consul. Vault is the one source of
 the tenant's passwords: provisioning again keeps them, and ``restore_credentials``
 re-applies them to PostgreSQL and Redis, so a crash between the steps is
 repaired by running them again (the reconciler does, before every re-home).
@@ -40,11 +42,12 @@ from botpool.errors import (
     ActivationFailed,
     ActivationPending,
     ClaimConflict,
+    HandoffRefused,
     InvalidTenantSpec,
     PoolExhausted,
     TenantSecretMissing,
 )
-from botpool.pool import protocol
+from botpool.pool import handoff, protocol
 from botpool.pool.model import Claim, SlotMode, SlotState
 from botpool.tenancy import provision, rotation, store
 from botpool.tenancy import spec as spec_rules
@@ -235,7 +238,7 @@ class Activator:
         return True
 
     async def assign(self, tenant_id: str) -> ActivationResult:
-        """Claim a slot with a fresh wrapped token and wait for its acknowledgement; retry on other slots.
+        """Claim a slot, hand it a fresh wrapped token and wait for its acknowledgement; retry on other slots.
 
         Waits its turn for a free slot until ``pool_wait_s`` has truly run out:
         losing a race for a freed slot to another buyer only means waiting for
@@ -314,9 +317,13 @@ class Activator:
                 wrapped = await self._read_wrapped(tenant_id)
                 wrapped_at = time.monotonic()
             try:
-                return await protocol.claim(self.consul, tenant_id, wrapped.token, exclude=excluded)
+                deliver = self.deliverer(wrapped, excluded)
+                return await protocol.claim(self.consul, tenant_id, deliver, exclude=excluded)
             except (PoolExhausted, ClaimConflict):
                 pass  # none free right now, or others won every race: wait for the pool to change
+            except HandoffRefused as exc:
+                # The slot's record names no Nomad allocation (written by hand or forged): the claim was withdrawn.
+                log.warning("handoff not delivered; claim withdrawn", tenant_id=tenant_id, error=str(exc))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s")
@@ -327,6 +334,29 @@ class Activator:
                 await protocol.wait_until(self.consul, claimable, timeout_s=remaining)
             except TimeoutError:
                 raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s") from None
+
+    def deliverer(self, wrapped: vault_client.Wrapped, excluded: set[int] | None = None) -> protocol.Deliver:
+        """Hand ``wrapped`` to the slot a claim won, through Vault, at that allocation's own handoff path.
+
+        Only that allocation's Vault token can read the path (docs/handoff.md),
+        so nobody else reading Consul, another slot included, gets the token.
+        A slot whose record names no Nomad allocation is excluded from this activation.
+        """
+
+        async def deliver(slot: SlotState, claim: Claim) -> None:
+            try:
+                handoff.secret_path(claim.alloc_id, claim.attempt)
+            except HandoffRefused:
+                if excluded is not None:
+                    excluded.add(slot.index)
+                raise
+            entry = handoff.Handoff(
+                tenant_id=claim.tenant_id or "", attempt=claim.attempt, alloc_id=claim.alloc_id,
+                wrap_token=wrapped.token,
+            )
+            await asyncio.to_thread(handoff.deliver, self.vault, self.kv_mount, entry)
+
+        return deliver
 
     async def _await_ack(self, index: int, claim: Claim) -> _Ack:
         """Wait for the slot's verdict: ACTIVE (text = bot username), or a refusal, failure or silence."""

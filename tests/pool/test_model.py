@@ -42,6 +42,10 @@ OLD_ALERT = (
 OLD_LEADER = '{"instance": "reconciler-1", "since": "2026-03-01T09:00:00.000001+00:00"}'
 
 
+async def no_handoff(slot: SlotState, claim: Claim) -> None:
+    """No slot runs in these tests, so a won claim hands nothing over."""
+
+
 def kv(key: str, value: str, modify_index: int = 17) -> dict[str, object]:
     """A KV entry as py-consul returns it (the value as bytes)."""
     return {"Key": key, "Value": value.encode(), "ModifyIndex": modify_index}
@@ -58,9 +62,9 @@ def test_todays_values_decode_with_aware_utc_times() -> None:
     claim = Claim.from_kv(kv(keys.claim(3), OLD_CLAIM, 42))
     assert claim.kind is ClaimKind.TENANT and claim.modify_index == 42
     assert claim.claimed_at == datetime(2026, 3, 1, 10, 5, 29, 500000, tzinfo=UTC)
-    assert claim.wrap_token is not None and claim.wrap_token.get_secret_value() == WRAP_TOKEN
+    assert claim.tenant_id == "t_salon001" and claim.attempt == "9f8e7d" and claim.alloc_id.startswith("5f1c2d3e")
     fence = Claim.from_kv(kv(keys.claim(9), OLD_FENCE))
-    assert fence.kind is ClaimKind.FENCE and fence.wrap_token is None and fence.reason == "scale-in"
+    assert fence.kind is ClaimKind.FENCE and fence.reason == "scale-in"
     alert = alerts.Alert.decode(OLD_ALERT)
     assert alert.at == datetime(2026, 3, 1, 10, 0, 0, 500000, tzinfo=UTC) and alert.details["slot"] == 3
     assert LeaderRecord.decode(OLD_LEADER).instance == "reconciler-1"
@@ -70,8 +74,9 @@ def test_todays_values_decode_with_aware_utc_times() -> None:
 def test_values_written_now_are_what_the_previous_version_reads(record: type[SlotState | Claim], old: str) -> None:
     # The previous version did ``cls(**json.loads(value))`` and ``datetime.fromisoformat`` on the times:
     # the same keys, the same strings, so it reads a record written now exactly as one it wrote itself.
+    # Only a claim's wrap_token is gone (it travels through Vault now); the old dataclass defaulted it to None.
     written = record.from_kv(kv("any/0001", old)).to_json()
-    assert json.loads(written) == json.loads(old)
+    assert json.loads(written) == {k: v for k, v in json.loads(old).items() if k != "wrap_token"}
     assert "modify_index" not in json.loads(written)
 
 
@@ -103,15 +108,16 @@ def test_a_time_without_a_zone_is_unreadable() -> None:
 # --------------------------------------------------------------------- secrets
 
 
-def test_the_wrapping_token_shows_only_in_the_stored_value() -> None:
+def test_a_claim_of_an_earlier_version_loses_its_wrapping_token_and_never_writes_it_back() -> None:
     claim = Claim.from_kv(kv(keys.claim(3), OLD_CLAIM))
     for shown in (repr(claim), str(claim), f"{claim}", str(claim.model_dump()), claim.model_dump_json(),
-                  json.dumps(claim.model_dump(mode="json"))):
+                  json.dumps(claim.model_dump(mode="json")), claim.to_json()):
         assert WRAP_TOKEN not in shown
     with structlog.testing.capture_logs() as logs:
         structlog.get_logger("test").warning("claim seen", claim=claim)
     assert WRAP_TOKEN not in repr(logs)
-    assert json.loads(claim.to_json())["wrap_token"] == WRAP_TOKEN  # the slot needs it to unwrap
+    # The wrapping token now travels through Vault to the claimed allocation alone (botpool.pool.handoff).
+    assert "wrap_token" not in json.loads(claim.to_json())
 
 
 def test_an_unreadable_claim_never_echoes_its_token() -> None:
@@ -191,9 +197,9 @@ async def test_garbage_under_a_slot_and_a_claim_key_is_skipped_reported_once_and
     assert not [a for a in await alerts.list_alerts(consul) if WRAP_TOKEN in a.model_dump_json()]
 
     # Claims go on: the lowest slot whose claim key is free, and the garbled tenant record is replaced.
-    slot, claim = await protocol.claim(consul, "t_garbled01", "hvs.fresh-wrap")
+    slot, claim = await protocol.claim(consul, "t_garbled01", no_handoff)
     assert slot.index == 2 and claim.tenant_id == "t_garbled01"
-    slot, _ = await protocol.claim(consul, "t_another01", "hvs.other-wrap")
+    slot, _ = await protocol.claim(consul, "t_another01", no_handoff)
     assert slot.index == 3
     after = await protocol.snapshot(consul)
     assert after.tenants["t_garbled01"][0] == 2 and after.tenants["t_another01"][0] == 3

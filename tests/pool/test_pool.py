@@ -27,8 +27,8 @@ import redis.exceptions
 
 from botpool import alerts
 from botpool.clients import vault as vault_client
-from botpool.pool import keys, protocol
-from botpool.pool.model import SlotMode
+from botpool.pool import handoff, keys, protocol
+from botpool.pool.model import Claim, SlotMode, SlotState
 from botpool.tenancy.activation import Activator
 from botpool.tenancy.package import secret_path
 from devstack import process
@@ -220,7 +220,12 @@ async def test_tampered_handoff_is_refused_and_alerted(
         token = vault_client.read_wrapped(activator.vault, "secret", secret_path(victim), ttl_s=1).token
         await asyncio.sleep(2.5)
 
-    slot, claim = await protocol.claim(pool.consul, victim, token)
+    async def plant(slot: SlotState, claim: Claim) -> None:
+        # What a compromised activator token could do: leave a bad token as the claimed allocation's handoff.
+        entry = handoff.Handoff(tenant_id=victim, attempt=claim.attempt, alloc_id=claim.alloc_id, wrap_token=token)
+        await asyncio.to_thread(handoff.deliver, root_vault, "secret", entry)
+
+    slot, claim = await protocol.claim(pool.consul, victim, plant)
     snap = await protocol.wait_until(
         pool.consul, lambda s: s.slots[slot.index].attempt == claim.attempt and bool(s.slots[slot.index].error),
         timeout_s=15,
