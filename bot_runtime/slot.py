@@ -26,7 +26,7 @@ from bot_runtime.tenant_bot import TenantBot, prewarm
 from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.clients.consul import create_session, is_transient
-from botpool.errors import BotpoolError, HandoffRefused, InvalidBotToken
+from botpool.errors import BotpoolError, HandoffRefused, HandoffUnavailable, InvalidBotToken
 from botpool.pool import handoff, keys, protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
 from botpool.tenancy.package import TenantPackage, creation_path
@@ -198,6 +198,11 @@ class Slot:
             # Nothing was received, so nothing was tampered with: fail the attempt, the activator retries elsewhere.
             log.warning("no handoff for the claim", slot=self.index, tenant_id=tenant_id, reason=str(exc))
             await self._fail(f"handoff_missing: {exc}")
+            return
+        except HandoffUnavailable as exc:
+            # Vault could not be asked (down, restarting, or our own token refused): no evidence of theft, no alert.
+            log.warning("handoff unavailable", slot=self.index, tenant_id=tenant_id, reason=str(exc))
+            await self._fail(f"handoff_unavailable: {exc}")
             return
         except HandoffRefused as exc:
             log.error("handoff refused", slot=self.index, tenant_id=tenant_id, reason=str(exc))

@@ -81,5 +81,15 @@ class HandoffRefused(BotpoolError):
     """A wrapped bot token failed verification (wrong creation path, expired, already unwrapped)."""
 
 
+class HandoffUnavailable(HandoffRefused):
+    """The slot could not complete a handoff for want of Vault (unreachable, erroring, or refusing its own token).
+
+    Kept apart from a refusal proper because it proves nothing about tampering:
+    treated as a theft it would raise a false alert and rotate every credential
+    of each tenant activated during a Vault restart. The attempt fails and the
+    activator retries; nothing is rotated.
+    """
+
+
 class InvalidBotToken(TenantError):
     """Telegram rejected a bot token (getMe failed); the buyer must supply another."""

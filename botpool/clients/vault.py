@@ -20,7 +20,7 @@ from typing import Any
 import hvac
 import hvac.exceptions
 
-from botpool.errors import HandoffRefused
+from botpool.errors import HandoffRefused, HandoffUnavailable
 from botpool.settings import VaultSettings
 
 WRAP_TTL_S = 300
@@ -72,16 +72,22 @@ def read_wrapped(client: hvac.Client, mount: str, secret_path: str, ttl_s: int =
     return Wrapped(info["token"], info["creation_path"], int(info["ttl"]))
 
 
+#: Vault's answers that mean it could not serve the request (sealed, erroring), as opposed to refusing the token.
+_VAULT_UNAVAILABLE = (hvac.exceptions.InternalServerError, hvac.exceptions.VaultDown, hvac.exceptions.BadGateway)
+
+
 def lookup(addr: str, wrapping_token: str) -> dict[str, Any]:
     """Look a wrapping token up without consuming it (needs no other credential)."""
     # token="" (not None, which makes hvac fall back to VAULT_TOKEN or ~/.vault-token): no credential at all.
     anonymous = hvac.Client(url=addr.rstrip("/"), token="", timeout=10)
     try:
         resp = anonymous.adapter.post("/v1/sys/wrapping/lookup", json={"token": wrapping_token})
+    except _VAULT_UNAVAILABLE as exc:
+        raise HandoffUnavailable(f"wrapping lookup failed: {type(exc).__name__}") from None
     except hvac.exceptions.VaultError as exc:
         raise HandoffRefused(f"wrapping token lookup refused ({type(exc).__name__})") from None
     except OSError as exc:
-        raise HandoffRefused(f"wrapping lookup failed: {type(exc).__name__}") from None
+        raise HandoffUnavailable(f"wrapping lookup failed: {type(exc).__name__}") from None
     finally:
         anonymous.adapter.close()
     data: dict[str, Any] = resp["data"]
@@ -101,7 +107,11 @@ def unwrap_verified(addr: str, wrapping_token: str, expected_path: str) -> dict[
     unwrapper = hvac.Client(url=addr.rstrip("/"), token=wrapping_token, timeout=10)
     try:
         result = unwrapper.sys.unwrap()
-    except (hvac.exceptions.VaultError, OSError) as exc:  # requests' errors (hvac's transport) are OSErrors
+    except OSError as exc:  # requests' errors (hvac's transport) are OSErrors: Vault unreachable, not tampering
+        raise HandoffUnavailable(f"unwrap failed: {type(exc).__name__}") from None
+    except _VAULT_UNAVAILABLE as exc:
+        raise HandoffUnavailable(f"unwrap failed: {type(exc).__name__}") from None
+    except hvac.exceptions.VaultError as exc:
         raise HandoffRefused(f"unwrap failed: {type(exc).__name__}") from None
     data: dict[str, Any] = result["data"]["data"]
     return data

@@ -28,7 +28,7 @@ import hvac
 import hvac.exceptions
 import structlog
 
-from botpool.errors import HandoffRefused
+from botpool.errors import HandoffRefused, HandoffUnavailable
 
 log = structlog.get_logger("botpool.handoff")
 
@@ -108,9 +108,9 @@ def slot_token(token_file: Path) -> str:
     try:
         token = token_file.read_text().strip()
     except OSError as exc:
-        raise HandoffRefused(f"the slot has no Vault token at {token_file} ({type(exc).__name__})") from None
+        raise HandoffUnavailable(f"the slot has no Vault token at {token_file} ({type(exc).__name__})") from None
     if not token:
-        raise HandoffRefused(f"the slot's Vault token file {token_file} is empty")
+        raise HandoffUnavailable(f"the slot's Vault token file {token_file} is empty")
     return token
 
 
@@ -162,9 +162,10 @@ def _read(client: hvac.Client, mount: str, path: str) -> dict[str, object] | Non
     except hvac.exceptions.InvalidPath:
         return None
     except hvac.exceptions.Forbidden:
-        raise HandoffRefused("Vault refused this slot's token the read of its own handoff") from None
+        # An expired or revoked slot token, or a policy not applied yet: a fault of ours, not evidence of theft.
+        raise HandoffUnavailable("Vault refused this slot's token the read of its own handoff") from None
     except (hvac.exceptions.VaultError, OSError) as exc:  # requests' errors (hvac's transport) are OSErrors
-        raise HandoffRefused(f"the handoff could not be read ({type(exc).__name__})") from None
+        raise HandoffUnavailable(f"the handoff could not be read ({type(exc).__name__})") from None
     data = (response.get("data") or {}).get("data") if isinstance(response, dict) else None
     return data if isinstance(data, dict) else None
 

@@ -22,8 +22,8 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from consul.aio import Consul
 
 from botpool import alerts
-from botpool.pool import protocol
-from botpool.pool.model import Claim
+from botpool.pool import handoff, protocol
+from botpool.pool.model import Claim, SlotState
 from botpool.tenancy.package import secret_path
 from devstack.buyer import Buyer
 from tests.fixtures.stack import PostgresHandle, RedisHandle
@@ -39,15 +39,23 @@ REVOKE_MARK = "/revoke"
 async def steal_handoff(consul: Consul, admin_vault: hvac.Client, tenant_id: str) -> tuple[int, Claim]:
     """Move the tenant to a new slot with a handoff a thief has used first; the slot index and its claim.
 
-    The one place that knows where a handoff travels (a wrapping token in the Consul claim): the
-    tenant's secret is read wrapped exactly as the activator reads it, the token is unwrapped with an
-    administrator's Vault token (the theft), and the tenant's slot is released and claimed anew with it.
+    The one place that knows where a handoff travels (a wrapping token left in Vault at the claimed
+    allocation's own path, ``botpool.pool.handoff``): the tenant's secret is read wrapped exactly as
+    the activator reads it, the token is unwrapped with an administrator's Vault token (the theft),
+    and the tenant's slot is released and claimed anew, the used token delivered to the new slot.
     """
     response = admin_vault.adapter.get(f"/v1/{KV_MOUNT}/data/{secret_path(tenant_id)}", wrap_ttl="300s")
     token = response["wrap_info"]["token"]
     await asyncio.to_thread(admin_vault.sys.unwrap, token)
+
+    async def deliver(slot: SlotState, claim: Claim) -> None:
+        entry = handoff.Handoff(
+            tenant_id=tenant_id, attempt=claim.attempt, alloc_id=claim.alloc_id, wrap_token=token
+        )
+        await asyncio.to_thread(handoff.deliver, admin_vault, KV_MOUNT, entry)
+
     await protocol.release(consul, tenant_id)
-    slot, claim = await protocol.claim(consul, tenant_id, token)
+    slot, claim = await protocol.claim(consul, tenant_id, deliver)
     return slot.index, claim
 
 

@@ -25,6 +25,9 @@ def test_a_used_or_forged_handoff_is_a_theft(error: str) -> None:
     [
         "handoff_refused: wrapping lookup failed: ConnectionError",  # Vault unreachable: nothing was read
         "handoff_refused: unwrap failed: ReadTimeout",
+        "handoff_unavailable: the handoff could not be read (ConnectionError)",  # Vault down while the slot read
+        "handoff_unavailable: Vault refused this slot's token the read of its own handoff",
+        "handoff_missing: no handoff arrived for attempt 0f within 10 s",  # the activator died before delivering
         "invalid_token: Telegram rejected the bot token of tenant t_x",
         "start_failed: the database refused the connection",
         "",
