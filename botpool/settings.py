@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, AnyHttpUrl, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from botpool.errors import ConfigurationError
@@ -26,7 +26,10 @@ class ConsulSettings(BaseSettings):
 
     model_config = _COMMON
     http_addr: AnyHttpUrl = Field(AnyHttpUrl("http://127.0.0.1:8500"), alias="CONSUL_HTTP_ADDR")
-    token: SecretStr | None = Field(None, alias="CONSUL_HTTP_TOKEN")
+    #: The operator's CONSUL_HTTP_TOKEN, or CONSUL_TOKEN: where Nomad puts a task's token from its workload identity.
+    token: SecretStr | None = Field(
+        None, alias="CONSUL_HTTP_TOKEN", validation_alias=AliasChoices("CONSUL_HTTP_TOKEN", "CONSUL_TOKEN")
+    )
 
 
 class VaultSettings(BaseSettings):

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from botpool.pool import keys
+from devstack import acl
 from devstack.binaries import Binary
-from devstack.services import Service, control_env, http_ok
+from devstack.services import Service, http_ok, role_env
 from devstack.state import StackState
 
 
@@ -91,10 +92,13 @@ class ReconcilerService(PythonService):
     after = ("consul", "vault", "postgres", "redis")
 
     def env(self, state: StackState) -> dict[str, str]:
-        return control_env(state)
+        return role_env(state, "reconciler")
 
     def problem(self, state: StackState) -> str | None:
-        resp = http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/kv/{keys.leader('reconciler')}")
+        resp = http_ok(
+            f"http://127.0.0.1:{state.ports['consul_http']}/v1/kv/{keys.leader('reconciler')}",
+            headers={"X-Consul-Token": acl.consul_token(state, "management")},
+        )
         return None if resp is not None and resp.status_code == 200 else "not leading yet"
 
     def addresses(self, state: StackState) -> dict[str, str]:

@@ -32,6 +32,7 @@ import redis
 
 from botpool.errors import DependencyUnavailable
 from botpool.pool import handoff
+from devstack import acl
 from devstack.binaries import REPO_ROOT, Binary, ensure
 from devstack.process import minimal_env
 from devstack.state import StackState
@@ -156,6 +157,9 @@ class Consul(HashiCorpService):
             # the default of 200 connections per client would refuse slots past ~100 with HTTP 429.
             "-hcl",
             "limits { http_max_conns_per_client = 2000 }",
+            # ACLs as in production: nothing allowed without a token (devstack/acl.py, consul-policies/).
+            "-hcl",
+            'acl { enabled = true default_policy = "deny" enable_token_persistence = true }',
         ]
 
     def problem(self, state: StackState) -> str | None:
@@ -163,6 +167,14 @@ class Consul(HashiCorpService):
         if resp is None or resp.status_code != 200:
             return "not answering"
         return None if resp.json() else "no leader yet"
+
+    def after_healthy(self, state: StackState) -> None:
+        base = f"http://127.0.0.1:{state.ports['consul_http']}"
+        try:
+            acl.consul_bootstrap(base, state)
+            acl.consul_apply(base, state)
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"Consul is up but its ACLs could not be set up: {exc}") from exc
 
     def addresses(self, state: StackState) -> dict[str, str]:
         base = f"http://127.0.0.1:{state.ports['consul_http']}"
@@ -308,8 +320,7 @@ class Nomad(HashiCorpService):
         data_dir = state.root / "nomad" / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         memory_mb = int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "22500"))
-        self.config_path(state).write_text(
-            template.substitute(
+        text = template.substitute(
                 data_dir=data_dir,
                 http_port=state.ports["nomad_http"],
                 rpc_port=state.ports["nomad_rpc"],
@@ -317,8 +328,12 @@ class Nomad(HashiCorpService):
                 consul_http_port=state.ports["consul_http"],
                 vault_port=state.ports["vault"],
                 memory_mb=memory_mb,
-            )
+                consul_token=acl.consul_token(state, "nomad"),
         )
+        # The file holds the agent's Consul token: owner-only, like the stack's state.
+        fd = os.open(self.config_path(state), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
 
     def argv(self, state: StackState) -> list[str]:
         return [self.binary(state), "agent", "-config", str(self.config_path(state))]
@@ -328,19 +343,29 @@ class Nomad(HashiCorpService):
 
     def problem(self, state: StackState) -> str | None:
         base = f"http://127.0.0.1:{state.ports['nomad_http']}"
-        resp = http_ok(f"{base}/v1/nodes")
+        headers = acl.nomad_headers(state)
+        resp = http_ok(f"{base}/v1/nodes", headers=headers)
         if resp is None or resp.status_code != 200:
             return "not answering"
         ready = [n for n in resp.json() if n.get("Status") == "ready"]
         if not ready:
             return "no ready client node yet"
-        node = http_ok(f"{base}/v1/node/{ready[0]['ID']}")
+        node = http_ok(f"{base}/v1/node/{ready[0]['ID']}", headers=headers)
         if node is None or node.status_code != 200:
             return "node not readable"
         raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
         return None if raw_exec.get("Healthy") else "raw_exec driver not healthy yet"
 
+    def advance(self, state: StackState) -> None:
+        acl.nomad_bootstrap(f"http://127.0.0.1:{state.ports['nomad_http']}", state)
+
     def after_healthy(self, state: StackState) -> None:
+        base = f"http://127.0.0.1:{state.ports['nomad_http']}"
+        try:
+            acl.nomad_apply(base, state)
+            acl.consul_workload_identity(f"http://127.0.0.1:{state.ports['consul_http']}", base, state)
+        except httpx.HTTPError as exc:
+            raise DependencyUnavailable(f"Nomad is up but the ACLs could not be set up: {exc}") from exc
         try:
             self._configure_vault(state)
         except httpx.HTTPError as exc:
@@ -604,20 +629,39 @@ class Redis(Service):
 
 
 def control_env(state: StackState) -> dict[str, str]:
-    """Variables that point botpool's services and the HashiCorp CLIs at this stack.
+    """Variables that point botpool's services and the HashiCorp CLIs at this stack, as the operator CLI.
 
-    Holds local root credentials: for this developer's shell and child processes only.
-    Defined here, beside the services it names, so the stack and the reconciler it
-    starts read the same variables without importing each other.
+    Holds local credentials for this developer's shell and child processes only:
+    Vault's root token, the database and Redis admin URLs, and the operator
+    role's Consul and Nomad tokens (never the management ones, which only the
+    stack tooling uses). Defined here, beside the services it names, so the
+    stack and the processes it starts read the same variables without
+    importing each other.
     """
     return {
         "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{state.ports['consul_http']}",
+        "CONSUL_HTTP_TOKEN": acl.consul_token(state, "operator"),
         "VAULT_ADDR": f"http://127.0.0.1:{state.ports['vault']}",
         "VAULT_TOKEN": state.secret("vault_root_token"),
         "NOMAD_ADDR": f"http://127.0.0.1:{state.ports['nomad_http']}",
+        "NOMAD_TOKEN": acl.nomad_token(state, "operator"),
         "BOTPOOL_DATABASE_URL": Postgres().dsn(state),
         "BOTPOOL_REDIS_URL": Redis().url(state),
     }
+
+
+def role_env(state: StackState, role: str) -> dict[str, str]:
+    """``control_env`` with the Consul and Nomad tokens of ``role`` (scaler, reconciler, sales), not the operator's.
+
+    A role without a Nomad token (the reconciler, the sales bot) gets none, so
+    a Nomad call it should never make is refused, not silently allowed.
+    """
+    env = control_env(state)
+    env["CONSUL_HTTP_TOKEN"] = acl.consul_token(state, role)
+    env.pop("NOMAD_TOKEN")
+    if f"nomad_token_{role}" in state.secrets:
+        env["NOMAD_TOKEN"] = acl.nomad_token(state, role)
+    return env
 
 
 #: The backing services, in start order; ``after`` adds the few real dependencies.

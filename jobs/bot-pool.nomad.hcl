@@ -162,6 +162,13 @@ job "bot-pool" {
         change_mode = "noop"
       }
 
+      # The slot's Consul token: Nomad logs in to Consul's auth method
+      # nomad-workloads with this task's workload identity and the binding rule
+      # for job bot-pool gives it the policy botpool-slot (consul-policies/slot.hcl);
+      # the token arrives as CONSUL_TOKEN (and secrets/consul_token), never
+      # through the job's variables, where anyone who reads the job would see it.
+      consul {}
+
       kill_timeout = "10s"
 
       resources {

@@ -47,7 +47,7 @@ variable "workdir" {
 variable "env" {
   type        = map(string)
   default     = {}
-  description = "Where Consul and Nomad are: CONSUL_HTTP_ADDR, NOMAD_ADDR (and CONSUL_HTTP_TOKEN if ACLs are on)."
+  description = "Where Consul and Nomad are: CONSUL_HTTP_ADDR, NOMAD_ADDR (tokens come from the workload identity, never from here)."
 }
 
 variable "settings" {
@@ -71,8 +71,8 @@ variable "distinct_hosts" {
 
 variable "use_workload_identity" {
   type        = bool
-  default     = false
-  description = "Expose the task's workload identity as NOMAD_TOKEN (for clusters with ACLs)."
+  default     = true
+  description = "Expose the task's workload identity as NOMAD_TOKEN: the Nomad policy botpool-scaler-job is bound to this job's task (nomad-policies/scaler.hcl)."
 }
 
 job "pool-scaler" {
@@ -150,6 +150,10 @@ job "pool-scaler" {
           env = true
         }
       }
+
+      # The scaler's Consul token comes from this task's workload identity
+      # (binding rule for job pool-scaler: policy botpool-scaler) as CONSUL_TOKEN.
+      consul {}
 
       env = merge(var.settings, var.env, {
         PYTHONPATH                  = var.workdir

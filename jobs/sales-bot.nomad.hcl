@@ -152,6 +152,10 @@ job "sales-bot" {
         SALES_NOTIFY_PORT = "${NOMAD_PORT_notify}"
       })
 
+      # The sales bot's Consul token comes from this task's workload identity
+      # (binding rule for job sales-bot: policy botpool-sales) as CONSUL_TOKEN.
+      consul {}
+
       # SIGTERM stops polling, lets activations in flight finish and closes every connection.
       kill_signal  = "SIGTERM"
       kill_timeout = "30s"

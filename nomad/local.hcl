@@ -44,11 +44,30 @@ plugin "raw_exec" {
   }
 }
 
+# ACLs on, as in production: the stack bootstraps them and keeps the management
+# token for its own tooling; services and the operator get role tokens
+# (devstack/acl.py, nomad-policies/).
+acl {
+  enabled = true
+}
+
+# The agent's own Consul token (role nomad, consul-policies/nomad.hcl) registers
+# the tasks' services. Tasks get a Consul token of their own from their workload
+# identity (audience consul.io) through Consul's JWT auth method
+# nomad-workloads, whose binding rules give each job its role's policy; a task
+# asks for it with a `consul {}` block and finds it in CONSUL_TOKEN and
+# secrets/consul_token, never in the job's variables.
 consul {
   address             = "127.0.0.1:${consul_http_port}"
+  token               = "${consul_token}"
   auto_advertise      = true
   server_auto_join    = false
   client_auto_join    = false
+
+  task_identity {
+    aud = ["consul.io"]
+    ttl = "1h"
+  }
 }
 
 # Workload identity for Vault: the server signs each task's identity (a JWT for

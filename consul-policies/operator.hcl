@@ -1,0 +1,19 @@
+# The operator CLI (`botpool ...`, stack.env): everything under botpool/
+# (tenants, claims, alerts, a stuck slot record), sessions, and reading the
+# catalog. No ACL management, no other key tree: bootstrap and policy changes
+# use the management token, kept offline (docs/operating.md).
+key_prefix "botpool/" {
+  policy = "write"
+}
+session_prefix "" {
+  policy = "write"
+}
+service_prefix "" {
+  policy = "read"
+}
+node_prefix "" {
+  policy = "read"
+}
+agent_prefix "" {
+  policy = "read"
+}

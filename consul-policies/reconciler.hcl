@@ -1,0 +1,31 @@
+# The reconciler and the activator it runs: claims slots for tenants
+# (claims/ and tenants/ in one transaction), withdraws them, raises alerts,
+# and elects its leader (botpool/leaders/reconciler). It reads slot records
+# but never writes them: those are the slots' own.
+key_prefix "botpool/" {
+  policy = "read"
+}
+key_prefix "botpool/pool/claims/" {
+  policy = "write"
+}
+key_prefix "botpool/pool/tenants/" {
+  policy = "write"
+}
+key_prefix "botpool/alerts/" {
+  policy = "write"
+}
+key "botpool/leaders/reconciler" {
+  policy = "write"
+}
+session_prefix "" {
+  policy = "write"
+}
+service "botpool-reconciler-election" {
+  policy = "write"
+}
+service_prefix "" {
+  policy = "read"
+}
+node_prefix "" {
+  policy = "read"
+}
