@@ -143,7 +143,7 @@ def consul_workload_identity(base: str, nomad_base: str, state: StackState) -> N
     rules = httpx.get(
         f"{base}/v1/acl/binding-rules", params={"authmethod": CONSUL_AUTH_METHOD}, headers=headers, timeout=10
     )
-    rules
+    _ok(rules)
     by_selector = {rule["Selector"]: rule for rule in rules.json()}
     for job, role in CONSUL_JOB_ROLES.items():
         selector = f'value.nomad_job_id == "{job}" and "nomad_service" not in value'
@@ -206,7 +206,6 @@ def nomad_apply(base: str, state: StackState) -> None:
         body = {"Name": policy_name(role), "Type": "client", "Policies": [policy_name(role)]}
         resp = httpx.post(f"{base}/v1/acl/token", headers=headers, json=body, timeout=10)
         _ok(resp)
-        resp
         state.secrets[key] = resp.json()["SecretID"]
         state.save()
 

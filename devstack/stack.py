@@ -27,7 +27,7 @@ from botpool.errors import DependencyUnavailable
 from devstack import orphans, ports, process
 from devstack.binaries import REPO_ROOT
 from devstack.programs import SYSTEM
-from devstack.services import ALL, Nomad, Service, control_env
+from devstack.services import ALL, Nomad, Service, control_env, role_env
 from devstack.state import StackState
 
 DEFAULT_ROOT = Path(os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local"))
@@ -72,6 +72,11 @@ class Stack:
         Holds local root credentials: for this developer's shell and child processes only.
         """
         return control_env(self.state)
+
+    def role_env(self, role: str) -> dict[str, str]:
+        """``env()`` with the Consul and Nomad tokens of one role (scaler, reconciler, sales), for the process
+        the stack or a test starts in that role: each holds its own, never the operator's or management's."""
+        return role_env(self.state, role)
 
     def slot_env(self, telegram_api_base: str) -> dict[str, str]:
         """What a pool slot needs to know on this stack: where Consul, Vault, Telegram, PostgreSQL and Redis are.

@@ -44,7 +44,7 @@ def slot_env(stack: Stack, telegram_standin: TelegramStandin) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def control_env(stack: Stack, activator_token: str) -> dict[str, str]:
     """Environment of a control-plane process (reconciler, activation workers) using the activator token."""
-    env = stack.env()
+    env = stack.role_env("reconciler")
     env["VAULT_TOKEN"] = activator_token
     return env
 
@@ -101,12 +101,14 @@ async def pool(stack: Stack, slot_env: dict[str, str]) -> AsyncIterator[Pool]:
 
 @pytest.fixture
 async def activator(
-    consul_addr: str, vault: VaultHandle, activator_token: str, postgres: PostgresHandle, redis_server: RedisHandle
+    stack: Stack, vault: VaultHandle, activator_token: str, postgres: PostgresHandle, redis_server: RedisHandle
 ) -> AsyncIterator[Activator]:
-    """The shared activation entry point, with the activator's Vault policy (not root)."""
+    """The shared activation entry point, with the activator's Vault policy (not root) and Consul token."""
+    consul_env = stack.role_env("reconciler")
     settings = wiring.ControlPlaneSettings.load(
         {
-            "CONSUL_HTTP_ADDR": consul_addr, "VAULT_ADDR": vault.addr, "VAULT_TOKEN": activator_token,
+            "CONSUL_HTTP_ADDR": consul_env["CONSUL_HTTP_ADDR"], "CONSUL_HTTP_TOKEN": consul_env["CONSUL_HTTP_TOKEN"],
+            "VAULT_ADDR": vault.addr, "VAULT_TOKEN": activator_token,
             "BOTPOOL_DATABASE_URL": postgres.dsn, "BOTPOOL_REDIS_URL": redis_server.url,
         }
     )

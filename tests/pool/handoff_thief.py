@@ -30,7 +30,9 @@ from botpool.settings import ConsulSettings
 
 
 async def main(consul_addr: str, vault_addr: str, token_file: Path, own_alloc: str, seconds: float) -> None:
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=consul_addr))
+    # The stolen slot's own Consul token, beside its Vault token in the allocation's secrets dir.
+    consul_token = (token_file.parent / "consul_token").read_text().strip()
+    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=consul_addr, CONSUL_HTTP_TOKEN=consul_token))
     statuses: Counter[str] = Counter()
     stolen: list[str] = []
     targets: set[str] = set()

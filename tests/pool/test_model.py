@@ -159,7 +159,7 @@ async def unreadable_alerts(consul: Consul) -> dict[str, int]:
 
 
 async def test_garbage_under_a_slot_and_a_claim_key_is_skipped_reported_once_and_claims_go_on(
-    empty_pool: Consul, consul_addr: str
+    empty_pool: Consul, consul_addr: str, consul_management_token: str
 ) -> None:
     consul = empty_pool
     for index in (0, 2, 3):
@@ -183,7 +183,8 @@ async def test_garbage_under_a_slot_and_a_claim_key_is_skipped_reported_once_and
         "import asyncio; from botpool.clients import consul as c; from botpool.settings import ConsulSettings\n"
         "from botpool.pool import protocol\n"
         "async def main():\n"
-        f"    client = c.connect(ConsulSettings(CONSUL_HTTP_ADDR={consul_addr!r}))\n"
+        f"    client = c.connect(ConsulSettings(CONSUL_HTTP_ADDR={consul_addr!r}, "
+        f"CONSUL_HTTP_TOKEN={consul_management_token!r}))\n"
         "    print(sorted((await protocol.snapshot(client)).slots))\n"
         "    await client.close()\n"
         "asyncio.run(main())\n"

@@ -55,9 +55,11 @@ WAIT_S = 180.0
 async def harness(stack: Stack, slot_env: dict[str, str]) -> AsyncIterator[PoolHarness]:
     """A purged pool (the test submits the size it needs); purged again afterwards for the next module."""
     env = stack.env()
-    nomad = NomadClient(env["NOMAD_ADDR"])
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"]))
-    pool = PoolHarness(nomad, consul, slot_env, env)
+    nomad = NomadClient(env["NOMAD_ADDR"], token=env["NOMAD_TOKEN"])
+    consul = consul_client.connect(
+        ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"], CONSUL_HTTP_TOKEN=env["CONSUL_HTTP_TOKEN"])
+    )
+    pool = PoolHarness(nomad, consul, slot_env, stack.role_env("scaler"))
     await pool.purge()
     try:
         yield pool
@@ -76,10 +78,13 @@ answers_start = functools.partial(greeted, client=CLIENT, timeout=20)
 
 @pytest.fixture
 async def make_activator(
-    consul_addr: str, vault: VaultHandle, activator_token: str, postgres: PostgresHandle, redis_server: RedisHandle
+    stack: Stack, vault: VaultHandle, activator_token: str, postgres: PostgresHandle, redis_server: RedisHandle
 ) -> AsyncIterator[Callable[[float], Activator]]:
-    """Activators with the wait the test chooses (activator Vault policy), sharing connections."""
-    consul = consul_client.connect(ConsulSettings(CONSUL_HTTP_ADDR=consul_addr))
+    """Activators with the wait the test chooses (activator Vault policy and Consul token), sharing connections."""
+    env = stack.role_env("reconciler")
+    consul = consul_client.connect(
+        ConsulSettings(CONSUL_HTTP_ADDR=env["CONSUL_HTTP_ADDR"], CONSUL_HTTP_TOKEN=env["CONSUL_HTTP_TOKEN"])
+    )
     db = await asyncpg.create_pool(postgres.dsn, min_size=1, max_size=6)
     redis = aioredis.Redis.from_url(redis_server.url)
     client = hvac.Client(url=vault.addr, token=activator_token)

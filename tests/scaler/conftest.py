@@ -53,6 +53,7 @@ class PoolHarness:
     nomad: NomadClient
     consul: Consul
     slot_env: dict[str, str]
+    #: the scaler role's environment (its own Consul and Nomad tokens), for the scalers a test starts
     stack_env: dict[str, str]
 
     async def submit(self, count: int, *, max_count: int = 100) -> None:
@@ -112,7 +113,7 @@ async def pool(stack: Stack, scaler_slot_env: dict[str, str]) -> AsyncIterator[P
     async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.consul(
         cfg.load(cfg.ConsulSettings, env)
     ) as consul:
-        harness = PoolHarness(nomad, consul, scaler_slot_env, env)
+        harness = PoolHarness(nomad, consul, scaler_slot_env, stack.role_env("scaler"))
         await harness.purge()
         try:
             yield harness
@@ -175,13 +176,15 @@ class Tenants:
 
 @pytest.fixture
 async def tenants(
-    consul_addr: str, vault: VaultHandle, postgres: PostgresHandle, redis_server: RedisHandle,
+    stack: Stack, vault: VaultHandle, postgres: PostgresHandle, redis_server: RedisHandle,
     telegram_standin: TelegramStandin,
 ) -> AsyncIterator[Tenants]:
     """Real activations through the shared activation entry point."""
     settings = wiring.ControlPlaneSettings.load(
         {
-            "CONSUL_HTTP_ADDR": consul_addr, "VAULT_ADDR": vault.addr, "VAULT_TOKEN": vault.token,
+            "CONSUL_HTTP_ADDR": stack.env()["CONSUL_HTTP_ADDR"],
+            "CONSUL_HTTP_TOKEN": stack.role_env("reconciler")["CONSUL_HTTP_TOKEN"],
+            "VAULT_ADDR": vault.addr, "VAULT_TOKEN": vault.token,
             "BOTPOOL_DATABASE_URL": postgres.dsn, "BOTPOOL_REDIS_URL": redis_server.url,
         }
     )
@@ -195,7 +198,9 @@ def scaler_env(stack_env: dict[str, str], name: str, knobs: dict[str, object]) -
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "CONSUL_HTTP_ADDR": stack_env["CONSUL_HTTP_ADDR"],
+        "CONSUL_HTTP_TOKEN": stack_env["CONSUL_HTTP_TOKEN"],
         "NOMAD_ADDR": stack_env["NOMAD_ADDR"],
+        "NOMAD_TOKEN": stack_env["NOMAD_TOKEN"],
         "BOTPOOL_SCALER_INSTANCE": name,
         "NOMAD_PORT_http": str(ports.pick(None, taken=set())),
         "BOTPOOL_LOG_LEVEL": "DEBUG",

@@ -26,6 +26,7 @@ from botpool import alerts
 from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
+from devstack.stack import Stack
 from scaler.strategy import AlertKind
 from tests.scaler.conftest import PoolHarness, Tenants, running_scaler
 
@@ -232,12 +233,14 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_operator_override_scales_safely_and_is_recorded(
-    pool: PoolHarness, tenants: Tenants, tmp_path: Path
+    pool: PoolHarness, tenants: Tenants, tmp_path: Path, stack: Stack
 ) -> None:
     await pool.submit(3)
+    operator = stack.env()  # the operator CLI's own tokens
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CONSUL_HTTP_ADDR": pool.stack_env["CONSUL_HTTP_ADDR"],
-        "NOMAD_ADDR": pool.stack_env["NOMAD_ADDR"], "BOTPOOL_STATE_DIR": str(tmp_path / "no-stack"),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CONSUL_HTTP_ADDR": operator["CONSUL_HTTP_ADDR"],
+        "CONSUL_HTTP_TOKEN": operator["CONSUL_HTTP_TOKEN"], "NOMAD_ADDR": operator["NOMAD_ADDR"],
+        "NOMAD_TOKEN": operator["NOMAD_TOKEN"], "BOTPOOL_STATE_DIR": str(tmp_path / "no-stack"),
     }
     grown = await asyncio.to_thread(_cli, env, "scale", "--count", "5", "--note", "promo weekend")
     assert grown.returncode == 0, grown.stdout + grown.stderr
