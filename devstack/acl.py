@@ -104,8 +104,10 @@ def consul_apply(base: str, state: StackState) -> None:
         secret = state.secrets.setdefault(f"consul_token_{role}", str(uuid.uuid4()))
         if _consul_knows(base, secret):
             continue
-        body = {"SecretID": secret, "Description": policy_name(role), "Policies": [{"Name": policy_name(role)}]}
-        _ok(httpx.put(f"{base}/v1/acl/token", headers=headers, json=body, timeout=10))
+        token: dict[str, Any] = {
+            "SecretID": secret, "Description": policy_name(role), "Policies": [{"Name": policy_name(role)}],
+        }
+        _ok(httpx.put(f"{base}/v1/acl/token", headers=headers, json=token, timeout=10))
     state.save()
     _ok(httpx.put(
         f"{base}/v1/agent/token/agent", headers=headers, json={"Token": consul_token(state, "agent")}, timeout=10

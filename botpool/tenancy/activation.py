@@ -47,7 +47,7 @@ from botpool.errors import (
     PoolExhausted,
     TenantSecretMissing,
 )
-from botpool.pool import handoff, protocol
+from botpool.pool import handoff, protocol, registration
 from botpool.pool.model import Claim, SlotMode, SlotState
 from botpool.tenancy import provision, rotation, store
 from botpool.tenancy import spec as spec_rules
@@ -340,12 +340,25 @@ class Activator:
 
         Only that allocation's Vault token can read the path (docs/handoff.md),
         so nobody else reading Consul, another slot included, gets the token.
-        A slot whose record names no Nomad allocation is excluded from this activation.
+        A slot whose record names no Nomad allocation, or an allocation other
+        than the one Nomad registered in Consul's catalog for that index (a
+        record rewritten by another slot to draw the handoff to itself), is
+        excluded from this activation and gets nothing.
         """
 
         async def deliver(slot: SlotState, claim: Claim) -> None:
             try:
                 handoff.secret_path(claim.alloc_id, claim.attempt)
+                registered = await registration.registered_allocations(self.consul, slot.index)
+                if claim.alloc_id not in registered:
+                    log.warning(
+                        "slot record disagrees with Nomad's registration; no handoff delivered",
+                        slot=slot.index, record_alloc_id=claim.alloc_id, registered=sorted(registered),
+                    )
+                    raise HandoffRefused(
+                        f"slot {slot.index}'s record names allocation {claim.alloc_id}, which Nomad did not "
+                        "register for that index"
+                    )
             except HandoffRefused:
                 if excluded is not None:
                     excluded.add(slot.index)
