@@ -15,11 +15,13 @@ from pathlib import Path
 
 import httpx
 
+from devstack import acl
 from devstack.stack import Stack
 
 
 def test_hold_the_stack_until_signalled(stack: Stack) -> None:
     nomad = stack.env()["NOMAD_ADDR"]
+    admin = {"X-Nomad-Token": acl.nomad_token(stack.state, "management")}
     job = {
         "ID": "hold", "Name": "hold", "Type": "service", "Datacenters": ["*"],
         "TaskGroups": [{"Name": "g", "Count": 2, "Tasks": [{
@@ -27,10 +29,11 @@ def test_hold_the_stack_until_signalled(stack: Stack) -> None:
             "Resources": {"CPU": 20, "MemoryMB": 16},
         }]}],
     }
-    httpx.post(f"{nomad}/v1/jobs", json={"Job": job}, timeout=10).raise_for_status()
+    httpx.post(f"{nomad}/v1/jobs", json={"Job": job}, headers=admin, timeout=10).raise_for_status()
     index, deadline = 0, time.monotonic() + 120
     while time.monotonic() < deadline:
-        resp = httpx.get(f"{nomad}/v1/job/hold/allocations", params={"index": index, "wait": "5s"}, timeout=10)
+        resp = httpx.get(f"{nomad}/v1/job/hold/allocations", params={"index": index, "wait": "5s"}, headers=admin,
+                         timeout=10)
         index = int(resp.headers.get("X-Nomad-Index", "0"))
         if sum(a["ClientStatus"] == "running" for a in resp.json()) == 2:
             break

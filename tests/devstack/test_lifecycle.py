@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack import ports, process
+from devstack import acl, ports, process
 from devstack.stack import Stack
 
 
@@ -30,7 +30,10 @@ def test_up_twice_down_up_keeps_data_and_reset_deletes_it() -> None:
         assert again.state.pids == pids, "a second up must not start duplicates"
 
         vault = {"X-Vault-Token": env["VAULT_TOKEN"]}
-        httpx.put(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/lifecycle/kept", content=b"yes", timeout=5).raise_for_status()
+        consul = {"X-Consul-Token": acl.consul_token(stack.state, "management")}
+        httpx.put(
+            f"{env['CONSUL_HTTP_ADDR']}/v1/kv/lifecycle/kept", content=b"yes", headers=consul, timeout=5
+        ).raise_for_status()
         httpx.post(
             f"{env['VAULT_ADDR']}/v1/secret/data/lifecycle", headers=vault, json={"data": {"kept": "yes"}}, timeout=5
         ).raise_for_status()
@@ -44,7 +47,7 @@ def test_up_twice_down_up_keeps_data_and_reset_deletes_it() -> None:
 
         stack.up(timeout=120)
         assert stack.env() == env, "the same addresses and credentials after a restart of the whole stack"
-        kept = httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/lifecycle/kept?raw", timeout=5)
+        kept = httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/lifecycle/kept?raw", headers=consul, timeout=5)
         assert kept.content == b"yes"
         secret = httpx.get(f"{env['VAULT_ADDR']}/v1/secret/data/lifecycle", headers=vault, timeout=5)
         assert secret.json()["data"]["data"] == {"kept": "yes"}

@@ -16,22 +16,23 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from devstack import process
+from devstack import acl, process
 from devstack.services import Postgres
 from devstack.stack import Stack
 
 
 def test_consul_restart_keeps_kv(own_stack: Stack) -> None:
     consul = own_stack.env()["CONSUL_HTTP_ADDR"]
+    admin = {"X-Consul-Token": acl.consul_token(own_stack.state, "management")}
     key = f"restart/{uuid.uuid4().hex}"
-    httpx.put(f"{consul}/v1/kv/{key}", content=b"kept", timeout=5).raise_for_status()
+    httpx.put(f"{consul}/v1/kv/{key}", content=b"kept", headers=admin, timeout=5).raise_for_status()
     before = own_stack.state.pids["consul"]
 
     own_stack.restart("consul")
 
     assert own_stack.state.pids["consul"] != before
     assert not process.alive(before)
-    assert httpx.get(f"{consul}/v1/kv/{key}?raw", timeout=5).content == b"kept"
+    assert httpx.get(f"{consul}/v1/kv/{key}?raw", headers=admin, timeout=5).content == b"kept"
 
 
 def test_vault_restart_keeps_secret_and_is_unsealed_again(own_stack: Stack) -> None:
@@ -54,10 +55,11 @@ def test_vault_restart_keeps_secret_and_is_unsealed_again(own_stack: Stack) -> N
 
 def test_nomad_restart_keeps_the_job_running_untouched(own_stack: Stack) -> None:
     nomad = own_stack.env()["NOMAD_ADDR"]
+    admin = {"X-Nomad-Token": acl.nomad_token(own_stack.state, "management")}
     job_id = f"restart-{uuid.uuid4().hex[:8]}"
-    httpx.post(f"{nomad}/v1/jobs", json={"Job": _sleeper(job_id)}, timeout=10).raise_for_status()
+    httpx.post(f"{nomad}/v1/jobs", json={"Job": _sleeper(job_id)}, headers=admin, timeout=10).raise_for_status()
     try:
-        alloc = _wait_running(nomad, job_id)
+        alloc = _wait_running(nomad, job_id, admin)
         task = process.processes_mentioning(alloc["ID"])  # the executor and the task carry the alloc id
         assert task, "the running task must be visible"
         before = own_stack.state.pids["nomad"]
@@ -65,11 +67,11 @@ def test_nomad_restart_keeps_the_job_running_untouched(own_stack: Stack) -> None
         own_stack.restart("nomad")
 
         assert not process.alive(before)
-        allocs = httpx.get(f"{nomad}/v1/job/{job_id}/allocations", timeout=5).json()
+        allocs = httpx.get(f"{nomad}/v1/job/{job_id}/allocations", headers=admin, timeout=5).json()
         assert [(a["ID"], a["ClientStatus"]) for a in allocs] == [(alloc["ID"], "running")]
         assert all(process.alive(pid) for pid in task), "the task ran on through the agent's restart"
     finally:
-        httpx.delete(f"{nomad}/v1/job/{job_id}", params={"purge": "true"}, timeout=10)
+        httpx.delete(f"{nomad}/v1/job/{job_id}", params={"purge": "true"}, headers=admin, timeout=10)
 
 
 def test_postgres_restart_keeps_rows(own_stack: Stack) -> None:
@@ -134,12 +136,12 @@ def _sleeper(job_id: str) -> dict[str, Any]:
     }
 
 
-def _wait_running(nomad: str, job_id: str, within: float = 60) -> dict[str, Any]:
+def _wait_running(nomad: str, job_id: str, headers: dict[str, str], within: float = 60) -> dict[str, Any]:
     """Block on the job's allocations (Nomad blocking queries) until one runs."""
     index, deadline = 0, time.monotonic() + within
     while time.monotonic() < deadline:
         resp = httpx.get(
-            f"{nomad}/v1/job/{job_id}/allocations", params={"index": index, "wait": "5s"}, timeout=10
+            f"{nomad}/v1/job/{job_id}/allocations", params={"index": index, "wait": "5s"}, headers=headers, timeout=10
         )
         index = int(resp.headers.get("X-Nomad-Index", "0"))
         running = [a for a in resp.json() if a["ClientStatus"] == "running"]
