@@ -179,7 +179,7 @@ class Rig:
         logs = self.workdir / "logs"
         for name in ("a", "b"):
             self.processes.append(ControlProcess("reconciler", name, dict(self.control_env), logs / f"rec-{name}.log"))
-            env = dict(self.stack.env())
+            env = dict(self.stack.role_env("scaler"))  # the scaler's own Consul and Nomad tokens
             env.update({k: str(v) for k, v in SCALER_KNOBS.items()})
             env.update({"BOTPOOL_SCALER_INSTANCE": f"scaler-{name}", "NOMAD_PORT_http": "0"})
             self.processes.append(ControlProcess("scaler", f"scaler-{name}", env, logs / f"scaler-{name}.log"))

@@ -69,7 +69,7 @@ async def sales_bot(
     notify_url = f"http://127.0.0.1:{port}/yookassa/notifications"
     shop = await yookassa_standin.control.create_shop(notification_url=notify_url, source_address="127.0.0.1")
     env = dict(os.environ)
-    env.update(stack.env())
+    env.update(stack.role_env("sales"))  # the sales bot's own Consul token, no Nomad token
     env.update({
         "VAULT_TOKEN": activator_token,
         "SALES_BOT_TOKEN": info.token,
