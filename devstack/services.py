@@ -333,6 +333,7 @@ class Nomad(HashiCorpService):
         # The file holds the agent's Consul token: owner-only, like the stack's state.
         fd = os.open(self.config_path(state), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
+            os.fchmod(out.fileno(), 0o600)  # a file written by an older devstack keeps its mode otherwise
             out.write(text)
 
     def argv(self, state: StackState) -> list[str]:

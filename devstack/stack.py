@@ -67,9 +67,10 @@ class Stack:
 
     # ----------------------------------------------------------------- queries
     def env(self) -> dict[str, str]:
-        """Variables that point botpool's services and the HashiCorp CLIs at this stack.
+        """Variables that point botpool's services and the HashiCorp CLIs at this stack, as the operator CLI.
 
-        Holds local root credentials: for this developer's shell and child processes only.
+        Holds local credentials (Vault's root token, the operator's Consul and Nomad tokens, never the
+        management ones): for this developer's shell and child processes only.
         """
         return control_env(self.state)
 
