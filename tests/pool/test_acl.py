@@ -69,9 +69,14 @@ def test_a_slots_consul_token_is_refused_outside_its_own_part_of_the_pool(
         assert {what: resp.status_code for what, resp in refused.items()} == dict.fromkeys(refused, 403)
 
 
-def test_anonymous_requests_are_refused_by_consul_and_nomad(stack: Stack) -> None:
+def test_anonymous_requests_are_refused_by_consul_and_nomad(
+    stack: Stack, two_slots: tuple[str, str, int, int]
+) -> None:
     env = stack.env()
-    assert httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/{keys.POOL}?recurse", timeout=10).status_code == 403
+    slot_key = keys.slot(two_slots[2])  # a record that exists
+    assert httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/{slot_key}", timeout=10).status_code == 403
+    listing = httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/{keys.POOL}?recurse", timeout=10)
+    assert listing.status_code == 404, "Consul filters a listing down to nothing rather than refusing it"
     assert httpx.put(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/{keys.claim(0)}", content="x", timeout=10).status_code == 403
     assert httpx.get(f"{env['NOMAD_ADDR']}/v1/jobs", timeout=10).status_code == 403
     scale = {"Count": 1, "Target": {"Group": jobspec.POOL.group}, "Message": "anonymous"}
