@@ -1,7 +1,8 @@
 # A pool slot (job bot-pool), from its Consul workload identity (binding rule
 # on nomad_job_id == "bot-pool"). It reads the pool, publishes its own record
-# under slots/ (session-bound), acknowledges its claim under claims/ (CAS), and
-# watches its own registration's health checks.
+# under slots/ (session-bound), acknowledges its claim under claims/ (CAS),
+# raises an alert when it refuses a tampered handoff (alerts/), and watches
+# its own registration's health checks.
 #
 # The limit of one shared identity: every slot holds the same policy, so a slot
 # can write ANOTHER slot's record or claim acknowledgement. Consul cannot narrow
@@ -16,6 +17,9 @@ key_prefix "botpool/pool/slots/" {
   policy = "write"
 }
 key_prefix "botpool/pool/claims/" {
+  policy = "write"
+}
+key_prefix "botpool/alerts/" {
   policy = "write"
 }
 session_prefix "" {

@@ -57,7 +57,6 @@ def test_a_slots_consul_token_is_refused_outside_its_own_part_of_the_pool(
             "a tenant record": slot.put(f"/v1/kv/{keys.tenant('t_stolen0001')}", content=str(victim_index)),
             "the scaler's leader lock": slot.put(f"/v1/kv/{keys.leader('scaler')}", content="me"),
             "the reconciler's leader lock": slot.put(f"/v1/kv/{keys.leader('reconciler')}", content="me"),
-            "an alert": slot.put(f"/v1/kv/{keys.alert('forged')}", content="{}"),
             "a key outside botpool/": slot.put("/v1/kv/elsewhere/x", content="x"),
             "a catalog registration of the slot service": slot.put(
                 "/v1/agent/service/register",
