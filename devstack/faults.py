@@ -64,6 +64,8 @@ NODE_FAULTS = ("lose_node", "drain_node")
 #: How long a drain may take before Nomad stops what is left on the node (its migrate rules
 #: move one slot at a time, each once its replacement has been healthy for 10 s).
 DRAIN_DEADLINE_S = 30
+#: How long the rig waits for the system to heal after a node fault.
+NODE_SETTLE_S = 240
 #: How long the zombie slot stays stopped (SIGSTOP ... SIGCONT).
 FREEZE_S = 30.0
 #: An acknowledged tenant not greeting a client within this long after the system settled counts as lost
@@ -186,6 +188,7 @@ class Rig:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _checker: TgUser = field(default_factory=lambda: TgUser(id=990_001, first_name="Checker"))
     _drained: str | None = None
+    _answers_from: float | None = None
 
     # ------------------------------------------------------------------ set-up
     async def start(self) -> None:
@@ -329,6 +332,7 @@ class Rig:
             on_node = [t for t, n in (await self._watched_nodes()).items() if n == nodes[SECOND_NODE]]
             assert on_node, "a lost node must serve a watched tenant"
             await asyncio.to_thread(self.stack.lose_second_node)
+            self._answers_from = time.monotonic()
             return [f"SIGKILL node {SECOND_NODE}: its Nomad client, every task on it and its Consul agent; "
                     f"watched tenants on it: {on_node}"]
         placed = await self._watched_nodes()
@@ -395,19 +399,27 @@ class Rig:
             return [f"SIGSTOP {FREEZE_S:.0f} s then SIGCONT slot of {victim.tenant_id} (pids {pids})"]
         raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
 
-    async def inject(self, name: str, *, timeout_s: float = 150) -> FaultReport:
-        """Inject one fault, wait until the system has healed itself, check what was lost; return the report."""
+    async def inject(self, name: str, *, timeout_s: float | None = None) -> FaultReport:
+        """Inject one fault, wait until the system has healed itself, check what was lost; return the report.
+
+        A node fault may take longer to heal (``NODE_SETTLE_S``): Nomad marks a lost node down only after
+        its heartbeats are missed, and the slots that lived there start again on the other node.
+        """
         assert self.churn is not None
+        timeout_s = timeout_s or (NODE_SETTLE_S if name in NODE_FAULTS else 150)
         await self._prepare(name)
         confirmed_before = [b.confirmed for b in self.bookers]
         failed_before = sum(b.failed_steps for b in self.bookers)
         acked_before, refused_before = self.churn.acknowledged, self.churn.refused
         restarts_before = sum(p.restarts for p in self.processes)
         fault_at = time.monotonic()
+        self._answers_from = None
         notes = await self._fault(name)
-        settled_at, problems = await self.settle(fault_at, timeout_s=timeout_s)
+        # Answers count from when the fault has struck: a node's tasks may still answer while it is being killed.
+        answers_from = self._answers_from or fault_at
+        settled_at, problems = await self.settle(answers_from, timeout_s=timeout_s)
         double = await self._double_served()
-        answered = [p.first_answer_after(fault_at) for p in self.probes]
+        answered = [p.first_answer_after(answers_from) for p in self.probes]
         recovery = max((t - fault_at if t is not None else float("inf")) for t in answered)
         lost_activations = await self._unserved_activations()
         lost_bookings = await self._lost_bookings()

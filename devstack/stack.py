@@ -181,12 +181,11 @@ class Stack:
         """SIGKILL the second node whole, as a machine that loses power: its Nomad client, every task on it
         and its Consul agent, all at once; the data stays. ``start("consul-2")`` and ``start("nomad-2")``
         bring it back."""
+        orphans.kill_mentioning(f"{node2_dir(self.state)}/")  # the agent, the executors and the tasks at once
         for service in reversed(NODE2):
             pid = self.state.pids.pop(service.name, None)
             if pid is not None:
                 process.stop(pid, sig=signal.SIGKILL)
-            if service.name == "nomad-2":
-                orphans.kill_mentioning(f"{node2_dir(self.state)}/")
         self.state.save()
 
     def down(self, progress: Progress = lambda _msg: None) -> None:
