@@ -61,7 +61,7 @@ FAULTS = (
 )
 #: Faults that need a second Nomad client node in the stack.
 NODE_FAULTS = ("lose_node", "drain_node")
-#: How long a drain may take before Nomad stops what is left on the node (its migrate rules
+#: How long a drain may take before Nomad stops what is left on the node (its default migrate rules
 #: move one slot at a time, each once its replacement has been healthy for 10 s).
 DRAIN_DEADLINE_S = 30
 #: How long the rig waits for the system to heal after a node fault.
@@ -345,6 +345,7 @@ class Rig:
         await self._nomad_put(f"/v1/node/{node_id}/drain", drain)
         self._drained = node_id
         await self._wait_drained(node_id, timeout_s=DRAIN_DEADLINE_S + 90)
+        self._answers_from = time.monotonic()  # every tenant must answer again from the other node
         return [f"drained node {name_of[node_id]} (deadline {DRAIN_DEADLINE_S} s); watched tenants on it: {on_node}"]
 
     async def _prepare(self, name: str) -> None:
@@ -362,9 +363,32 @@ class Rig:
         if name == "lose_node":
             for service in ("consul-2", "nomad-2"):
                 await asyncio.to_thread(self.stack.start, service, timeout=180)
+            await self._rebalance((await self._node_ids())[SECOND_NODE])
         if name == "drain_node" and self._drained is not None:
             await self._nomad_put(f"/v1/node/{self._drained}/eligibility", {"Eligibility": "eligible"})
+            await self._rebalance(self._drained)
             self._drained = None
+
+    async def _rebalance(self, node_id: str) -> None:
+        """Move half the free slots onto ``node_id``, which came back empty, as an operator would.
+
+        Nomad never moves running allocations by itself, so after a node fault every slot sits on the
+        other node, and the next node fault would find nothing to lose there. Stopping a free slot's
+        allocation (``nomad alloc stop``) has Nomad place its replacement by the job's spread, on the
+        empty node; free slots serve nobody, so no user notices.
+        """
+        free = (await protocol.snapshot(self.consul)).free()
+        moved = 0
+        for slot in reversed(free):  # highest indexes first: the churn claims the lowest
+            if moved >= len(free) // 2:
+                break
+            alloc = await self.nomad.allocation(slot.alloc_id)
+            if alloc is not None and alloc["NodeID"] != node_id:
+                await self._nomad_put(f"/v1/allocation/{slot.alloc_id}/stop", {})
+                moved += 1
+        _, problems = await self.settle(time.monotonic(), timeout_s=180)
+        if problems:
+            raise RuntimeError(f"the pool did not settle after moving free slots to node {node_id}: {problems}")
 
     async def _fault(self, name: str) -> list[str]:
         """Inject fault ``name``; return notes on what was done."""
