@@ -5,7 +5,8 @@ Consul, Nomad (server and client in one agent, raw_exec, the Consul
 integration) and Vault (integrated Raft storage, initialised and unsealed by
 this code) are single-node servers with their data on disk, so any of them can
 be restarted without loss; beside them a PostgreSQL cluster and a
-password-protected Redis. Nothing is mocked. Over 400 lines: PostgreSQL's
+password-protected Redis. Nothing is mocked. ``--nodes 2`` adds a second
+node on the same machine (devstack/nodes.py). Over 400 lines: PostgreSQL's
 set-up (cluster, roles, extensions, trust rules) and Vault's initialisation are
 the two long classes, and read best whole.
 """
@@ -307,7 +308,6 @@ class Nomad(HashiCorpService):
         template = string.Template((REPO_ROOT / "nomad" / "local.hcl").read_text())
         data_dir = state.root / "nomad" / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        memory_mb = int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "22500"))
         self.config_path(state).write_text(
             template.substitute(
                 data_dir=data_dir,
@@ -316,12 +316,16 @@ class Nomad(HashiCorpService):
                 serf_port=state.ports["nomad_serf"],
                 consul_http_port=state.ports["consul_http"],
                 vault_port=state.ports["vault"],
-                memory_mb=memory_mb,
+                memory_mb=node_memory_mb(state),
             )
         )
 
     def argv(self, state: StackState) -> list[str]:
-        return [self.binary(state), "agent", "-config", str(self.config_path(state))]
+        # The Consul agent of this node, for a pool job spread over several nodes (see ConsulClientAgent).
+        consul = f"http://127.0.0.1:{state.ports['consul_http']}"
+        return [
+            self.binary(state), "agent", "-config", str(self.config_path(state)), "-meta", f"consul_http_addr={consul}"
+        ]
 
     def env(self, state: StackState) -> dict[str, str]:
         return {"NOMAD_ADDR": "", "NOMAD_TOKEN": "", "CONSUL_HTTP_TOKEN": ""}
@@ -331,14 +335,9 @@ class Nomad(HashiCorpService):
         resp = http_ok(f"{base}/v1/nodes")
         if resp is None or resp.status_code != 200:
             return "not answering"
-        ready = [n for n in resp.json() if n.get("Status") == "ready"]
-        if not ready:
-            return "no ready client node yet"
-        node = http_ok(f"{base}/v1/node/{ready[0]['ID']}")
-        if node is None or node.status_code != 200:
-            return "node not readable"
-        raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
-        return None if raw_exec.get("Healthy") else "raw_exec driver not healthy yet"
+        # This agent's own client node, not the second node's (which has a name of its own).
+        mine = [n for n in resp.json() if n.get("Name") != SECOND_NODE]
+        return node_problem(base, mine)
 
     def after_healthy(self, state: StackState) -> None:
         try:
@@ -391,6 +390,27 @@ class Nomad(HashiCorpService):
     def addresses(self, state: StackState) -> dict[str, str]:
         base = f"http://127.0.0.1:{state.ports['nomad_http']}"
         return {"Nomad API": base, "NOMAD_ADDR": base}
+
+
+#: Node name of the second node's Consul and Nomad agents (devstack/nodes.py); the first node's is the host's.
+SECOND_NODE = "botpool-local-2"
+
+
+def node_memory_mb(state: StackState) -> int:
+    """One node's share of the machine's memory budget for slots (BOTPOOL_NOMAD_MEMORY_MB, split evenly)."""
+    return int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "22500")) // max(1, state.nodes)
+
+
+def node_problem(base: str, nodes: list[dict[str, object]]) -> str | None:
+    """Why the client node in ``nodes`` (from ``/v1/nodes`` of the API at ``base``) cannot run slots yet, or None."""
+    ready = [n for n in nodes if n.get("Status") == "ready"]
+    if not ready:
+        return "no ready client node yet"
+    node = http_ok(f"{base}/v1/node/{ready[0]['ID']}")
+    if node is None or node.status_code != 200:
+        return "node not readable"
+    raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
+    return None if raw_exec.get("Healthy") else "raw_exec driver not healthy yet"
 
 
 class Postgres(Service):

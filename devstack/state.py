@@ -28,6 +28,8 @@ class StackState:
     secrets: dict[str, str] = field(default_factory=dict)
     #: the process this stack lives and dies with (pid and start time); empty for a detached ``botpool up``
     owner: dict[str, int] = field(default_factory=dict)
+    #: Nomad client nodes (1 or 2, ``botpool up --nodes``); kept so a later ``up`` or ``restart`` keeps them
+    nodes: int = 1
 
     @property
     def file(self) -> Path:
