@@ -79,6 +79,23 @@ def test_a_stack_that_kept_its_root_token_is_migrated_on_the_next_up(stack: Stac
     assert old_root not in (stack.root / "stack.json").read_text()
 
 
+def test_a_lost_stack_admin_token_is_replaced_through_the_unseal_key_and_no_root_remains(
+    stack: Stack, vault: VaultHandle, generated_root: str
+) -> None:
+    lost = stack.state.secrets[vault_access.ADMIN_KEY]
+    httpx.post(f"{vault.addr}/v1/auth/token/revoke-self", headers={"X-Vault-Token": lost}, timeout=10)
+    assert lookup_self(vault.addr, lost).status_code == 403  # as if it had expired while the stack was down
+
+    services.Vault().after_healthy(stack.state)  # what every `up` runs once Vault is unsealed
+
+    admin = stack.state.secrets[vault_access.ADMIN_KEY]
+    assert admin != lost
+    assert sorted(lookup_self(vault.addr, admin).json()["data"]["policies"]) == ["botpool-stack-admin", "default"]
+    own = lookup_self(vault.addr, generated_root).json()["data"]["accessor"]
+    roots = [t["accessor"] for t in every_token(vault.addr, generated_root) if "root" in t["policies"]]
+    assert roots == [own], "the root token generated for the new admin token was revoked"
+
+
 @pytest.mark.parametrize("role", list(vault_access.ROLES))
 def test_each_control_plane_role_has_its_own_periodic_token_with_only_the_activator_policy(
     stack: Stack, vault: VaultHandle, role: str
