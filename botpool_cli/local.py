@@ -84,8 +84,9 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
             await jobspec.submit_scaler(
                 nomad, env={"CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "NOMAD_ADDR": env["NOMAD_ADDR"]}
             )
+        # Always: the secrets file carries the sales bot's current Vault token (re-issued by `up` if it had ended).
+        sales = await devstack_sales.prepare(stack)
         if await nomad.job(jobspec.SALES.id) is None:
-            sales = await devstack_sales.prepare(stack)
             await jobspec.submit_sales(
                 nomad, env=sales.env, env_file=str(sales.env_file), notify_port=sales.notify_port
             )

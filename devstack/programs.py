@@ -83,7 +83,10 @@ class YooKassaStandin(PythonService):
 
 
 class ReconcilerService(PythonService):
-    """The reconciler, so tenants are re-activated when slots die on the local system too."""
+    """The reconciler, so tenants are re-activated when slots die on the local system too.
+
+    It runs with the reconciler's own Vault token (token role ``botpool-reconciler``), not the operator's.
+    """
 
     name = "reconciler"
     module = "reconciler"
@@ -91,7 +94,7 @@ class ReconcilerService(PythonService):
     after = ("consul", "vault", "postgres", "redis")
 
     def env(self, state: StackState) -> dict[str, str]:
-        return control_env(state)
+        return control_env(state, role="reconciler")
 
     def problem(self, state: StackState) -> str | None:
         resp = http_ok(f"http://127.0.0.1:{state.ports['consul_http']}/v1/kv/{keys.leader('reconciler')}")

@@ -33,6 +33,7 @@ import redis
 
 from botpool.errors import DependencyUnavailable
 from botpool.pool import handoff
+from devstack import vault_access
 from devstack.binaries import REPO_ROOT, Binary, ensure
 from devstack.process import minimal_env
 from devstack.state import StackState
@@ -174,10 +175,12 @@ class Vault(HashiCorpService):
     """A single-node Vault server on integrated (Raft) storage: tenant bot tokens and response wrapping.
 
     Initialised once by the stack (one key share, threshold one) and unsealed on
-    every start; the unseal key and the root token live only in the stack's
-    0600 state file and travel only over loopback HTTP, never in argv or logs.
-    Production unseals differently (auto-unseal or key holders); the storage
-    and the API are the same.
+    every start; the unseal key lives only in the stack's 0600 state file and
+    travels only over loopback HTTP, never in argv or logs. The root token the
+    initialisation returns is used once and revoked (``devstack.vault_access``):
+    the stack tooling then works with its own narrow token, every role with its
+    own. Production unseals differently (auto-unseal or key holders); the
+    storage and the API are the same.
     """
 
     name = "vault"
@@ -244,7 +247,8 @@ class Vault(HashiCorpService):
             raise DependencyUnavailable(f"Vault could not be initialised: {exc}") from exc
         body = resp.json()
         state.secrets["vault_unseal_key"] = body["keys_base64"][0]
-        state.secrets["vault_root_token"] = body["root_token"]
+        # Kept only until the first configuration (seconds): it issues the stack's own token and is revoked.
+        state.secrets[vault_access.ROOT_KEY] = body["root_token"]
         state.save()  # before anything else: without the key the data cannot be unsealed again
 
     def after_healthy(self, state: StackState) -> None:
@@ -254,8 +258,13 @@ class Vault(HashiCorpService):
             raise DependencyUnavailable(f"Vault is unsealed but could not be configured: {exc}") from exc
 
     def _configure(self, state: StackState) -> None:
-        """Re-create idempotently what the old dev mode gave for free: the KV v2 mount for tenant tokens."""
-        headers = {"X-Vault-Token": state.secret("vault_root_token")}
+        """Re-create idempotently the KV v2 mount for tenant tokens, the role policies and one token per role.
+
+        First of all, no root token may remain: ``ensure_admin`` turns the one the
+        initialisation returned (or an older stack kept) into the stack tooling's own token.
+        """
+        vault_access.ensure_admin(self.base(state), state)
+        headers = vault_access.admin_headers(state)
         mounts = httpx.get(f"{self.base(state)}/v1/sys/mounts", headers=headers, timeout=10)
         mounts.raise_for_status()
         if f"{self.KV_MOUNT}/" not in mounts.json()["data"]:
@@ -272,6 +281,7 @@ class Vault(HashiCorpService):
             if time.monotonic() > deadline:
                 raise DependencyUnavailable(f"Vault's KV mount {self.KV_MOUNT}/ not ready: HTTP {resp.status_code}")
             time.sleep(0.1)
+        vault_access.apply_roles(self.base(state), state)
 
     def addresses(self, state: StackState) -> dict[str, str]:
         base = self.base(state)
@@ -355,7 +365,7 @@ class Nomad(HashiCorpService):
         names the mount by its accessor, known only once the mount exists.
         """
         vault = f"http://127.0.0.1:{state.ports['vault']}"
-        headers = {"X-Vault-Token": state.secret("vault_root_token")}
+        headers = vault_access.admin_headers(state)
         auths = httpx.get(f"{vault}/v1/sys/auth", headers=headers, timeout=10)
         auths.raise_for_status()
         if f"{self.JWT_MOUNT}/" not in auths.json()["data"]:
@@ -623,17 +633,19 @@ class Redis(Service):
         return {"Redis": f"redis://127.0.0.1:{state.ports['redis']}"}
 
 
-def control_env(state: StackState) -> dict[str, str]:
+def control_env(state: StackState, role: str = "operator") -> dict[str, str]:
     """Variables that point botpool's services and the HashiCorp CLIs at this stack.
 
-    Holds local root credentials: for this developer's shell and child processes only.
-    Defined here, beside the services it names, so the stack and the reconciler it
-    starts read the same variables without importing each other.
+    Holds local admin credentials (database, Redis) and the Vault token of ``role``
+    (the operator's for the developer's shell, the reconciler's for the reconciler):
+    for this developer's shell and child processes only. Defined here, beside the
+    services it names, so the stack and the reconciler it starts read the same
+    variables without importing each other.
     """
     return {
         "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{state.ports['consul_http']}",
         "VAULT_ADDR": f"http://127.0.0.1:{state.ports['vault']}",
-        "VAULT_TOKEN": state.secret("vault_root_token"),
+        "VAULT_TOKEN": vault_access.role_token(state, role),
         "NOMAD_ADDR": f"http://127.0.0.1:{state.ports['nomad_http']}",
         "BOTPOOL_DATABASE_URL": Postgres().dsn(state),
         "BOTPOOL_REDIS_URL": Redis().url(state),

@@ -80,7 +80,8 @@ class Stack:
     def env(self) -> dict[str, str]:
         """Variables that point botpool's services and the HashiCorp CLIs at this stack.
 
-        Holds local root credentials: for this developer's shell and child processes only.
+        Holds local admin credentials and the operator's Vault token: for this developer's shell and child
+        processes only.
         """
         return control_env(self.state)
 
