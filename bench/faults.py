@@ -31,7 +31,7 @@ from bench.harness import bench_system
 from bench.machine import describe
 from bench.purchase import calibration
 from devstack.faults import FAULTS, running_rig
-from devstack.sales import activator_token
+from devstack.services import control_env as control_env_of
 
 #: Recovery targets of issue 13, by kind of fault.
 TARGETS = {"kill": 10.0, "freeze": 10.0, "restart": 30.0, "lose": 30.0, "drain": 30.0}
@@ -46,8 +46,7 @@ async def main(faults: list[str]) -> None:
     """Run the chosen faults (all by default) on one system and print the reports."""
     calib = calibration()
     async with bench_system(nodes=2) as system:
-        control_env = system.stack.env()
-        control_env["VAULT_TOKEN"] = activator_token(system.stack)
+        control_env = control_env_of(system.stack.state, role="reconciler")
         workdir = Path(tempfile.mkdtemp(prefix="botpool-faults-", dir=system.stack.root))
         async with running_rig(
             system.stack, system.consul, system.nomad, system.activator, system.control.base_url,
