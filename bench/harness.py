@@ -40,14 +40,17 @@ class BenchSystem:
 
 
 @contextlib.asynccontextmanager
-async def bench_system() -> AsyncIterator[BenchSystem]:
-    """Start the stack and the stand-in, open the clients, prepare the activator; tear all down afterwards."""
+async def bench_system(*, nodes: int = 1) -> AsyncIterator[BenchSystem]:
+    """Start the stack and the stand-in, open the clients, prepare the activator; tear all down afterwards.
+
+    ``nodes=2`` runs a second Nomad client node, as the fault benchmark does to lose or drain one.
+    """
     root = Path(tempfile.mkdtemp(prefix="botpool-bench-"))
     os.chmod(root, 0o755)  # noqa: S103 - the postgres user must traverse it
     stack = Stack(root, random_ports=True, tied=True)
     async with contextlib.AsyncExitStack() as cleanup:
         cleanup.callback(stack.reset)
-        stack.up(timeout=180)
+        stack.up(timeout=180, nodes=nodes)
         standin = await runner.start(root / "standin.log")
         cleanup.push_async_callback(runner.stop, standin.process)
         env = stack.env()

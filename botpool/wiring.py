@@ -15,12 +15,15 @@ status 2 (what Nomad shows as the task's failure reason), never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
+
+import structlog
 
 from botpool import settings as cfg
 from botpool.clients import consul as consul_client
@@ -36,6 +39,9 @@ if TYPE_CHECKING:
 
     from botpool.clients.nomad import NomadClient
     from botpool.tenancy.activation import Activator
+
+#: Seconds before a failed renewal of the Vault token is tried again.
+VAULT_RENEW_RETRY_S = 60.0
 
 #: Exit status of a process that refused to start because of its settings (as ``sysexits``' usage error).
 EXIT_CONFIGURATION = 2
@@ -126,6 +132,34 @@ def vault(settings: cfg.VaultSettings) -> Iterator[hvac.Client]:
         client.adapter.close()
 
 
+async def keep_vault_token(client: hvac.Client) -> None:
+    """Renew the process's Vault token for as long as it runs: a periodic role token dies when nobody renews it.
+
+    A failed renewal (Vault down or sealed for a moment) is logged and tried again
+    a minute later; the token's period (720 h) leaves ample room for that.
+    """
+    import hvac.exceptions
+
+    from botpool.clients import vault as vault_client
+
+    log = structlog.get_logger("botpool.vault")
+    while True:
+        try:
+            wait = await asyncio.to_thread(vault_client.renew_self, client)
+        except (hvac.exceptions.VaultError, OSError) as exc:  # requests' errors (hvac's transport) are OSErrors
+            log.warning("vault_token_renewal_failed", error=type(exc).__name__, retry_s=VAULT_RENEW_RETRY_S)
+            wait = VAULT_RENEW_RETRY_S
+        if wait is None:
+            return
+        await asyncio.sleep(wait)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 @contextlib.asynccontextmanager
 async def database(settings: cfg.DatabaseSettings, *, max_size: int = 4) -> AsyncIterator[asyncpg.Pool]:
     """A small asyncpg pool on the control database, closed afterwards."""
@@ -160,11 +194,14 @@ async def control_plane(
     machine lengthen it); ``None`` keeps the activator's default.
 
     ``prepare`` (the control schema, idempotent) runs before the activator is
-    handed out, so every caller gets one that can activate at once.
+    handed out, so every caller gets one that can activate at once. The Vault
+    token is renewed in the background while the control plane is open.
     """
     async with contextlib.AsyncExitStack() as stack:
         consul_ = await stack.enter_async_context(consul(settings.consul))
         vault_ = stack.enter_context(vault(settings.vault))
+        if settings.vault.token is not None and settings.vault.token.get_secret_value():
+            stack.push_async_callback(_cancel, asyncio.create_task(keep_vault_token(vault_)))
         db = await stack.enter_async_context(database(settings.database, max_size=db_max_size))
         redis = await stack.enter_async_context(redis_admin(settings.redis))
         from botpool.tenancy.activation import Activator

@@ -26,7 +26,7 @@ from botpool_cli.context import RootOption, fail
 from botpool_cli.pool_view import print_pool
 from devstack import doctor, orphans
 from devstack import sales as devstack_sales
-from devstack.stack import Stack
+from devstack.stack import MAX_NODES, Stack
 
 console = Console()
 
@@ -46,6 +46,11 @@ def register(app: typer.Typer) -> None:
 def up(
     root: Path = RootOption,
     slots: int = typer.Option(5, min=0, max=100, help="Warm pool slots to start (0: backing services only)."),
+    nodes: int | None = typer.Option(
+        None, min=1, max=MAX_NODES,
+        help="Nomad client nodes on this machine (2: a second node with its own Consul agent; the pool spreads "
+        "over both). Remembered; default: what the stack had, 1 for a new stack.",
+    ),
 ) -> None:
     """Start the whole system locally: Consul, Vault, Nomad, PostgreSQL, Redis, the Telegram and YooKassa
     stand-ins, the reconciler, the warm pool job, the pool scaler (two instances) and the sales bot on Nomad;
@@ -53,7 +58,7 @@ def up(
     stack = Stack(root, system=True)
     try:
         with console.status("starting the local stack") as status:
-            stack.up(progress=lambda msg: status.update(msg))
+            stack.up(progress=lambda msg: status.update(msg), nodes=nodes)
             if slots:
                 status.update(f"starting {slots} warm pool slots on Nomad (each imports aiogram: ~3 s of CPU)")
                 asyncio.run(_deploy_pool(stack, slots))
@@ -79,8 +84,9 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
             await jobspec.submit_scaler(
                 nomad, env={"CONSUL_HTTP_ADDR": env["CONSUL_HTTP_ADDR"], "NOMAD_ADDR": env["NOMAD_ADDR"]}
             )
+        # Always: the secrets file carries the sales bot's current Vault token (re-issued by `up` if it had ended).
+        sales = await devstack_sales.prepare(stack)
         if await nomad.job(jobspec.SALES.id) is None:
-            sales = await devstack_sales.prepare(stack)
             await jobspec.submit_sales(
                 nomad, env=sales.env, env_file=str(sales.env_file), notify_port=sales.notify_port
             )

@@ -27,11 +27,11 @@ NOMAD_POLICIES = REPO_ROOT / "nomad-policies"
 #: Consul's JWT auth method for Nomad workload identities (as ``nomad setup consul`` names it).
 CONSUL_AUTH_METHOD = "nomad-workloads"
 #: Which job's task identity gets which Consul policy (binding rules on the ``nomad_job_id`` claim).
-CONSUL_JOB_ROLES = {"bot-pool": "slot", "pool-scaler": "scaler", "sales-bot": "sales"}
+CONSUL_JOB_ROLES = {"bot-pool": "slot", "pool-scaler": "scaler", "sales-bot": "sales-bot"}
 #: Nomad policies bound to a job's workload identity: the scaler's task may scale the pool as itself.
 NOMAD_JOB_ROLES = {"pool-scaler": ("scaler", "scaler", "scaler")}
 #: Roles whose Consul token the stack makes (the slot's comes from its workload identity instead).
-CONSUL_TOKEN_ROLES = ("agent", "nomad", "scaler", "reconciler", "sales", "operator")
+CONSUL_TOKEN_ROLES = ("agent", "nomad", "scaler", "reconciler", "sales-bot", "operator")
 #: Roles whose Nomad token the stack makes; a slot, the reconciler and the sales bot call no Nomad API.
 NOMAD_TOKEN_ROLES = ("scaler", "operator")
 
@@ -42,13 +42,13 @@ def policy_name(role: str) -> str:
 
 
 def consul_token(state: StackState, role: str) -> str:
-    """The stack's Consul token for ``role`` (``management`` for the tooling's own calls)."""
-    return state.secrets[f"consul_token_{role}"]
+    """The stack's Consul token for ``role`` (``management`` for the tooling's own calls); "" before it exists."""
+    return state.secrets.get(f"consul_token_{role}", "")
 
 
 def nomad_token(state: StackState, role: str) -> str:
-    """The stack's Nomad token for ``role`` (``management`` for the tooling's own calls)."""
-    return state.secrets[f"nomad_token_{role}"]
+    """The stack's Nomad token for ``role`` (``management`` for the tooling's own calls); "" if it has none."""
+    return state.secrets.get(f"nomad_token_{role}", "")
 
 
 def nomad_headers(state: StackState) -> dict[str, str]:

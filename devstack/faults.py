@@ -12,6 +12,14 @@ processes: one that dies is started again, and each restart is counted.
 by itself (every tenant answers, the pool's claims are consistent, each role
 has a leader, the pool has free slots), then checks that nothing was lost and
 no tenant was served twice, and returns a ``FaultReport``.
+
+The node faults need a stack of two Nomad client nodes (``Stack.up(nodes=2)``):
+``lose_node`` SIGKILLs the whole second node at once, as a machine losing power
+(its Nomad client, every allocation's executor and task, its Consul agent);
+``drain_node`` drains the node serving most watched tenants through Nomad's API.
+Before either, at least one watched tenant is made to sit on the node. After
+the checks the node comes back (started again, or marked eligible), so the next
+fault finds two nodes.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from consul.aio import Consul
 
 from botpool import jobspec
@@ -37,9 +46,10 @@ from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
 from botpool.pool.model import ClaimKind
 from botpool.tenancy.activation import Activator
-from devstack import booking_seed, process
+from devstack import acl, booking_seed, process
 from devstack.binaries import REPO_ROOT
 from devstack.load import Booker, Churn, Probe, Tenant, greets, new_spec, new_tenant
+from devstack.services import SECOND_NODE
 from devstack.stack import Stack
 from devstack.standins.telegram.client import TelegramControl, TgUser
 
@@ -47,8 +57,15 @@ from devstack.standins.telegram.client import TelegramControl, TgUser
 FAULTS = (
     "kill_slot", "kill_reconciler_leader", "kill_scaler_leader",
     "restart_consul", "restart_nomad", "restart_vault", "restart_postgres", "restart_redis",
-    "freeze_slot",
+    "freeze_slot", "lose_node", "drain_node",
 )
+#: Faults that need a second Nomad client node in the stack.
+NODE_FAULTS = ("lose_node", "drain_node")
+#: How long a drain may take before Nomad stops what is left on the node (its default migrate rules
+#: move one slot at a time, each once its replacement has been healthy for 10 s).
+DRAIN_DEADLINE_S = 30
+#: How long the rig waits for the system to heal after a node fault.
+NODE_SETTLE_S = 240
 #: How long the zombie slot stays stopped (SIGSTOP ... SIGCONT).
 FREEZE_S = 30.0
 #: An acknowledged tenant not greeting a client within this long after the system settled counts as lost
@@ -170,6 +187,8 @@ class Rig:
     reports: list[FaultReport] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _checker: TgUser = field(default_factory=lambda: TgUser(id=990_001, first_name="Checker"))
+    _drained: str | None = None
+    _answers_from: float | None = None
 
     # ------------------------------------------------------------------ set-up
     async def start(self) -> None:
@@ -256,8 +275,131 @@ class Rig:
                 return proc
         raise RuntimeError(f"no {role} of this rig leads (holder {holder!r})")
 
+    def _nomad_admin(self) -> httpx.AsyncClient:
+        """Nomad's API as the stack tooling (draining a node needs node write, which no role has)."""
+        return httpx.AsyncClient(
+            base_url=self.stack.env()["NOMAD_ADDR"], headers=acl.nomad_headers(self.stack.state), timeout=30
+        )
+
+    async def _nomad_get(self, path: str) -> Any:
+        async with self._nomad_admin() as api:
+            resp = await api.get(path)
+            resp.raise_for_status()
+            return resp.json()
+
+    async def _nomad_put(self, path: str, body: dict[str, Any]) -> None:
+        async with self._nomad_admin() as api:
+            (await api.put(path, json=body)).raise_for_status()
+
+    async def _node_ids(self) -> dict[str, str]:
+        """Nomad client nodes of the stack, name to id (the first node is named after the host)."""
+        return {n["Name"]: n["ID"] for n in await self._nomad_get("/v1/nodes")}
+
+    async def _watched_nodes(self) -> dict[str, str]:
+        """The Nomad node id each watched tenant's slot runs on."""
+        out = {}
+        for tenant in self.watched:
+            alloc = await self.nomad.allocation(await self._slot_of(tenant))
+            if alloc is not None:
+                out[tenant.tenant_id] = str(alloc["NodeID"])
+        return out
+
+    async def _put_a_watched_tenant_on(self, node_id: str) -> list[str]:
+        """Make at least one watched tenant sit on ``node_id``: its slot is killed until one is re-homed there.
+
+        A re-homed tenant takes the lowest free slot, on whichever node that runs; a few tries suffice
+        with the slots spread over two nodes. Returns the watched tenants on the node.
+        """
+        for _ in range(4):
+            placed = await self._watched_nodes()
+            on_node = [t for t, n in placed.items() if n == node_id]
+            if on_node:
+                return on_node
+            moved = next(t for t in self.watched if placed.get(t.tenant_id) != node_id)
+            for pid in slot_pids(await self._slot_of(moved)):
+                os.kill(pid, signal.SIGKILL)
+            _, problems = await self.settle(time.monotonic(), timeout_s=120)
+            if problems:
+                raise RuntimeError(f"moving {moved.tenant_id} to another slot did not settle: {problems}")
+        raise RuntimeError(f"no watched tenant could be put on node {node_id}: the test would not test a node fault")
+
+    async def _wait_drained(self, node_id: str, timeout_s: float) -> None:
+        """Wait until Nomad reports the drain of ``node_id`` complete (no drain strategy left on the node)."""
+        deadline = time.monotonic() + timeout_s
+        while (await self._nomad_get(f"/v1/node/{node_id}")).get("DrainStrategy") is not None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the drain of node {node_id} did not finish in {timeout_s:.0f} s")
+            await asyncio.sleep(0.5)  # Nomad's drainer works on its own schedule; poll its record
+
+    async def _node_fault(self, name: str) -> list[str]:
+        """Lose the second node whole, or drain the node serving most watched tenants."""
+        nodes = await self._node_ids()
+        if name == "lose_node":
+            on_node = [t for t, n in (await self._watched_nodes()).items() if n == nodes[SECOND_NODE]]
+            assert on_node, "a lost node must serve a watched tenant"
+            await asyncio.to_thread(self.stack.lose_second_node)
+            self._answers_from = time.monotonic()
+            return [f"SIGKILL node {SECOND_NODE}: its Nomad client, every task on it and its Consul agent; "
+                    f"watched tenants on it: {on_node}"]
+        placed = await self._watched_nodes()
+        node_id = max(nodes.values(), key=lambda n: sum(1 for v in placed.values() if v == n))
+        on_node = [t for t, n in placed.items() if n == node_id]
+        assert on_node, "a drained node must serve a watched tenant"
+        name_of = {v: k for k, v in nodes.items()}
+        drain = {"DrainSpec": {"Deadline": int(DRAIN_DEADLINE_S * 1e9), "IgnoreSystemJobs": False},
+                 "Meta": {"message": "fault suite: drain_node"}}
+        await self._nomad_put(f"/v1/node/{node_id}/drain", drain)
+        self._drained = node_id
+        await self._wait_drained(node_id, timeout_s=DRAIN_DEADLINE_S + 90)
+        self._answers_from = time.monotonic()  # every tenant must answer again from the other node
+        return [f"drained node {name_of[node_id]} (deadline {DRAIN_DEADLINE_S} s); watched tenants on it: {on_node}"]
+
+    async def _prepare(self, name: str) -> None:
+        """Before a node fault (and before its clock starts): two nodes, and a watched tenant on the one to lose."""
+        if name not in NODE_FAULTS:
+            return
+        if self.stack.state.nodes < 2:
+            raise RuntimeError(f"{name} needs a stack with two Nomad client nodes (Stack.up(nodes=2))")
+        if name == "lose_node":
+            await self._put_a_watched_tenant_on((await self._node_ids())[SECOND_NODE])
+
+    async def _restore(self, name: str) -> None:
+        """Give back what a node fault took, once its cost is measured: the lost node restarts, the drained
+        one takes work again."""
+        if name == "lose_node":
+            for service in ("consul-2", "nomad-2"):
+                await asyncio.to_thread(self.stack.start, service, timeout=180)
+            await self._rebalance((await self._node_ids())[SECOND_NODE])
+        if name == "drain_node" and self._drained is not None:
+            await self._nomad_put(f"/v1/node/{self._drained}/eligibility", {"Eligibility": "eligible"})
+            await self._rebalance(self._drained)
+            self._drained = None
+
+    async def _rebalance(self, node_id: str) -> None:
+        """Move half the free slots onto ``node_id``, which came back empty, as an operator would.
+
+        Nomad never moves running allocations by itself, so after a node fault every slot sits on the
+        other node, and the next node fault would find nothing to lose there. Stopping a free slot's
+        allocation (``nomad alloc stop``) has Nomad place its replacement by the job's spread, on the
+        empty node; free slots serve nobody, so no user notices.
+        """
+        free = (await protocol.snapshot(self.consul)).free()
+        moved = 0
+        for slot in reversed(free):  # highest indexes first: the churn claims the lowest
+            if moved >= len(free) // 2:
+                break
+            alloc = await self.nomad.allocation(slot.alloc_id)
+            if alloc is not None and alloc["NodeID"] != node_id:
+                await self._nomad_put(f"/v1/allocation/{slot.alloc_id}/stop", {})
+                moved += 1
+        _, problems = await self.settle(time.monotonic(), timeout_s=180)
+        if problems:
+            raise RuntimeError(f"the pool did not settle after moving free slots to node {node_id}: {problems}")
+
     async def _fault(self, name: str) -> list[str]:
         """Inject fault ``name``; return notes on what was done."""
+        if name in NODE_FAULTS:
+            return await self._node_fault(name)
         victim = self.watched[0]
         if name == "kill_slot":
             pids = slot_pids(await self._slot_of(victim))
@@ -287,18 +429,27 @@ class Rig:
             return [f"SIGSTOP {FREEZE_S:.0f} s then SIGCONT slot of {victim.tenant_id} (pids {pids})"]
         raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
 
-    async def inject(self, name: str, *, timeout_s: float = 150) -> FaultReport:
-        """Inject one fault, wait until the system has healed itself, check what was lost; return the report."""
+    async def inject(self, name: str, *, timeout_s: float | None = None) -> FaultReport:
+        """Inject one fault, wait until the system has healed itself, check what was lost; return the report.
+
+        A node fault may take longer to heal (``NODE_SETTLE_S``): Nomad marks a lost node down only after
+        its heartbeats are missed, and the slots that lived there start again on the other node.
+        """
         assert self.churn is not None
+        timeout_s = timeout_s or (NODE_SETTLE_S if name in NODE_FAULTS else 150)
+        await self._prepare(name)
         confirmed_before = [b.confirmed for b in self.bookers]
         failed_before = sum(b.failed_steps for b in self.bookers)
         acked_before, refused_before = self.churn.acknowledged, self.churn.refused
         restarts_before = sum(p.restarts for p in self.processes)
         fault_at = time.monotonic()
+        self._answers_from = None
         notes = await self._fault(name)
-        settled_at, problems = await self.settle(fault_at, timeout_s=timeout_s)
+        # Answers count from when the fault has struck: a node's tasks may still answer while it is being killed.
+        answers_from = self._answers_from or fault_at
+        settled_at, problems = await self.settle(answers_from, timeout_s=timeout_s)
         double = await self._double_served()
-        answered = [p.first_answer_after(fault_at) for p in self.probes]
+        answered = [p.first_answer_after(answers_from) for p in self.probes]
         recovery = max((t - fault_at if t is not None else float("inf")) for t in answered)
         lost_activations = await self._unserved_activations()
         lost_bookings = await self._lost_bookings()
@@ -325,6 +476,7 @@ class Rig:
             ],
         )
         self.reports.append(report)
+        await self._restore(name)
         return report
 
     # ------------------------------------------------------------------ checks

@@ -38,7 +38,7 @@ def minimal_env() -> dict[str, str]:
     """The caller's variables a child process may see: where programs are, a home, a locale and a temp folder.
 
     Nothing else: a developer's shell that sourced ``stack.env`` holds the
-    Vault root token and the admin database and Redis URLs, and Nomad's
+    operator's Vault token and the admin database and Redis URLs, and Nomad's
     raw_exec tasks inherit the agent's environment, so whatever the agent
     inherited would reach every slot.
     """

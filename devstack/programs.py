@@ -14,7 +14,7 @@ from typing import ClassVar
 from botpool.pool import keys
 from devstack import acl
 from devstack.binaries import Binary
-from devstack.services import Service, http_ok, role_env
+from devstack.services import Service, control_env, http_ok
 from devstack.state import StackState
 
 
@@ -84,7 +84,10 @@ class YooKassaStandin(PythonService):
 
 
 class ReconcilerService(PythonService):
-    """The reconciler, so tenants are re-activated when slots die on the local system too."""
+    """The reconciler, so tenants are re-activated when slots die on the local system too.
+
+    It runs with the reconciler's own Vault token (token role ``botpool-reconciler``), not the operator's.
+    """
 
     name = "reconciler"
     module = "reconciler"
@@ -92,7 +95,7 @@ class ReconcilerService(PythonService):
     after = ("consul", "vault", "postgres", "redis")
 
     def env(self, state: StackState) -> dict[str, str]:
-        return role_env(state, "reconciler")
+        return control_env(state, role="reconciler")
 
     def problem(self, state: StackState) -> str | None:
         resp = http_ok(

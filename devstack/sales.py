@@ -3,7 +3,7 @@ and the sales bot as a child process for tests and the purchase benchmark (``Sal
 
 ``botpool up`` calls ``prepare`` and submits ``jobs/sales-bot.nomad.hcl`` with the non-secret settings
 as job variables and only the path of the secret ones (the bot token, the YooKassa key, the database
-and Redis URLs, a Vault token with the activator policy), written to ``<root>/sales-bot.env`` with
+and Redis URLs, the sales bot's own Vault token), written to ``<root>/sales-bot.env`` with
 owner-only permissions: secrets stay out of the job spec, Consul and argv, as in production where the
 job's template reads them from Vault.
 """
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import hvac
 
+from devstack import vault_access
 from devstack.programs import YooKassaStandin
 from devstack.stack import Stack
 from devstack.standins.telegram.client import TelegramControl
@@ -29,7 +29,6 @@ from devstack.standins.telegram.client import TelegramControl
 #: The local sales bot's username in the stand-in.
 SALES_BOT_USERNAME = "botpool_sales_bot"
 ROOT = Path(__file__).resolve().parent.parent
-POLICY = ROOT / "vault-policies" / "botpool-activator.hcl"
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,8 @@ class SalesDeployment:
 
 
 def activator_token(stack: Stack) -> str:
-    """A Vault token with only the activator policy (as in production), created once per local stack."""
-    control = stack.env()
-    root = hvac.Client(url=control["VAULT_ADDR"], token=control["VAULT_TOKEN"])
-    root.sys.create_or_update_policy("botpool-activator", POLICY.read_text())
-    token: str = root.auth.token.create(policies=["botpool-activator"], ttl="720h", renewable=True)["auth"][
-        "client_token"
-    ]
-    return token
+    """The sales bot's own Vault token (token role ``botpool-sales-bot``: the activator policy), issued by ``up``."""
+    return vault_access.role_token(stack.state, "sales-bot")
 
 
 async def prepare(stack: Stack) -> SalesDeployment:

@@ -5,7 +5,8 @@ Consul, Nomad (server and client in one agent, raw_exec, the Consul
 integration) and Vault (integrated Raft storage, initialised and unsealed by
 this code) are single-node servers with their data on disk, so any of them can
 be restarted without loss; beside them a PostgreSQL cluster and a
-password-protected Redis. Nothing is mocked. Over 400 lines: PostgreSQL's
+password-protected Redis. Nothing is mocked. ``--nodes 2`` adds a second
+node on the same machine (devstack/nodes.py). Over 400 lines: PostgreSQL's
 set-up (cluster, roles, extensions, trust rules) and Vault's initialisation are
 the two long classes, and read best whole.
 """
@@ -32,7 +33,7 @@ import redis
 
 from botpool.errors import DependencyUnavailable
 from botpool.pool import handoff
-from devstack import acl
+from devstack import acl, vault_access
 from devstack.binaries import REPO_ROOT, Binary, ensure
 from devstack.process import minimal_env
 from devstack.state import StackState
@@ -185,10 +186,12 @@ class Vault(HashiCorpService):
     """A single-node Vault server on integrated (Raft) storage: tenant bot tokens and response wrapping.
 
     Initialised once by the stack (one key share, threshold one) and unsealed on
-    every start; the unseal key and the root token live only in the stack's
-    0600 state file and travel only over loopback HTTP, never in argv or logs.
-    Production unseals differently (auto-unseal or key holders); the storage
-    and the API are the same.
+    every start; the unseal key lives only in the stack's 0600 state file and
+    travels only over loopback HTTP, never in argv or logs. The root token the
+    initialisation returns is used once and revoked (``devstack.vault_access``):
+    the stack tooling then works with its own narrow token, every role with its
+    own. Production unseals differently (auto-unseal or key holders); the
+    storage and the API are the same.
     """
 
     name = "vault"
@@ -255,7 +258,8 @@ class Vault(HashiCorpService):
             raise DependencyUnavailable(f"Vault could not be initialised: {exc}") from exc
         body = resp.json()
         state.secrets["vault_unseal_key"] = body["keys_base64"][0]
-        state.secrets["vault_root_token"] = body["root_token"]
+        # Kept only until the first configuration (seconds): it issues the stack's own token and is revoked.
+        state.secrets[vault_access.ROOT_KEY] = body["root_token"]
         state.save()  # before anything else: without the key the data cannot be unsealed again
 
     def after_healthy(self, state: StackState) -> None:
@@ -265,8 +269,13 @@ class Vault(HashiCorpService):
             raise DependencyUnavailable(f"Vault is unsealed but could not be configured: {exc}") from exc
 
     def _configure(self, state: StackState) -> None:
-        """Re-create idempotently what the old dev mode gave for free: the KV v2 mount for tenant tokens."""
-        headers = {"X-Vault-Token": state.secret("vault_root_token")}
+        """Re-create idempotently the KV v2 mount for tenant tokens, the role policies and one token per role.
+
+        First of all, no root token may remain: ``ensure_admin`` turns the one the
+        initialisation returned (or an older stack kept) into the stack tooling's own token.
+        """
+        vault_access.ensure_admin(self.base(state), state)
+        headers = vault_access.admin_headers(state)
         mounts = httpx.get(f"{self.base(state)}/v1/sys/mounts", headers=headers, timeout=10)
         mounts.raise_for_status()
         if f"{self.KV_MOUNT}/" not in mounts.json()["data"]:
@@ -283,6 +292,7 @@ class Vault(HashiCorpService):
             if time.monotonic() > deadline:
                 raise DependencyUnavailable(f"Vault's KV mount {self.KV_MOUNT}/ not ready: HTTP {resp.status_code}")
             time.sleep(0.1)
+        vault_access.apply_roles(self.base(state), state)
 
     def addresses(self, state: StackState) -> dict[str, str]:
         base = self.base(state)
@@ -319,7 +329,6 @@ class Nomad(HashiCorpService):
         template = string.Template((REPO_ROOT / "nomad" / "local.hcl").read_text())
         data_dir = state.root / "nomad" / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
-        memory_mb = int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "22500"))
         text = template.substitute(
                 data_dir=data_dir,
                 http_port=state.ports["nomad_http"],
@@ -327,7 +336,7 @@ class Nomad(HashiCorpService):
                 serf_port=state.ports["nomad_serf"],
                 consul_http_port=state.ports["consul_http"],
                 vault_port=state.ports["vault"],
-                memory_mb=memory_mb,
+                memory_mb=node_memory_mb(state),
                 consul_token=acl.consul_token(state, "nomad"),
         )
         # The file holds the agent's Consul token: owner-only, like the stack's state.
@@ -337,7 +346,11 @@ class Nomad(HashiCorpService):
             out.write(text)
 
     def argv(self, state: StackState) -> list[str]:
-        return [self.binary(state), "agent", "-config", str(self.config_path(state))]
+        # The Consul agent of this node, for a pool job spread over several nodes (see ConsulClientAgent).
+        consul = f"http://127.0.0.1:{state.ports['consul_http']}"
+        return [
+            self.binary(state), "agent", "-config", str(self.config_path(state)), "-meta", f"consul_http_addr={consul}"
+        ]
 
     def env(self, state: StackState) -> dict[str, str]:
         return {"NOMAD_ADDR": "", "NOMAD_TOKEN": "", "CONSUL_HTTP_TOKEN": ""}
@@ -348,14 +361,9 @@ class Nomad(HashiCorpService):
         resp = http_ok(f"{base}/v1/nodes", headers=headers)
         if resp is None or resp.status_code != 200:
             return "not answering"
-        ready = [n for n in resp.json() if n.get("Status") == "ready"]
-        if not ready:
-            return "no ready client node yet"
-        node = http_ok(f"{base}/v1/node/{ready[0]['ID']}", headers=headers)
-        if node is None or node.status_code != 200:
-            return "node not readable"
-        raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
-        return None if raw_exec.get("Healthy") else "raw_exec driver not healthy yet"
+        # This agent's own client node, not the second node's (which has a name of its own).
+        mine = [n for n in resp.json() if n.get("Name") != SECOND_NODE]
+        return node_problem(base, mine, headers)
 
     def advance(self, state: StackState) -> None:
         acl.nomad_bootstrap(f"http://127.0.0.1:{state.ports['nomad_http']}", state)
@@ -382,7 +390,7 @@ class Nomad(HashiCorpService):
         names the mount by its accessor, known only once the mount exists.
         """
         vault = f"http://127.0.0.1:{state.ports['vault']}"
-        headers = {"X-Vault-Token": state.secret("vault_root_token")}
+        headers = vault_access.admin_headers(state)
         auths = httpx.get(f"{vault}/v1/sys/auth", headers=headers, timeout=10)
         auths.raise_for_status()
         if f"{self.JWT_MOUNT}/" not in auths.json()["data"]:
@@ -417,6 +425,30 @@ class Nomad(HashiCorpService):
     def addresses(self, state: StackState) -> dict[str, str]:
         base = f"http://127.0.0.1:{state.ports['nomad_http']}"
         return {"Nomad API": base, "NOMAD_ADDR": base}
+
+
+#: Node name of the second node's Consul and Nomad agents (devstack/nodes.py); the first node's is the host's.
+SECOND_NODE = "botpool-local-2"
+
+
+def node_memory_mb(state: StackState) -> int:
+    """One node's share of the machine's memory budget for slots (BOTPOOL_NOMAD_MEMORY_MB, split evenly)."""
+    return int(os.environ.get("BOTPOOL_NOMAD_MEMORY_MB", "22500")) // max(1, state.nodes)
+
+
+def node_problem(base: str, nodes: list[dict[str, object]], headers: dict[str, str]) -> str | None:
+    """Why the client node in ``nodes`` (from ``/v1/nodes`` of the API at ``base``) cannot run slots yet, or None.
+
+    ``headers`` carry the stack tooling's Nomad token (ACLs are on).
+    """
+    ready = [n for n in nodes if n.get("Status") == "ready"]
+    if not ready:
+        return "no ready client node yet"
+    node = http_ok(f"{base}/v1/node/{ready[0]['ID']}", headers=headers)
+    if node is None or node.status_code != 200:
+        return "node not readable"
+    raw_exec = node.json().get("Drivers", {}).get("raw_exec", {})
+    return None if raw_exec.get("Healthy") else "raw_exec driver not healthy yet"
 
 
 class Postgres(Service):
@@ -629,38 +661,30 @@ class Redis(Service):
         return {"Redis": f"redis://127.0.0.1:{state.ports['redis']}"}
 
 
-def control_env(state: StackState) -> dict[str, str]:
-    """Variables that point botpool's services and the HashiCorp CLIs at this stack, as the operator CLI.
+def control_env(state: StackState, role: str = "operator") -> dict[str, str]:
+    """Variables that point botpool's services and the HashiCorp CLIs at this stack, with ``role``'s own tokens.
 
-    Holds local credentials for this developer's shell and child processes only:
-    Vault's root token, the database and Redis admin URLs, and the operator
-    role's Consul and Nomad tokens (never the management ones, which only the
-    stack tooling uses). Defined here, beside the services it names, so the
-    stack and the processes it starts read the same variables without
-    importing each other.
+    Holds the local admin database and Redis URLs and the Consul, Vault and
+    Nomad tokens of ``role`` (the operator's for the developer's shell, the
+    reconciler's for the reconciler, the scaler's, the sales bot's), never a
+    management token: for this developer's shell and child processes only. A
+    role with no token in a product (the reconciler and the sales bot call no
+    Nomad API, the scaler no Vault) gets no variable for it, so a call it
+    should never make is refused, not made with someone else's rights.
+    Defined here, beside the services it names, so the stack and the
+    processes it starts read the same variables without importing each other.
     """
-    return {
+    env = {
         "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{state.ports['consul_http']}",
-        "CONSUL_HTTP_TOKEN": acl.consul_token(state, "operator"),
+        "CONSUL_HTTP_TOKEN": acl.consul_token(state, role),
         "VAULT_ADDR": f"http://127.0.0.1:{state.ports['vault']}",
-        "VAULT_TOKEN": state.secret("vault_root_token"),
         "NOMAD_ADDR": f"http://127.0.0.1:{state.ports['nomad_http']}",
-        "NOMAD_TOKEN": acl.nomad_token(state, "operator"),
         "BOTPOOL_DATABASE_URL": Postgres().dsn(state),
         "BOTPOOL_REDIS_URL": Redis().url(state),
     }
-
-
-def role_env(state: StackState, role: str) -> dict[str, str]:
-    """``control_env`` with the Consul and Nomad tokens of ``role`` (scaler, reconciler, sales), not the operator's.
-
-    A role without a Nomad token (the reconciler, the sales bot) gets none, so
-    a Nomad call it should never make is refused, not silently allowed.
-    """
-    env = control_env(state)
-    env["CONSUL_HTTP_TOKEN"] = acl.consul_token(state, role)
-    env.pop("NOMAD_TOKEN")
-    if f"nomad_token_{role}" in state.secrets:
+    if role in vault_access.ROLES:
+        env["VAULT_TOKEN"] = vault_access.role_token(state, role)
+    if acl.nomad_token(state, role):
         env["NOMAD_TOKEN"] = acl.nomad_token(state, role)
     return env
 

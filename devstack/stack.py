@@ -16,6 +16,7 @@ services get a parent-death signal, and a guardian process removes the rest
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,16 +24,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from botpool.errors import DependencyUnavailable
-from devstack import orphans, ports, process
+from devstack import acl, orphans, ports, process
 from devstack.binaries import REPO_ROOT
+from devstack.nodes import NODE2, node2_dir
 from devstack.programs import SYSTEM
-from devstack.services import ALL, Nomad, Service, control_env, role_env
+from devstack.services import ALL, SECOND_NODE, Nomad, Service, control_env
 from devstack.state import StackState
 
 DEFAULT_ROOT = Path(os.environ.get("BOTPOOL_STATE_DIR", Path(__file__).resolve().parent.parent / ".botpool" / "local"))
 
 Progress = Callable[[str], None]
+#: Nomad client nodes a local stack can run (``botpool up --nodes``).
+MAX_NODES = 2
 
 
 @dataclass(frozen=True)
@@ -61,32 +67,40 @@ class Stack:
         self.tied = tied
         self.state = StackState.load(root) or StackState(root=root)
         # A stack started with the local system keeps running it: later `up`/`status` include it.
-        self.services: tuple[Service, ...] = ALL + SYSTEM if system or "reconciler" in self.state.pids else ALL
+        self.system = system or "reconciler" in self.state.pids
         self._guard: subprocess.Popen[bytes] | None = None
         self._guard_pipe: int | None = None
 
     # ----------------------------------------------------------------- queries
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """This stack's services in start order: the backing services, a second node's agents, the system."""
+        return ALL + (NODE2 if self.state.nodes > 1 else ()) + (SYSTEM if self.system else ())
+
     def env(self) -> dict[str, str]:
         """Variables that point botpool's services and the HashiCorp CLIs at this stack, as the operator CLI.
 
-        Holds local credentials (Vault's root token, the operator's Consul and Nomad tokens, never the
-        management ones): for this developer's shell and child processes only.
+        Holds local admin credentials and the operator's Consul, Vault and Nomad tokens (never a management
+        token): for this developer's shell and child processes only.
         """
         return control_env(self.state)
 
     def role_env(self, role: str) -> dict[str, str]:
         """``env()`` with the Consul and Nomad tokens of one role (scaler, reconciler, sales), for the process
         the stack or a test starts in that role: each holds its own, never the operator's or management's."""
-        return role_env(self.state, role)
+        return control_env(self.state, role)
 
     def slot_env(self, telegram_api_base: str) -> dict[str, str]:
         """What a pool slot needs to know on this stack: where Consul, Vault, Telegram, PostgreSQL and Redis are.
 
-        No credentials: a slot gets its tenant's secrets only through the Vault handoff.
+        No credentials: a slot gets its tenant's secrets only through the Vault handoff. On two nodes a
+        slot talks to the Consul agent of the node it runs on (its Nomad node's ``consul_http_addr``
+        meta, which Nomad fills in when it starts the task), as in production.
         """
         s = self.state
+        consul = "${meta.consul_http_addr}" if s.nodes > 1 else f"http://127.0.0.1:{s.ports['consul_http']}"
         return {
-            "CONSUL_HTTP_ADDR": f"http://127.0.0.1:{s.ports['consul_http']}",
+            "CONSUL_HTTP_ADDR": consul,
             "VAULT_ADDR": f"http://127.0.0.1:{s.ports['vault']}",
             "TELEGRAM_API_BASE": telegram_api_base,
             "BOTPOOL_TENANT_PG_HOST": "127.0.0.1",
@@ -114,11 +128,22 @@ class Stack:
         return rows
 
     # ----------------------------------------------------------------- up/down
-    def up(self, progress: Progress = lambda _msg: None, *, timeout: float = 120.0) -> None:
-        """Start whatever is not running and wait until every service is healthy."""
+    def up(self, progress: Progress = lambda _msg: None, *, timeout: float = 120.0, nodes: int | None = None) -> None:
+        """Start whatever is not running and wait until every service is healthy.
+
+        ``nodes`` (1 or 2) changes how many Nomad client nodes the stack runs and is remembered;
+        ``None`` keeps what the stack had (one node for a new stack). Going down to one node stops
+        the second node with everything on it and removes it from Consul and Nomad.
+        """
+        if nodes is not None and not 1 <= nodes <= MAX_NODES:
+            raise ValueError(f"the local stack runs 1 to {MAX_NODES} Nomad client nodes, not {nodes}")
         self.root.mkdir(parents=True, exist_ok=True)
         if self.tied:
             self._tie()
+        if nodes is not None and nodes < self.state.nodes:
+            self._remove_second_node(progress)
+        if nodes is not None:
+            self.state.nodes = nodes
         for service in self.services:
             if service.name not in self.state.binaries:
                 progress(f"locating {service.name} (a first build takes minutes)")
@@ -158,13 +183,26 @@ class Stack:
         self.stop(name)
         self.start(name, timeout=timeout)
 
+    def lose_second_node(self) -> None:
+        """SIGKILL the second node whole, as a machine that loses power: its Nomad client, every task on it
+        and its Consul agent, all at once; the data stays. ``start("consul-2")`` and ``start("nomad-2")``
+        bring it back."""
+        orphans.kill_mentioning(f"{node2_dir(self.state)}/")  # the agent, the executors and the tasks at once
+        for service in reversed(NODE2):
+            pid = self.state.pids.pop(service.name, None)
+            if pid is not None:
+                process.stop(pid, sig=signal.SIGKILL)
+        self.state.save()
+
     def down(self, progress: Progress = lambda _msg: None) -> None:
         """Stop every service and everything Nomad started, leaving no process behind; keep the data."""
-        for service in reversed(ALL + SYSTEM):
+        for service in reversed(ALL + NODE2 + SYSTEM):
             pid = self.state.pids.pop(service.name, None)
             if pid is not None:
                 progress(f"stopping {service.name}")
                 process.stop(pid, sig=service.stop_signal)
+            if service.name == "nomad-2":
+                orphans.kill_mentioning(f"{node2_dir(self.state)}/")
             if isinstance(service, Nomad):
                 # Executors and raw_exec tasks outlive the agent by design; end them before the
                 # services they talk to, so PostgreSQL's shutdown is not held up by their sessions.
@@ -185,10 +223,33 @@ class Stack:
 
     # ----------------------------------------------------------------- helpers
     def _service(self, name: str) -> Service:
-        for service in ALL + SYSTEM:
+        for service in ALL + NODE2 + SYSTEM:
             if service.name == name:
                 return service
-        raise ValueError(f"no service {name!r} in the local stack; known: {', '.join(s.name for s in ALL + SYSTEM)}")
+        known = ", ".join(s.name for s in ALL + NODE2 + SYSTEM)
+        raise ValueError(f"no service {name!r} in the local stack; known: {known}")
+
+    def _remove_second_node(self, progress: Progress) -> None:
+        """Stop the second node with its tasks, then forget it: Consul's agent leaves, Nomad purges the node."""
+        for service in reversed(NODE2):
+            pid = self.state.pids.pop(service.name, None)
+            if pid is not None:
+                progress(f"stopping {service.name}")
+                process.stop(pid, sig=service.stop_signal)  # a Consul client agent leaves the cluster on SIGTERM
+            if service.name == "nomad-2":
+                orphans.kill_mentioning(f"{node2_dir(self.state)}/")
+        self.state.save()
+        nomad = f"http://127.0.0.1:{self.state.ports.get('nomad_http')}"
+        consul = f"http://127.0.0.1:{self.state.ports.get('consul_http')}"
+        as_nomad = acl.nomad_headers(self.state)
+        as_consul = {"X-Consul-Token": acl.consul_token(self.state, "management")}
+        try:
+            nodes = httpx.get(f"{nomad}/v1/nodes", headers=as_nomad, timeout=10).json()
+            for node in (n for n in nodes if n.get("Name") == SECOND_NODE):
+                httpx.put(f"{nomad}/v1/node/{node['ID']}/purge", headers=as_nomad, timeout=10)
+            httpx.put(f"{consul}/v1/agent/force-leave/{SECOND_NODE}?prune", headers=as_consul, timeout=10)
+        except httpx.HTTPError:
+            pass  # the servers are not running: the node shows as down or left; nothing runs on it any more
 
     def _start(self, services: tuple[Service, ...], progress: Progress, timeout: float) -> None:
         """Start each service that is not running, in dependency order, and wait until all are healthy."""
@@ -286,4 +347,4 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-__all__ = ["DEFAULT_ROOT", "Nomad", "Service", "ServiceStatus", "Stack"]
+__all__ = ["DEFAULT_ROOT", "MAX_NODES", "Nomad", "Service", "ServiceStatus", "Stack"]

@@ -1,7 +1,8 @@
 """What a running local stack is: its folder, ports, pids, binaries and generated secrets.
 
-Saved as ``stack.json`` (mode 0600, it holds the local root credentials, among
-them Vault's unseal key and root token) in the stack folder so that ``botpool
+Saved as ``stack.json`` (mode 0600, it holds the local admin credentials, among
+them Vault's unseal key and its stack-admin and role tokens, never a root token
+once Vault is configured) in the stack folder so that ``botpool
 status``, ``down`` and ``reset``, run later from another process, find exactly
 what ``botpool up`` started. It survives ``down`` (the ports must stay the same:
 Consul, Nomad and Vault record their own addresses in their Raft data) and goes
@@ -28,6 +29,8 @@ class StackState:
     secrets: dict[str, str] = field(default_factory=dict)
     #: the process this stack lives and dies with (pid and start time); empty for a detached ``botpool up``
     owner: dict[str, int] = field(default_factory=dict)
+    #: Nomad client nodes (1 or 2, ``botpool up --nodes``); kept so a later ``up`` or ``restart`` keeps them
+    nodes: int = 1
 
     @property
     def file(self) -> Path:

@@ -89,6 +89,13 @@ job "bot-pool" {
       mode     = "delay"
     }
 
+    # Slots spread over the client nodes (Nomad bin-packs by default): losing or draining
+    # one node then takes only its share of the tenants, which the reconciler re-homes on
+    # the free slots of the others. A no-op on a single node.
+    spread {
+      attribute = "${node.unique.id}"
+    }
+
     reschedule {
       delay          = "5s"
       delay_function = "constant"

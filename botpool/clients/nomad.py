@@ -68,7 +68,12 @@ class NomadClient:
 
     async def parse_hcl(self, hcl: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Turn an HCL job spec (with HCL2 variables) into the JSON job the API registers."""
-        var_lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in (variables or {}).items())
+        # Values are literals: HCL would read "${...}" in a string as its own template, so escape it and let
+        # the text through for Nomad to interpolate at run time (e.g. "${meta.consul_http_addr}" in a task's env).
+        var_lines = "\n".join(
+            f"{key} = {json.dumps(value).replace('${', '$${').replace('%{', '%%{')}"
+            for key, value in (variables or {}).items()
+        )
         resp = await self._call(
             "POST", "/v1/jobs/parse", json={"JobHCL": hcl, "Canonicalize": True, "Variables": var_lines}
         )

@@ -24,6 +24,8 @@ from botpool.errors import HandoffRefused, HandoffUnavailable
 from botpool.settings import VaultSettings
 
 WRAP_TTL_S = 300
+#: The longest a long-running holder waits between renewals of its own token (a role token's period is 720 h).
+RENEW_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,21 @@ def connect(settings: VaultSettings) -> hvac.Client:
 def connect_url(addr: str, token: str) -> hvac.Client:
     """Return an hvac client for an address and token (tests, tools)."""
     return hvac.Client(url=addr.rstrip("/"), token=token, timeout=10)
+
+
+def renew_self(client: hvac.Client) -> float | None:
+    """Renew the client's own token; return the seconds until it should be renewed again, or None if never.
+
+    Every control-plane role token is periodic: it lives as long as its holder
+    renews it within the period, and ends by itself once nobody does (a leaked
+    copy of a stopped service's token then expires). A token that cannot be
+    renewed, or never expires, needs nothing.
+    """
+    info = client.auth.token.lookup_self()["data"]
+    if not info.get("renewable") or not info.get("ttl"):
+        return None
+    lease = int(client.auth.token.renew_self()["auth"]["lease_duration"])
+    return min(RENEW_EVERY_S, lease / 2)
 
 
 def kv_data_path(mount: str, secret_path: str) -> str:

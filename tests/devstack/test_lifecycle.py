@@ -10,6 +10,7 @@ import httpx
 
 from devstack import acl, ports, process
 from devstack.stack import Stack
+from tests.fixtures.stack import inspector_token
 
 
 def test_up_twice_down_up_keeps_data_and_reset_deletes_it() -> None:
@@ -29,7 +30,7 @@ def test_up_twice_down_up_keeps_data_and_reset_deletes_it() -> None:
         again.up(timeout=60)
         assert again.state.pids == pids, "a second up must not start duplicates"
 
-        vault = {"X-Vault-Token": env["VAULT_TOKEN"]}
+        vault = {"X-Vault-Token": inspector_token(stack)}
         consul = {"X-Consul-Token": acl.consul_token(stack.state, "management")}
         httpx.put(
             f"{env['CONSUL_HTTP_ADDR']}/v1/kv/lifecycle/kept", content=b"yes", headers=consul, timeout=5

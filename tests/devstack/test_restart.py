@@ -19,6 +19,7 @@ import httpx
 from devstack import acl, process
 from devstack.services import Postgres
 from devstack.stack import Stack
+from tests.fixtures.stack import inspector_token
 
 
 def test_consul_restart_keeps_kv(own_stack: Stack) -> None:
@@ -37,7 +38,7 @@ def test_consul_restart_keeps_kv(own_stack: Stack) -> None:
 
 def test_vault_restart_keeps_secret_and_is_unsealed_again(own_stack: Stack) -> None:
     env = own_stack.env()
-    headers = {"X-Vault-Token": env["VAULT_TOKEN"]}
+    headers = {"X-Vault-Token": inspector_token(own_stack)}
     path = f"{env['VAULT_ADDR']}/v1/secret/data/restart/{uuid.uuid4().hex}"
     httpx.post(path, headers=headers, json={"data": {"token": "123:kept"}}, timeout=5).raise_for_status()
     before = own_stack.state.pids["vault"]
@@ -48,7 +49,7 @@ def test_vault_restart_keeps_secret_and_is_unsealed_again(own_stack: Stack) -> N
     health = httpx.get(f"{env['VAULT_ADDR']}/v1/sys/health", timeout=5).json()
     assert health["initialized"] and not health["sealed"]
     assert httpx.get(path, headers=headers, timeout=5).json()["data"]["data"] == {"token": "123:kept"}
-    # The unseal key and the root token travel over loopback HTTP only, never on a command line.
+    # The unseal key and the Vault tokens travel over loopback HTTP only, never on a command line.
     secrets = (own_stack.state.secrets["vault_unseal_key"].encode(), env["VAULT_TOKEN"].encode())
     assert not [argv for argv in _command_lines() if any(secret in argv for secret in secrets)]
 

@@ -3,11 +3,14 @@
 Starting the pool, the control processes and the watched tenants costs about a
 minute on a 2-core machine, so a module shares one ``Rig`` (devstack/faults.py)
 and each fault test leaves it healed for the next: the rig itself waits until
-the system is back to normal after every fault.
+the system is back to normal after every fault. The rig's stack runs two Nomad
+client nodes, so a whole node can be lost or drained; the session's stack goes
+back to one node afterwards, as the other suites expect.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -22,15 +25,26 @@ from tests.pool import conftest as pool_fixtures
 # The activator's Vault token and the control processes' environment, as tests/pool makes them.
 activator_token = pool_fixtures.activator_token
 control_env = pool_fixtures.control_env
-slot_env = pool_fixtures.slot_env
+
+
+@pytest.fixture(scope="module")
+async def two_nodes(stack: Stack) -> AsyncIterator[Stack]:
+    """The session's stack with a second Nomad client node (and its Consul agent) for this module."""
+    await asyncio.to_thread(stack.up, timeout=180, nodes=2)
+    try:
+        yield stack
+    finally:
+        await asyncio.to_thread(stack.up, timeout=180, nodes=1)
 
 
 @pytest.fixture(scope="module")
 async def rig(
-    stack: Stack, telegram_standin: TelegramStandin, slot_env: dict[str, str], control_env: dict[str, str],
+    two_nodes: Stack, telegram_standin: TelegramStandin, control_env: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Rig]:
-    """The real pool under load: two reconcilers, two scalers, three watched tenants, a churn of activations."""
+    """The real pool under load on two nodes: two reconcilers, two scalers, three watched tenants, a churn."""
+    stack = two_nodes
+    slot_env = stack.slot_env(telegram_standin.base_url)  # each slot talks to its own node's Consul agent
     env = stack.env()
     async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.control_plane(
         wiring.ControlPlaneSettings.load(control_env), db_max_size=8

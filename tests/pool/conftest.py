@@ -19,20 +19,20 @@ from botpool.clients import vault as vault_client
 from botpool.clients.nomad import NomadClient
 from botpool.pool import keys, protocol
 from botpool.tenancy.activation import Activator
+from devstack import services, vault_access
 from devstack.stack import Stack
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
 from tests.fixtures.telegram import TelegramStandin
 
-POLICY = Path(__file__).resolve().parents[2] / "vault-policies" / "botpool-activator.hcl"
-
 
 @pytest.fixture(scope="session")
-def activator_token(vault: VaultHandle) -> str:
-    """A Vault token with only the activator policy, as the sales bot and reconciler get in production."""
-    root = hvac.Client(url=vault.addr, token=vault.token)
-    root.sys.create_or_update_policy("botpool-activator", POLICY.read_text())
-    token: str = root.auth.token.create(policies=["botpool-activator"], ttl="4h")["auth"]["client_token"]
-    return token
+def activator_token(stack: Stack) -> str:
+    """The operator's Vault token as ``up`` issued it (token role botpool-operator: the activator policy only).
+
+    What an in-process activator runs with here, as ``botpool tenant`` does; the reconciler and the sales bot
+    get their own role tokens (``control_env``, tests/sales/conftest.py).
+    """
+    return vault_access.role_token(stack.state, "operator")
 
 
 @pytest.fixture(scope="session")
@@ -42,11 +42,9 @@ def slot_env(stack: Stack, telegram_standin: TelegramStandin) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def control_env(stack: Stack, activator_token: str) -> dict[str, str]:
-    """Environment of a control-plane process (reconciler, activation workers) using the activator token."""
-    env = stack.role_env("reconciler")
-    env["VAULT_TOKEN"] = activator_token
-    return env
+def control_env(stack: Stack) -> dict[str, str]:
+    """Environment of a control-plane process (reconciler, activation workers): the reconciler's own tokens."""
+    return services.control_env(stack.state, role="reconciler")
 
 
 @dataclass
@@ -118,7 +116,7 @@ async def activator(
 
 @pytest.fixture
 def root_vault(vault: VaultHandle) -> hvac.Client:
-    """Vault as an administrator (tests use it to play an attacker or to read what a slot would get)."""
+    """Vault with the tests' inspector token (tests use it to play an attacker or to read what a slot would get)."""
     return vault_client.connect_url(vault.addr, vault.token)
 
 

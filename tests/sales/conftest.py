@@ -1,9 +1,9 @@
 """Fixtures for the purchase tests: the real pool job, both stand-ins, and the sales bot as a real process.
 
-The sales bot runs as ``python -m sales_bot`` (what the Nomad job runs), with the activator's Vault
-policy, against a YooKassa shop whose notifications come to its endpoint from 127.0.0.1 (the only
-trusted address here, so a test can play a stranger from 127.0.0.2). Tests kill it with SIGKILL and
-start it again to check that nothing is lost.
+The sales bot runs as ``python -m sales_bot`` (what the Nomad job runs), with its own Vault token
+(token role botpool-sales-bot: the activator policy), against a YooKassa shop whose notifications come
+to its endpoint from 127.0.0.1 (the only trusted address here, so a test can play a stranger from
+127.0.0.2). Tests kill it with SIGKILL and start it again to check that nothing is lost.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from botpool import settings as cfg
 from botpool.pool import protocol
 from devstack import ports
 from devstack.buyer import Buyer
-from devstack.sales import SalesProcess
+from devstack.sales import SalesProcess, activator_token
 from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
 from devstack.standins.yookassa.client import ShopInfo
 from tests.fixtures.stack import PostgresHandle
 from tests.fixtures.telegram import TelegramStandin
 from tests.fixtures.yookassa import YooKassaStandin
-from tests.pool.conftest import Pool, _purge, activator_token, control_env, slot_env  # noqa: F401 - fixtures
+from tests.pool.conftest import Pool, _purge, control_env, slot_env  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ async def pool(stack: Stack, slot_env: dict[str, str]) -> AsyncIterator[Pool]:  
 
 @pytest.fixture(scope="package")
 async def sales_bot(
-    stack: Stack, activator_token: str, telegram_standin: TelegramStandin,  # noqa: F811
+    stack: Stack, telegram_standin: TelegramStandin,
     yookassa_standin: YooKassaStandin, tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[SalesBot]:
     """The sales bot (a bot with bot management enabled), its YooKassa shop and its running process."""
@@ -69,9 +69,9 @@ async def sales_bot(
     notify_url = f"http://127.0.0.1:{port}/yookassa/notifications"
     shop = await yookassa_standin.control.create_shop(notification_url=notify_url, source_address="127.0.0.1")
     env = dict(os.environ)
-    env.update(stack.role_env("sales"))  # the sales bot's own Consul token, no Nomad token
+    env.update(stack.role_env("sales-bot"))  # the sales bot's own Consul token, no Nomad token
     env.update({
-        "VAULT_TOKEN": activator_token,
+        "VAULT_TOKEN": activator_token(stack),  # the sales bot's own role token, as `botpool up` gives it
         "SALES_BOT_TOKEN": info.token,
         "TELEGRAM_API_BASE": telegram_standin.base_url,
         "SALES_NOTIFY_PORT": str(port),

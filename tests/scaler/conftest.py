@@ -29,7 +29,7 @@ from botpool import settings as cfg
 from botpool.clients.nomad import NomadClient
 from botpool.pool import keys, protocol
 from botpool.tenancy.activation import Activator, TenantSpec
-from devstack import ports
+from devstack import ports, vault_access
 from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
 from scaler.service import Scaler
@@ -179,12 +179,12 @@ async def tenants(
     stack: Stack, vault: VaultHandle, postgres: PostgresHandle, redis_server: RedisHandle,
     telegram_standin: TelegramStandin,
 ) -> AsyncIterator[Tenants]:
-    """Real activations through the shared activation entry point."""
+    """Real activations through the shared activation entry point, with the operator's Vault token."""
     settings = wiring.ControlPlaneSettings.load(
         {
             "CONSUL_HTTP_ADDR": stack.env()["CONSUL_HTTP_ADDR"],
             "CONSUL_HTTP_TOKEN": stack.role_env("reconciler")["CONSUL_HTTP_TOKEN"],
-            "VAULT_ADDR": vault.addr, "VAULT_TOKEN": vault.token,
+            "VAULT_ADDR": vault.addr, "VAULT_TOKEN": vault_access.role_token(stack.state, "operator"),
             "BOTPOOL_DATABASE_URL": postgres.dsn, "BOTPOOL_REDIS_URL": redis_server.url,
         }
     )

@@ -1,3 +1,3 @@
-"""Fixtures for the security tests: what a slot is told (no credentials), from the pool tests."""
+"""Fixtures for the security tests, from the pool tests: what a slot is told (no credentials), a real reconciler."""
 
-from tests.pool.conftest import slot_env  # noqa: F401 - a fixture, used by name
+from tests.pool.conftest import control_env, reconciler, slot_env  # noqa: F401 - fixtures, used by name

@@ -1,7 +1,7 @@
 """No credential of the stack leaks to slots, command lines or world-readable files; PostgreSQL's socket needs one.
 
-The scenario is the developer's: a shell that sourced ``stack.env`` (Vault's
-root token, the admin database and Redis URLs) starts or restarts the stack.
+The scenario is the developer's: a shell that sourced ``stack.env`` (the
+operator's Vault token, the admin database and Redis URLs) starts or restarts the stack.
 Nomad's raw_exec tasks inherit the agent's environment, so without a clean
 environment every slot, whatever tenant it later serves, would hold them.
 """
