@@ -12,6 +12,7 @@ import pytest
 from consul.aio import Consul as ConsulClient
 
 from botpool.clients.nomad import NomadClient, ScaleBlocked
+from devstack.stack import Stack
 
 JOB = Path(__file__).parent / "jobs" / "echo.nomad.hcl"
 
@@ -31,8 +32,8 @@ async def wait_passing(consul: ConsulClient, service: str, want: int, within: fl
 
 
 @pytest.fixture
-async def nomad(nomad_addr: str) -> AsyncIterator[NomadClient]:
-    client = NomadClient(nomad_addr)
+async def nomad(nomad_addr: str, stack: Stack) -> AsyncIterator[NomadClient]:
+    client = NomadClient(nomad_addr, token=stack.env()["NOMAD_TOKEN"])  # the operator's token
     yield client
     await client.stop("smoke-echo", purge=True)
     await client.aclose()
