@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+from consul.aio import Consul
 from pydantic import SecretStr
 
 from botpool import alerts, jobspec
@@ -210,7 +211,7 @@ async def test_a_poison_tenant_is_failed_with_its_reason_and_one_alert_not_retri
 
 
 async def test_a_tenant_every_slot_fails_is_retried_with_backoff_a_bounded_number_of_times(
-    pool: Pool, activator: Activator, telegram_standin: TelegramStandin, postgres: PostgresHandle,
+    pool: Pool, activator: Activator, telegram_standin: TelegramStandin, postgres: PostgresHandle, consul: Consul,
 ) -> None:
     await pool.scale_to_free(3)
     bot = await new_bot(telegram_standin, "broken")
@@ -225,7 +226,8 @@ async def test_a_tenant_every_slot_fails_is_retried_with_backoff_a_bounded_numbe
         await admin.close()
 
     timing = Timing(abandoned_after_s=0, retry_base_s=0.5, retry_max_s=2, max_failed_rounds=2)
-    leader = LeaderElection(pool.consul, instance="test", role=f"reconciler-test-{uuid.uuid4().hex[:6]}")
+    # A leader role of this test's own (the test tooling's token: no service may register an election of any name).
+    leader = LeaderElection(consul, instance="test", role=f"reconciler-test-{uuid.uuid4().hex[:6]}")
     stop = asyncio.Event()
     tasks = [asyncio.create_task(leader.run()), asyncio.create_task(Reconciler(activator, timing).run(stop, leader))]
     try:
