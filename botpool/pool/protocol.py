@@ -13,6 +13,11 @@ version with an incompatible record) is skipped: the rest of the pool stays
 usable, the key is reported once per ``ModifyIndex`` (a log line and an
 alert), and a slot whose claim key is unreadable is not offered, because its
 claim key is taken.
+
+A slot on a Nomad node that is draining, ineligible or down is not free
+either: the reconciler publishes those allocations (``botpool.pool.nodes``),
+``free()`` leaves them out, and every claim checks in its transaction that the
+published list is the one it read, so no tenant lands on a slot that is leaving.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from botpool.pool.model import (
     utcnow,
     validate_tenant_id,
 )
+from botpool.pool.nodes import Leaving
 
 log = structlog.get_logger("botpool.pool")
 
@@ -62,16 +68,25 @@ class PoolSnapshot:
     claims: dict[int, Claim] = field(default_factory=dict)
     tenants: dict[str, tuple[int, int]] = field(default_factory=dict)  # tenant -> (slot index, modify index)
     unreadable: dict[str, int] = field(default_factory=dict)  # key -> modify index, for values skipped
+    #: Allocations on nodes that are draining, ineligible or down (``botpool.pool.nodes``): never offered.
+    leaving: frozenset[str] = frozenset()
+    #: ModifyIndex of the published leaving record (0: none published), which every claim checks.
+    leaving_index: int = 0
 
     def free(self) -> list[SlotState]:
-        """Waiting slots with no claim, lowest index first: what a buyer can get right now."""
+        """Waiting slots with no claim and not on a leaving node, lowest index first: what a buyer can get now."""
         return sorted(
             (
                 s for i, s in self.slots.items()
                 if s.mode is SlotMode.WAITING and i not in self.claims and keys.claim(i) not in self.unreadable
+                and s.alloc_id not in self.leaving
             ),
             key=lambda s: s.index,
         )
+
+    def on_leaving_node(self) -> list[SlotState]:
+        """Slots whose allocation sits on a leaving node, lowest index first (whatever they are doing)."""
+        return sorted((s for s in self.slots.values() if s.alloc_id in self.leaving), key=lambda s: s.index)
 
     def active(self) -> list[SlotState]:
         """Slots serving a tenant."""
@@ -174,6 +189,9 @@ async def snapshot(consul: Consul, *, index: int | None = None, wait: str = "30s
                 snap.claims[keys.index_of(key)] = Claim.from_kv(entry)
             elif key.startswith(keys.TENANTS):
                 snap.tenants[key[len(keys.TENANTS) :]] = (tenant_slot_index(entry), int(entry["ModifyIndex"]))
+            elif key == keys.LEAVING:
+                snap.leaving_index = int(entry["ModifyIndex"])  # before decoding: a claim must check even a bad one
+                snap.leaving = frozenset(Leaving.from_kv(entry).allocs)
         except (MalformedRecord, ValueError) as exc:  # ValueError: a key not ending in a slot index
             snap.unreadable[key] = int(entry["ModifyIndex"])
             await report_unreadable(consul, key, int(entry["ModifyIndex"]), str(exc))
@@ -247,6 +265,11 @@ async def claim(
         else:
             unreadable = snap.unreadable.get(keys.tenant(tenant_id), 0)  # an unreadable record is replaced too
             ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=unreadable))
+        # The slot was not on a leaving node when read, and the list of those has not changed since.
+        if snap.leaving_index:
+            ops.append(kv_op("check-index", keys.LEAVING, index=snap.leaving_index))
+        else:
+            ops.append(kv_op("check-not-exists", keys.LEAVING))
         results = await transact(consul, ops)
         if results is not None:
             record.modify_index = int(results[1]["KV"]["ModifyIndex"])
