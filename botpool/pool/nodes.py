@@ -89,11 +89,18 @@ def leaving_allocs(allocs: Iterable[Mapping[str, Any]], nodes: Mapping[str, str]
 
 async def read(nomad: NomadClient, job: str, *, index: int = 0, wait: str = "30s") -> tuple[Leaving, int]:
     """What is leaving now, and the node list's index; with ``index`` it first blocks until the node list changes."""
+    from botpool.clients.nomad import NomadError  # here: a slot imports this module and must not load httpx
+
     nodes, new_index = await nomad.nodes(index=index, wait=wait)
     leaving = leaving_nodes(nodes)
     if not leaving:
         return Leaving(), new_index
-    allocs, _ = await nomad.allocations_blocking(job)  # without an index: read at once
+    try:
+        allocs, _ = await nomad.allocations_blocking(job)  # without an index: read at once
+    except NomadError as exc:
+        if exc.status != 404:
+            raise
+        allocs = []  # no pool job: nothing of it is leaving
     return Leaving(allocs=leaving_allocs(allocs, leaving), nodes=leaving), new_index
 
 
