@@ -9,6 +9,7 @@ through ``botpool.pool.nodes``, as the reconciler's leader reads it.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -60,7 +61,7 @@ def test_allocations_on_a_draining_node_or_being_migrated_are_leaving() -> None:
     ]
     leaving = nodes.leaving_nodes(listed)
     assert leaving == {"n2": "draining", "n3": "down"}
-    allocs = [
+    allocs: list[dict[str, Any]] = [
         {"ID": "a1", "NodeID": "n1", "DesiredStatus": "run", "ClientStatus": "running"},
         {"ID": "a2", "NodeID": "n2", "DesiredStatus": "run", "ClientStatus": "running"},
         {"ID": "a3", "NodeID": "n2", "DesiredStatus": "stop", "ClientStatus": "complete"},
