@@ -87,7 +87,7 @@ def leaving_allocs(allocs: Iterable[Mapping[str, Any]], nodes: Mapping[str, str]
     return sorted(out)
 
 
-async def read(nomad: NomadClient, job: str, *, index: int = 0, wait: str = "30s") -> tuple[Leaving, int]:
+async def read(nomad: NomadClient, job: str, *, index: int = 0, wait: str = "20s") -> tuple[Leaving, int]:
     """What is leaving now, and the node list's index; with ``index`` it first blocks until the node list changes."""
     from botpool.clients.nomad import NomadError  # here: a slot imports this module and must not load httpx
 
@@ -138,13 +138,14 @@ async def publish(consul: Consul, leaving: Leaving) -> bool:
 
 async def follow(
     consul: Consul, nomad: NomadClient, job: str, *, leading: Callable[[], bool], stop: asyncio.Event,
-    wait: str = "30s",
+    wait: str = "20s",
 ) -> None:
     """Keep the published record in step with Nomad while ``leading()``, until ``stop``; survives any error.
 
     A blocking query on the node list wakes this within moments of a drain
     starting, an eligibility change or a node going down; the wait's timeout
-    re-reads anyway. A failure (Nomad or Consul away) is logged once per
+    re-reads anyway (20 s: under the Nomad client's 30 s HTTP timeout, with
+    Nomad's jitter of up to a sixteenth on top). A failure (Nomad or Consul away) is logged once per
     distinct cause and retried with a doubling, bounded pause.
     """
     index = 0
