@@ -4,8 +4,9 @@ The election, the reconcile loop and the leader's watch of Nomad's nodes
 (which publishes the slots on draining, ineligible or down nodes,
 ``botpool.pool.nodes``; it needs Nomad's ``node:read`` and the namespace's
 ``read-job``) each run until SIGTERM and survive any error on their own.
-Should one end anyway, the process gives up the lock and exits with status 1, so that a standby leads and Nomad restarts this one,
-instead of holding the lock with nothing reconciling.
+Should one end anyway, the process gives up the lock and exits with status
+1, so that a standby leads and Nomad restarts this one, instead of holding the
+lock with nothing reconciling.
 """
 
 from __future__ import annotations

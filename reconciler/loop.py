@@ -10,7 +10,8 @@ A tenant served on a node that is leaving (draining, ineligible or down, as
 ``botpool.pool.nodes`` publishes it) is moved before Nomad stops its slot:
 one tenant at a time, break-before-make (its claim is removed and its old slot
 seen to stop before a slot on another node is claimed, so one bot is never
-polled from two slots), and only while a free slot elsewhere is waiting for it.
+polled from two slots), and only once a free slot elsewhere is reserved for it
+(fenced, so a buyer activating meanwhile cannot take it).
 Each moved tenant is silent for about one activation.
 """
 
@@ -34,6 +35,11 @@ from botpool.tenancy import rotation, store
 from botpool.tenancy.activation import Activator
 
 log = structlog.get_logger("reconciler")
+
+#: Reason of the fence that reserves a free slot for a tenant moving off a leaving node.
+MOVE_REASON = "move"
+#: A move reservation older than this that no move of this process owns was left by a leader that died.
+RESERVATION_MAX_AGE_S = 60.0
 
 
 @dataclass
@@ -153,6 +159,7 @@ class Reconciler:
                 self._start(tenant, index, claim, actions, "not acknowledged", now)
 
         self._move_one(sorted(movable, key=lambda m: m[0]), snap, actions, now)
+        await self._sweep_reservations(snap, actions)
 
         for stale in set(self._first_seen) - problems:
             del self._first_seen[stale]
@@ -197,6 +204,17 @@ class Reconciler:
             if await act.check_stored_spec(tenant_id) is None:
                 return
             await act.restore_credentials(tenant_id)
+        except (InvalidTenantSpec, TenantSecretMissing):
+            await self._reactivate(tenant_id)  # fails the tenant with the right reason, as any re-home would
+            return
+        # Make sure of the new home first: a free slot fenced for this tenant, so no buyer takes it meanwhile.
+        snap = await protocol.snapshot(act.consul)
+        target = snap.free()
+        fence = await protocol.reserve(act.consul, snap, target[0], f"{MOVE_REASON} {tenant_id}") if target else None
+        if fence is None:
+            return  # none free, or taken first: the tenant keeps its slot and a later pass tries again
+        target_index = target[0].index
+        try:
             if not await protocol.drop_claim(act.consul, index, claim):
                 return  # released or changed meanwhile: the next pass decides afresh
 
@@ -208,10 +226,22 @@ class Reconciler:
                 await protocol.wait_until(act.consul, stopped, timeout_s=self.timing.move_stop_timeout_s)
             except TimeoutError:  # a slot that does not answer is dead or frozen (a frozen one never polls again)
                 log.warning("old slot did not confirm it stopped; moving on", tenant_id=tenant_id, slot=index)
-        except (InvalidTenantSpec, TenantSecretMissing):
-            await self._reactivate(tenant_id)  # fails the tenant with the right reason, as any re-home would
-            return
-        await self._reactivate(tenant_id, prepared=True)
+            await self._reactivate(tenant_id, prepared=True, reserved=fence)
+        finally:
+            with contextlib.suppress(Exception):  # unused (the claim replaced it, or it failed): give it back
+                await protocol.drop_claim(act.consul, target_index, fence)
+
+    async def _sweep_reservations(self, snap: protocol.PoolSnapshot, actions: list[str]) -> None:
+        """Remove move reservations no move in this process owns and older than a minute (a leader that died)."""
+        for index, fence in snap.claims.items():
+            if fence.kind is not ClaimKind.FENCE or not (fence.reason or "").startswith(MOVE_REASON):
+                continue
+            if self._moving is not None and fence.reason == f"{MOVE_REASON} {self._moving}":
+                continue
+            if (utcnow() - fence.claimed_at).total_seconds() > RESERVATION_MAX_AGE_S and await self._guarded(
+                "", "drop reservation", protocol.drop_claim(self.activator.consul, index, fence)
+            ):
+                actions.append(f"dropped a stale move reservation on slot {index}")
 
     async def _guarded(self, tenant_id: str, what: str, step: Awaitable[object]) -> bool:
         """Run one repair of one tenant; a failure is logged and skipped so it never holds up the others.
@@ -273,11 +303,12 @@ class Reconciler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _reactivate(self, tenant_id: str, *, prepared: bool = False) -> None:
+    async def _reactivate(self, tenant_id: str, *, prepared: bool = False, reserved: Claim | None = None) -> None:
         """Check, re-provision and re-assign one tenant; a failure that would repeat ends as 'failed' with an alert.
 
         ``prepared``: the profile was checked and the credentials restored just
-        before (a move off a leaving node does that while the old slot serves).
+        before (a move off a leaving node does that while the old slot serves);
+        ``reserved`` is the slot fenced for the move.
         A bad stored specification, a secret missing from Vault and a token
         Telegram rejects fail the tenant at once. Slots that all fail it count
         one round (stored, with the time the next may start); after
@@ -290,7 +321,7 @@ class Reconciler:
                 if await act.check_stored_spec(tenant_id) is None:
                     return  # the row is gone
                 await act.restore_credentials(tenant_id)  # a crash between provisioning steps leaves them mismatched
-            result = await act.assign(tenant_id)
+            result = await act.assign(tenant_id, reserved=reserved)
         except InvalidTenantSpec as exc:
             await act.fail(tenant_id, f"{store.FAILED_BAD_SPECIFICATION}: {exc}")
         except TenantSecretMissing as exc:

@@ -218,7 +218,8 @@ Deliver = Callable[[SlotState, Claim], Awaitable[None]]
 
 
 async def claim(
-    consul: Consul, tenant_id: str, deliver: Deliver, *, exclude: set[int] | None = None, attempts: int = 50
+    consul: Consul, tenant_id: str, deliver: Deliver, *, exclude: set[int] | None = None, attempts: int = 50,
+    reserved: Claim | None = None,
 ) -> tuple[SlotState, Claim]:
     """Assign ``tenant_id`` to the lowest-index free slot and return that slot and the claim.
 
@@ -236,6 +237,10 @@ async def claim(
     whose claim remains is moved with its old claim deleted in the same
     transaction: a returning old process finds no claim to re-adopt, so one
     bot never runs in two slots.
+
+    ``reserved`` is a fence from ``reserve``: while it still stands, the claim
+    replaces it on that slot (no one else could take the slot meanwhile);
+    once it is gone, the claim takes the lowest free slot as usual.
     """
     validate_tenant_id(tenant_id)
     for _ in range(attempts):
@@ -243,17 +248,19 @@ async def claim(
         held = snap.tenants.get(tenant_id)
         if held is not None and held[0] in snap.claims and held[0] in snap.slots:
             return snap.slots[held[0]], snap.claims[held[0]]
-        candidates = [s for s in snap.free() if s.index not in (exclude or set())]
-        if not candidates:
-            raise PoolExhausted(f"no free slot for tenant {tenant_id} ({len(snap.slots)} slots, all busy)")
-        slot = candidates[0]
+        slot, replaces = _reservation(snap, reserved)
+        if slot is None:
+            candidates = [s for s in snap.free() if s.index not in (exclude or set())]
+            if not candidates:
+                raise PoolExhausted(f"no free slot for tenant {tenant_id} ({len(snap.slots)} slots, all busy)")
+            slot = candidates[0]
         record = Claim(
             kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session=slot.session,
             alloc_id=slot.alloc_id, claimed_at=utcnow(), tenant_id=tenant_id,
         )
         ops = [
             kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
-            kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=0),
+            kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=replaces),
         ]
         if held is not None:
             # A stale record (its claim or its slot is gone): replace it, but only if nobody changed it meanwhile.
@@ -282,6 +289,43 @@ async def claim(
             return slot, record
         await asyncio.sleep(0)  # lost a race: read again and try the next lowest slot
     raise ClaimConflict(f"could not claim a slot for {tenant_id} after {attempts} attempts")
+
+
+def _reservation(snap: PoolSnapshot, reserved: Claim | None) -> tuple[SlotState | None, int]:
+    """The slot ``reserved`` still holds and the fence's index to replace; (None, 0) if it no longer stands."""
+    if reserved is None:
+        return None, 0
+    for index, current in snap.claims.items():
+        if current.kind is ClaimKind.FENCE and current.attempt == reserved.attempt:
+            slot = snap.slots.get(index)
+            if slot is not None and slot.session == current.slot_session and slot.alloc_id not in snap.leaving:
+                return slot, current.modify_index
+    return None, 0
+
+
+async def reserve(consul: Consul, snap: PoolSnapshot, slot: SlotState, reason: str) -> Claim | None:
+    """Fence one free slot of ``snap`` for a tenant about to move onto it; the fence, or None if the slot was taken.
+
+    Checked like a claim (the slot unchanged, no claim on it, the leaving
+    record unchanged), so a reservation never lands on a slot someone else got
+    first. ``claim(..., reserved=fence)`` turns it into the tenant's claim;
+    ``drop_claim`` gives it back.
+    """
+    fence = Claim(
+        kind=ClaimKind.FENCE, attempt=uuid.uuid4().hex, slot_session=slot.session, alloc_id=slot.alloc_id,
+        claimed_at=utcnow(), reason=reason,
+    )
+    ops = [
+        kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
+        kv_op("cas", keys.claim(slot.index), value=fence.to_json(), index=0),
+        kv_op("check-index", keys.LEAVING, index=snap.leaving_index) if snap.leaving_index
+        else kv_op("check-not-exists", keys.LEAVING),
+    ]
+    results = await transact(consul, ops)
+    if results is None:
+        return None
+    fence.modify_index = int(results[1]["KV"]["ModifyIndex"])
+    return fence
 
 
 async def release(consul: Consul, tenant_id: str) -> int | None:

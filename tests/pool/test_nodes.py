@@ -96,3 +96,22 @@ async def test_slots_on_a_leaving_node_are_not_free_and_never_claimed(empty_pool
     assert await nodes.publish(consul, nodes.Leaving())
     slot, _ = await protocol.claim(consul, "t_buyer00002", no_handoff)
     assert slot.index == 0
+
+
+async def test_a_slot_reserved_for_a_moving_tenant_goes_to_that_tenant_and_no_buyer(empty_pool: Consul) -> None:
+    consul = empty_pool
+    for index in range(2):
+        state = SlotState(index=index, alloc_id=f"alloc-{index}", mode=SlotMode.WAITING, session=f"sess-{index}",
+                          started_at=utcnow())
+        await consul.kv.put(keys.slot(index), state.to_json())
+    await nodes.publish(consul, nodes.Leaving(allocs=["alloc-0"], nodes={"node-2": "draining"}))
+    snap = await protocol.snapshot(consul)
+    fence = await protocol.reserve(consul, snap, snap.free()[0], "move t_moving00001")
+    assert fence is not None
+    assert await protocol.reserve(consul, snap, snap.free()[0], "move t_other000001") is None, "reserved once"
+
+    with pytest.raises(PoolExhausted):  # a buyer activating meanwhile does not get the reserved slot
+        await protocol.claim(consul, "t_buyer00003", no_handoff)
+    slot, claim = await protocol.claim(consul, "t_moving00001", no_handoff, reserved=fence)
+    assert (slot.index, claim.tenant_id) == (1, "t_moving00001")
+    assert not await protocol.drop_claim(consul, 1, fence), "the reservation became the claim; nothing to give back"
