@@ -208,15 +208,24 @@ class Reconciler:
             await self._reactivate(tenant_id)  # fails the tenant with the right reason, as any re-home would
             return
         # Make sure of the new home first: a free slot fenced for this tenant, so no buyer takes it meanwhile.
-        snap = await protocol.snapshot(act.consul)
-        target = snap.free()
-        fence = await protocol.reserve(act.consul, snap, target[0], f"{MOVE_REASON} {tenant_id}") if target else None
+        # The highest free one: buyers claim the lowest, so the two rarely race for the same slot.
+        fence: Claim | None = None
+        for _ in range(3):
+            snap = await protocol.snapshot(act.consul)
+            free = snap.free()
+            if not free:
+                break
+            target_index = free[-1].index
+            fence = await protocol.reserve(act.consul, snap, free[-1], f"{MOVE_REASON} {tenant_id}")
+            if fence is not None:
+                break
         if fence is None:
-            return  # none free, or taken first: the tenant keeps its slot and a later pass tries again
-        target_index = target[0].index
+            log.info("no free slot to move to yet; the tenant stays where it is", tenant_id=tenant_id, slot=index)
+            return  # the tenant keeps its slot and a later pass tries again
         try:
             if not await protocol.drop_claim(act.consul, index, claim):
-                return  # released or changed meanwhile: the next pass decides afresh
+                log.info("the tenant's claim changed before the move; left to the next pass", tenant_id=tenant_id)
+                return
 
             def stopped(snap: protocol.PoolSnapshot) -> bool:
                 slot = snap.slots.get(index)
