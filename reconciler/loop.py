@@ -190,23 +190,18 @@ class Reconciler:
             return
 
     async def _move(self, tenant_id: str, index: int, claim: Claim) -> None:
-        """Move one tenant off a leaving node: prepare, break (claim removed, old slot stopped), then make.
+        """Move one tenant off a leaving node: reserve a slot, prepare, break (claim removed, old slot stopped), make.
 
-        Everything that may fail by itself (the stored profile, the credentials)
-        is done while the old slot still serves. The claim is removed only if it
+        The reservation comes first, as soon as a slot is free (buyers waiting
+        for one are woken by the same change). Everything that may fail by
+        itself (the stored profile, the credentials) is done while the old slot
+        still serves. The claim is removed only if it
         is still the one read, so a pass that raced a release or another leader
         changes nothing. A leader that dies midway leaves the tenant unassigned,
         which the next leader serves like any unassigned tenant (never on a
         leaving node, which is never free).
         """
         act = self.activator
-        try:
-            if await act.check_stored_spec(tenant_id) is None:
-                return
-            await act.restore_credentials(tenant_id)
-        except (InvalidTenantSpec, TenantSecretMissing):
-            await self._reactivate(tenant_id)  # fails the tenant with the right reason, as any re-home would
-            return
         # Make sure of the new home first: a free slot fenced for this tenant, so no buyer takes it meanwhile.
         # The highest free one: buyers claim the lowest, so the two rarely race for the same slot.
         fence: Claim | None = None
@@ -223,6 +218,13 @@ class Reconciler:
             log.info("no free slot to move to yet; the tenant stays where it is", tenant_id=tenant_id, slot=index)
             return  # the tenant keeps its slot and a later pass tries again
         try:
+            try:  # while the old slot still serves
+                if await act.check_stored_spec(tenant_id) is None:
+                    return
+                await act.restore_credentials(tenant_id)
+            except (InvalidTenantSpec, TenantSecretMissing):
+                await self._reactivate(tenant_id)  # fails the tenant with the right reason, as any re-home would
+                return
             if not await protocol.drop_claim(act.consul, index, claim):
                 log.info("the tenant's claim changed before the move; left to the next pass", tenant_id=tenant_id)
                 return
