@@ -5,19 +5,15 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from bot_runtime import turns
-
 # Imported before the slot is assigned: aiogram's types take seconds to import,
 # which a slot pays while WAITING so that activation takes well under a second.
-# Slots starting on one node take turns at it (``bot_runtime.turns``).
-with turns.turn():
-    import aiogram.types  # noqa: F401
+import aiogram.types  # noqa: F401
 
-    from bot_runtime.health import HealthServer
-    from bot_runtime.settings import RuntimeSettings
-    from bot_runtime.slot import Slot
-    from botpool import logs, wiring
-    from botpool import settings as cfg
+from bot_runtime.health import HealthServer
+from bot_runtime.settings import RuntimeSettings
+from bot_runtime.slot import Slot
+from botpool import logs, wiring
+from botpool import settings as cfg
 
 
 async def main() -> None:
