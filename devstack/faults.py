@@ -188,6 +188,8 @@ class Rig:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _checker: TgUser = field(default_factory=lambda: TgUser(id=990_001, first_name="Checker"))
     _drained: str | None = None
+    #: Watched tenants the drained node served when its drain began.
+    _on_drained: list[str] = field(default_factory=list)
     _answers_from: float | None = None
 
     # ------------------------------------------------------------------ set-up
@@ -350,6 +352,7 @@ class Rig:
                  "Meta": {"message": "fault suite: drain_node"}}
         await self._nomad_put(f"/v1/node/{node_id}/drain", drain)
         self._drained = node_id
+        self._on_drained = on_node
         await self._wait_drained(node_id, timeout_s=DRAIN_DEADLINE_S + 90)
         self._answers_from = time.monotonic()  # every tenant must answer again from the other node
         return [f"drained node {name_of[node_id]} (deadline {DRAIN_DEADLINE_S} s); watched tenants on it: {on_node}"]
@@ -374,6 +377,7 @@ class Rig:
             await self._nomad_put(f"/v1/node/{self._drained}/eligibility", {"Eligibility": "eligible"})
             await self._rebalance(self._drained)
             self._drained = None
+            self._on_drained = []
 
     async def _rebalance(self, node_id: str) -> None:
         """Move half the free slots onto ``node_id``, which came back empty, as an operator would.
@@ -468,6 +472,11 @@ class Rig:
             unresolved=problems,
             notes=[
                 *notes, *(f"not served: {t}" for t in lost_activations),
+                "longest silence per watched tenant: " + ", ".join(
+                    f"{p.tenant.tenant_id} {p.longest_silence(fault_at, end):.1f} s"
+                    + (" (on the drained node)" if p.tenant.tenant_id in self._on_drained else "")
+                    for p in self.probes
+                ),
                 f"bookings confirmed meanwhile: {booked}, failed steps "
                 f"{sum(b.failed_steps for b in self.bookers) - failed_before}; activations acknowledged "
                 f"{self.churn.acknowledged - acked_before}, refused {self.churn.refused - refused_before}",
@@ -494,6 +503,10 @@ class Rig:
         if len(snap.free()) < SCALER_KNOBS["MIN_FREE_BOTS"] - 1:  # one may be mid-claim by the churn
             problems.append(f"only {len(snap.free())} free slots")
         problems += [f"silent:{p.tenant.tenant_id}" for p in self.probes if p.first_answer_after(fault_at) is None]
+        if self._drained is not None:  # every watched tenant answers from a slot on another node
+            placed = await self._watched_nodes()
+            problems += [f"on drained node:{t.tenant_id}" for t in self.watched
+                         if placed.get(t.tenant_id, self._drained) == self._drained]
         return problems
 
     async def settle(self, fault_at: float, *, timeout_s: float) -> tuple[float, list[str]]:

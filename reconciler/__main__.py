@@ -1,9 +1,12 @@
 """``python -m reconciler``: run the reconciler (any number of instances; one leads).
 
-The election and the reconcile loop each run until SIGTERM and survive any
-error on their own. Should either end anyway, the process gives up the lock
-and exits with status 1, so that a standby leads and Nomad restarts this one,
-instead of holding the lock with nothing reconciling.
+The election, the reconcile loop and the leader's watch of Nomad's nodes
+(which publishes the slots on draining, ineligible or down nodes,
+``botpool.pool.nodes``; it needs Nomad's ``node:read`` and the namespace's
+``read-job``) each run until SIGTERM and survive any error on their own.
+Should one end anyway, the process gives up the lock and exits with status
+1, so that a standby leads and Nomad restarts this one, instead of holding the
+lock with nothing reconciling.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import sys
 
 import structlog
 
-from botpool import logs, wiring
+from botpool import jobspec, logs, wiring
+from botpool import settings as cfg
 from botpool.leader import LeaderElection
+from botpool.pool import nodes
 from reconciler.loop import Reconciler
 
 log = structlog.get_logger("reconciler")
@@ -27,8 +32,9 @@ async def main() -> int:
     """Connect, campaign for leadership and reconcile until SIGTERM; the exit status (1: a task ended early)."""
     with wiring.exit_on_configuration_error("reconciler"):
         settings = wiring.ControlPlaneSettings.load()
+        nomad_settings = cfg.load(cfg.NomadSettings)
     logs.setup("reconciler")
-    async with wiring.control_plane(settings, db_max_size=6) as plane:
+    async with wiring.control_plane(settings, db_max_size=6) as plane, wiring.nomad(nomad_settings) as nomad:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -38,6 +44,10 @@ async def main() -> int:
         tasks = [
             asyncio.create_task(leader.run(), name="election"),
             asyncio.create_task(reconciler.run(stop, leader), name="reconcile"),
+            asyncio.create_task(
+                nodes.follow(plane.consul, nomad, jobspec.POOL.id, leading=lambda: leader.is_leader, stop=stop),
+                name="nodes",
+            ),
         ]
         stopper = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)

@@ -5,6 +5,14 @@ connection reset, PostgreSQL restarting) is logged once with its cause, the
 loop pauses with a doubling, bounded delay and carries on, and says so when
 passes succeed again. A loop that died silently while its process kept the
 leader lock would leave every tenant of a dead slot unserved.
+
+A tenant served on a node that is leaving (draining, ineligible or down, as
+``botpool.pool.nodes`` publishes it) is moved before Nomad stops its slot:
+one tenant at a time, break-before-make (its claim is removed and its old slot
+seen to stop before a slot on another node is claimed, so one bot is never
+polled from two slots), and only once a free slot elsewhere is reserved for it
+(fenced, so a buyer activating meanwhile cannot take it).
+Each moved tenant is silent for about one activation.
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ from botpool.tenancy.activation import Activator
 
 log = structlog.get_logger("reconciler")
 
+#: Reason of the fence that reserves a free slot for a tenant moving off a leaving node.
+MOVE_REASON = "move"
+#: A move reservation older than this that no move of this process owns was left by a leader that died.
+RESERVATION_MAX_AGE_S = 60.0
+
 
 @dataclass
 class Timing:
@@ -49,6 +62,8 @@ class Timing:
     max_failed_rounds: int = 5
     #: Longest pause of the loop after a failed pass (it doubles from one second).
     error_pause_max_s: float = 30.0
+    #: How long a tenant moved off a leaving node waits for its old slot to stop before it is claimed elsewhere.
+    move_stop_timeout_s: float = 10.0
 
 
 @dataclass
@@ -62,6 +77,8 @@ class Reconciler:
     #: Tenants whose last re-activation raised something unexpected: (monotonic time to retry at, pause).
     _retry_at: dict[str, tuple[float, float]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: The tenant being moved off a leaving node (one at a time), or None.
+    _moving: str | None = None
 
     def _persisting(self, problem: str, grace: float) -> bool:
         now = time.monotonic()
@@ -105,6 +122,7 @@ class Reconciler:
                 actions.append(f"dropped orphaned claim of {orphan.tenant_id} on slot {index}")
 
         wall = time.time()
+        movable: list[tuple[int, store.TenantRecord, Claim]] = []
         for tenant_id, tenant in desired.items():
             if tenant_id in self._inflight:
                 continue
@@ -131,6 +149,8 @@ class Reconciler:
                         db, tenant_id, "active", expected=(tenant.status,), slot_index=index,
                         bot_username=slot.bot_username,
                     ))
+                if slot.alloc_id in snap.leaving:
+                    movable.append((index, tenant, claim))
                 continue
             if slot.attempt == claim.attempt and slot.error:
                 self._start(tenant, index, claim, actions, f"slot refused: {slot.error[:80]}", now, refusal=slot.error)
@@ -138,9 +158,101 @@ class Reconciler:
             if (now - claim.claimed_at).total_seconds() > self.timing.ack_timeout_s:
                 self._start(tenant, index, claim, actions, "not acknowledged", now)
 
+        self._move_one(sorted(movable, key=lambda m: m[0]), snap, actions, now)
+        await self._sweep_reservations(snap, actions)
+
         for stale in set(self._first_seen) - problems:
             del self._first_seen[stale]
         return actions
+
+    def _move_one(
+        self, movable: list[tuple[int, store.TenantRecord, Claim]], snap: protocol.PoolSnapshot,
+        actions: list[str], now: datetime,
+    ) -> None:
+        """Start moving the first tenant served on a leaving node, unless a move is under way or no slot is free.
+
+        One at a time keeps each tenant's silence to one activation and leaves
+        the free slots to new buyers too; waiting for a free slot (the scaler
+        adds them on other nodes) means a tenant is never taken off a slot that
+        still serves it with nowhere to go.
+        """
+        if self._moving is not None or not movable or not snap.free():
+            return
+        for index, tenant, claim in movable:
+            if tenant.tenant_id in self._inflight or not self._due(tenant, now):
+                continue
+            self._moving = tenant.tenant_id
+            self._inflight.add(tenant.tenant_id)
+            actions.append(f"moving {tenant.tenant_id} off slot {index} (its node is leaving)")
+            log.info("moving tenant off a leaving node", tenant_id=tenant.tenant_id, slot=index,
+                     alloc_id=claim.alloc_id)
+            self._spawn(self._move(tenant.tenant_id, index, claim), tenant.tenant_id, name="move")
+            return
+
+    async def _move(self, tenant_id: str, index: int, claim: Claim) -> None:
+        """Move one tenant off a leaving node: reserve a slot, prepare, break (claim removed, old slot stopped), make.
+
+        The reservation comes first, as soon as a slot is free (buyers waiting
+        for one are woken by the same change). Everything that may fail by
+        itself (the stored profile, the credentials) is done while the old slot
+        still serves. The claim is removed only if it
+        is still the one read, so a pass that raced a release or another leader
+        changes nothing. A leader that dies midway leaves the tenant unassigned,
+        which the next leader serves like any unassigned tenant (never on a
+        leaving node, which is never free).
+        """
+        act = self.activator
+        # Make sure of the new home first: a free slot fenced for this tenant, so no buyer takes it meanwhile.
+        # The highest free one: buyers claim the lowest, so the two rarely race for the same slot.
+        fence: Claim | None = None
+        for _ in range(3):
+            snap = await protocol.snapshot(act.consul)
+            free = snap.free()
+            if not free:
+                break
+            target_index = free[-1].index
+            fence = await protocol.reserve(act.consul, snap, free[-1], f"{MOVE_REASON} {tenant_id}")
+            if fence is not None:
+                break
+        if fence is None:
+            log.info("no free slot to move to yet; the tenant stays where it is", tenant_id=tenant_id, slot=index)
+            return  # the tenant keeps its slot and a later pass tries again
+        try:
+            try:  # while the old slot still serves
+                if await act.check_stored_spec(tenant_id) is None:
+                    return
+                await act.restore_credentials(tenant_id)
+            except (InvalidTenantSpec, TenantSecretMissing):
+                await self._reactivate(tenant_id)  # fails the tenant with the right reason, as any re-home would
+                return
+            if not await protocol.drop_claim(act.consul, index, claim):
+                log.info("the tenant's claim changed before the move; left to the next pass", tenant_id=tenant_id)
+                return
+
+            def stopped(snap: protocol.PoolSnapshot) -> bool:
+                slot = snap.slots.get(index)
+                return slot is None or slot.alloc_id != claim.alloc_id or slot.tenant_id != tenant_id
+
+            try:
+                await protocol.wait_until(act.consul, stopped, timeout_s=self.timing.move_stop_timeout_s)
+            except TimeoutError:  # a slot that does not answer is dead or frozen (a frozen one never polls again)
+                log.warning("old slot did not confirm it stopped; moving on", tenant_id=tenant_id, slot=index)
+            await self._reactivate(tenant_id, prepared=True, reserved=fence)
+        finally:
+            with contextlib.suppress(Exception):  # unused (the claim replaced it, or it failed): give it back
+                await protocol.drop_claim(act.consul, target_index, fence)
+
+    async def _sweep_reservations(self, snap: protocol.PoolSnapshot, actions: list[str]) -> None:
+        """Remove move reservations no move in this process owns and older than a minute (a leader that died)."""
+        for index, fence in snap.claims.items():
+            if fence.kind is not ClaimKind.FENCE or not (fence.reason or "").startswith(MOVE_REASON):
+                continue
+            if self._moving is not None and fence.reason == f"{MOVE_REASON} {self._moving}":
+                continue
+            if (utcnow() - fence.claimed_at).total_seconds() > RESERVATION_MAX_AGE_S and await self._guarded(
+                "", "drop reservation", protocol.drop_claim(self.activator.consul, index, fence)
+            ):
+                actions.append(f"dropped a stale move reservation on slot {index}")
 
     async def _guarded(self, tenant_id: str, what: str, step: Awaitable[object]) -> bool:
         """Run one repair of one tenant; a failure is logged and skipped so it never holds up the others.
@@ -172,12 +284,20 @@ class Reconciler:
                     failed_rounds=tenant.activation_attempts)
 
         async def work() -> None:
+            if claim is not None and rotation.is_theft(refusal):
+                await rotation.record(self.activator.db, tenant_id, claim.attempt, refusal or "")
+            if claim is not None and index is not None:
+                await protocol.drop_claim(self.activator.consul, index, claim)
+            await self._reactivate(tenant_id)
+
+        self._spawn(work(), tenant_id, name="reactivate")
+
+    def _spawn(self, work: Awaitable[None], tenant_id: str, *, name: str) -> None:
+        """Run one tenant's repair in the background; a failure backs that tenant off, never the loop."""
+
+        async def guarded() -> None:
             try:
-                if claim is not None and rotation.is_theft(refusal):
-                    await rotation.record(self.activator.db, tenant_id, claim.attempt, refusal or "")
-                if claim is not None and index is not None:
-                    await protocol.drop_claim(self.activator.consul, index, claim)
-                await self._reactivate(tenant_id)
+                await work
                 self._retry_at.pop(tenant_id, None)
             except Exception as exc:  # Vault, Consul or PostgreSQL unavailable, or a bug: back off, never die
                 pause = min(self.timing.retry_max_s, 2 * self._retry_at.get(tenant_id, (0.0, 0.5))[1])
@@ -187,14 +307,19 @@ class Reconciler:
             finally:
                 self._inflight.discard(tenant_id)
                 self._first_seen.pop(f"unassigned:{tenant_id}", None)
+                if self._moving == tenant_id:
+                    self._moving = None
 
-        task = asyncio.get_running_loop().create_task(work(), name=f"reactivate-{tenant_id}")
+        task = asyncio.get_running_loop().create_task(guarded(), name=f"{name}-{tenant_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _reactivate(self, tenant_id: str) -> None:
+    async def _reactivate(self, tenant_id: str, *, prepared: bool = False, reserved: Claim | None = None) -> None:
         """Check, re-provision and re-assign one tenant; a failure that would repeat ends as 'failed' with an alert.
 
+        ``prepared``: the profile was checked and the credentials restored just
+        before (a move off a leaving node does that while the old slot serves);
+        ``reserved`` is the slot fenced for the move.
         A bad stored specification, a secret missing from Vault and a token
         Telegram rejects fail the tenant at once. Slots that all fail it count
         one round (stored, with the time the next may start); after
@@ -203,10 +328,11 @@ class Reconciler:
         """
         act = self.activator
         try:
-            if await act.check_stored_spec(tenant_id) is None:
-                return  # the row is gone
-            await act.restore_credentials(tenant_id)  # a crash between provisioning steps leaves them mismatched
-            result = await act.assign(tenant_id)
+            if not prepared:
+                if await act.check_stored_spec(tenant_id) is None:
+                    return  # the row is gone
+                await act.restore_credentials(tenant_id)  # a crash between provisioning steps leaves them mismatched
+            result = await act.assign(tenant_id, reserved=reserved)
         except InvalidTenantSpec as exc:
             await act.fail(tenant_id, f"{store.FAILED_BAD_SPECIFICATION}: {exc}")
         except TenantSecretMissing as exc:

@@ -18,6 +18,10 @@ Why these sources:
   gone) and every claim (tenant assignments and scale-in fences).
 - **Consul health** of service ``bot-pool-slot``: a slot counts as free only
   while its check is passing, so a slot being deregistered is never offered.
+- **Leaving nodes** (``botpool.pool.nodes``, published in the same pool
+  prefix by the reconciler from Nomad's node list): a slot on a node that is
+  draining, ineligible or down is not free, and a tenant served there will
+  need a slot elsewhere, so the scaler adds slots before the drain stops them.
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ class PoolReading:
     consul_index: int = 0
     #: Indexes of orphaned tenant claims (their tenant moved on): left for the reconciler to clean, never busy.
     orphans: frozenset[int] = frozenset()
+    #: Allocations on draining, ineligible or down nodes (``botpool.pool.nodes``): going away, never free.
+    leaving: frozenset[str] = frozenset()
 
     @cached_property
     def slot_at(self) -> dict[int, SlotView]:
@@ -106,11 +112,12 @@ class PoolReading:
 
     @cached_property
     def free_indexes(self) -> tuple[int, ...]:
-        """Indexes inside the group whose slot is healthy, WAITING and unclaimed: what a buyer can get now."""
+        """Indexes inside the group whose slot is healthy, WAITING, unclaimed and not leaving: what a buyer can get."""
         return tuple(
             s.index
             for s in sorted(self.slots, key=lambda v: v.index)
             if s.index < self.desired and s.healthy and s.mode is SlotMode.WAITING and s.index not in self.claim_at
+            and s.alloc_id not in self.leaving
         )
 
     @property
@@ -155,6 +162,11 @@ class PoolReading:
         return len(self.busy_indexes)
 
     @property
+    def moving(self) -> int:
+        """Tenants held on a leaving node: each will take a free slot elsewhere before (or when) its node goes."""
+        return sum(1 for s in self.slots if s.alloc_id in self.leaving and s.index in self.busy_indexes)
+
+    @property
     def active(self) -> int:
         """Slots whose tenant's bot is running."""
         return sum(1 for s in self.slots if s.mode is SlotMode.ACTIVE)
@@ -190,6 +202,7 @@ class PoolReading:
             "active": self.active,
             "pending": self.pending,
             "running": self.running,
+            "moving": self.moving,
         }
 
 
@@ -239,7 +252,7 @@ class PoolSource:
             return PoolReading(
                 at=time.time(), job_found=False, desired=0, placed=0, running=0, job_modify_index=0,
                 scaling_min=0, scaling_max=None, last_scale_at=None, slots=slots, claims=claims,
-                consul_index=snap.index, orphans=orphans,
+                consul_index=snap.index, orphans=orphans, leaving=snap.leaving,
             )
         group = (status.get("TaskGroups") or {}).get(self.group) or {}
         events = [e for e in group.get("Events") or [] if not e.get("Error") and e.get("Count") is not None]
@@ -259,6 +272,7 @@ class PoolSource:
             claims=claims,
             consul_index=snap.index,
             orphans=orphans,
+            leaving=snap.leaving,
         )
 
     async def _read_nomad(self) -> tuple[dict[str, Any] | None, _GroupSpec | None]:

@@ -8,7 +8,9 @@ on the arithmetic. The rules, in order:
 2. **Over the cap** (an operator lowered ``MAX_TOTAL_BOTS`` or the job's
    ``scaling { max }``): shrink toward the cap, but only through free slots.
 3. **Shortage**: fewer than ``MIN_FREE_BOTS`` slots free *or on their way*
-   (pending slots that will arrive free). Slots on their way count, so a
+   (pending slots that will arrive free), after setting aside one for every
+   tenant that must move off a leaving node (draining, ineligible or down;
+   slots there are never free). Slots on their way count, so a
    shortage already answered by a scale-up is not answered twice while the
    new slots boot. Grow by ``SCALE_BATCH`` (more if the shortage is deeper),
    never beyond ``min(MAX_TOTAL_BOTS, scaling max)``; at the cap, say so.
@@ -143,19 +145,21 @@ def decide(reading: PoolReading, settings: ScalerSettings, now: float) -> Decisi
             f"{desired} slots is above the cap of {limit}, but the top slots are busy or still starting",
         )
 
-    supply = reading.free + reading.pending_free
+    supply = reading.free + reading.pending_free - reading.moving
+    moving = f", {reading.moving} to move off leaving nodes" if reading.moving else ""
     if supply < settings.min_free:
         if desired >= limit:
             return verdict(
                 Action.NONE, desired, Reason.AT_CAP,
-                f"only {reading.free} free (+{reading.pending_free} starting) but the pool is at its cap of {limit}",
+                f"only {reading.free} free (+{reading.pending_free} starting{moving}) but the pool is at its cap "
+                f"of {limit}",
             )
         step = max(settings.batch, settings.min_free - supply)
         target = min(limit, desired + step)
         return verdict(
             Action.UP, target, Reason.SHORTAGE,
-            f"only {reading.free} free (+{reading.pending_free} starting), below MIN_FREE_BOTS={settings.min_free}; "
-            f"adding {target - desired}",
+            f"only {reading.free} free (+{reading.pending_free} starting{moving}), below "
+            f"MIN_FREE_BOTS={settings.min_free}; adding {target - desired}",
         )
 
     if reading.free > settings.max_free:

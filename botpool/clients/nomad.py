@@ -2,7 +2,7 @@
 
 Why not python-nomad: it is synchronous and has no group scale call, and
 botpool's scaler needs conditional scale calls and blocking queries inside one
-event loop. The API surface botpool uses is eight endpoints, so a typed httpx
+event loop. The API surface botpool uses is about ten endpoints, so a typed httpx
 client is smaller than an adapter around the library would be.
 """
 
@@ -148,6 +148,12 @@ class NomadClient:
         """Return the job's allocations and the index; with ``index`` it blocks until they change."""
         params: dict[str, Any] = {"index": index, "wait": wait} if index else {}
         resp = await self._call("GET", f"/v1/job/{job_id}/allocations", params=params)
+        return resp.json(), int(resp.headers.get("X-Nomad-Index", "0"))
+
+    async def nodes(self, *, index: int = 0, wait: str = "30s") -> tuple[list[dict[str, Any]], int]:
+        """Return the client nodes (drain, eligibility, status) and the index; with ``index`` it blocks on a change."""
+        params: dict[str, Any] = {"index": index, "wait": wait} if index else {}
+        resp = await self._call("GET", "/v1/nodes", params=params)
         return resp.json(), int(resp.headers.get("X-Nomad-Index", "0"))
 
     async def stop(self, job_id: str, *, purge: bool = False) -> None:

@@ -7,6 +7,8 @@ POOL = ROOT + "pool/"
 SLOTS = POOL + "slots/"
 CLAIMS = POOL + "claims/"
 TENANTS = POOL + "tenants/"
+#: The pool allocations on draining, ineligible or down Nomad nodes (``botpool.pool.nodes``): never free.
+LEAVING = POOL + "leaving"
 ALERTS = ROOT + "alerts/"
 LEADERS = ROOT + "leaders/"
 

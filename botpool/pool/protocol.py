@@ -13,6 +13,11 @@ version with an incompatible record) is skipped: the rest of the pool stays
 usable, the key is reported once per ``ModifyIndex`` (a log line and an
 alert), and a slot whose claim key is unreadable is not offered, because its
 claim key is taken.
+
+A slot on a Nomad node that is draining, ineligible or down is not free
+either: the reconciler publishes those allocations (``botpool.pool.nodes``),
+``free()`` leaves them out, and every claim checks in its transaction that the
+published list is the one it read, so no tenant lands on a slot that is leaving.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from botpool.pool.model import (
     utcnow,
     validate_tenant_id,
 )
+from botpool.pool.nodes import Leaving
 
 log = structlog.get_logger("botpool.pool")
 
@@ -62,16 +68,25 @@ class PoolSnapshot:
     claims: dict[int, Claim] = field(default_factory=dict)
     tenants: dict[str, tuple[int, int]] = field(default_factory=dict)  # tenant -> (slot index, modify index)
     unreadable: dict[str, int] = field(default_factory=dict)  # key -> modify index, for values skipped
+    #: Allocations on nodes that are draining, ineligible or down (``botpool.pool.nodes``): never offered.
+    leaving: frozenset[str] = frozenset()
+    #: ModifyIndex of the published leaving record (0: none published), which every claim checks.
+    leaving_index: int = 0
 
     def free(self) -> list[SlotState]:
-        """Waiting slots with no claim, lowest index first: what a buyer can get right now."""
+        """Waiting slots with no claim and not on a leaving node, lowest index first: what a buyer can get now."""
         return sorted(
             (
                 s for i, s in self.slots.items()
                 if s.mode is SlotMode.WAITING and i not in self.claims and keys.claim(i) not in self.unreadable
+                and s.alloc_id not in self.leaving
             ),
             key=lambda s: s.index,
         )
+
+    def on_leaving_node(self) -> list[SlotState]:
+        """Slots whose allocation sits on a leaving node, lowest index first (whatever they are doing)."""
+        return sorted((s for s in self.slots.values() if s.alloc_id in self.leaving), key=lambda s: s.index)
 
     def active(self) -> list[SlotState]:
         """Slots serving a tenant."""
@@ -174,6 +189,9 @@ async def snapshot(consul: Consul, *, index: int | None = None, wait: str = "30s
                 snap.claims[keys.index_of(key)] = Claim.from_kv(entry)
             elif key.startswith(keys.TENANTS):
                 snap.tenants[key[len(keys.TENANTS) :]] = (tenant_slot_index(entry), int(entry["ModifyIndex"]))
+            elif key == keys.LEAVING:
+                snap.leaving_index = int(entry["ModifyIndex"])  # before decoding: a claim must check even a bad one
+                snap.leaving = frozenset(Leaving.from_kv(entry).allocs)
         except (MalformedRecord, ValueError) as exc:  # ValueError: a key not ending in a slot index
             snap.unreadable[key] = int(entry["ModifyIndex"])
             await report_unreadable(consul, key, int(entry["ModifyIndex"]), str(exc))
@@ -200,7 +218,8 @@ Deliver = Callable[[SlotState, Claim], Awaitable[None]]
 
 
 async def claim(
-    consul: Consul, tenant_id: str, deliver: Deliver, *, exclude: set[int] | None = None, attempts: int = 50
+    consul: Consul, tenant_id: str, deliver: Deliver, *, exclude: set[int] | None = None, attempts: int = 50,
+    reserved: Claim | None = None,
 ) -> tuple[SlotState, Claim]:
     """Assign ``tenant_id`` to the lowest-index free slot and return that slot and the claim.
 
@@ -218,6 +237,10 @@ async def claim(
     whose claim remains is moved with its old claim deleted in the same
     transaction: a returning old process finds no claim to re-adopt, so one
     bot never runs in two slots.
+
+    ``reserved`` is a fence from ``reserve``: while it still stands, the claim
+    replaces it on that slot (no one else could take the slot meanwhile);
+    once it is gone, the claim takes the lowest free slot as usual.
     """
     validate_tenant_id(tenant_id)
     for _ in range(attempts):
@@ -225,17 +248,19 @@ async def claim(
         held = snap.tenants.get(tenant_id)
         if held is not None and held[0] in snap.claims and held[0] in snap.slots:
             return snap.slots[held[0]], snap.claims[held[0]]
-        candidates = [s for s in snap.free() if s.index not in (exclude or set())]
-        if not candidates:
-            raise PoolExhausted(f"no free slot for tenant {tenant_id} ({len(snap.slots)} slots, all busy)")
-        slot = candidates[0]
+        slot, replaces = _reservation(snap, reserved)
+        if slot is None:
+            candidates = [s for s in snap.free() if s.index not in (exclude or set())]
+            if not candidates:
+                raise PoolExhausted(f"no free slot for tenant {tenant_id} ({len(snap.slots)} slots, all busy)")
+            slot = candidates[0]
         record = Claim(
             kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session=slot.session,
             alloc_id=slot.alloc_id, claimed_at=utcnow(), tenant_id=tenant_id,
         )
         ops = [
             kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
-            kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=0),
+            kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=replaces),
         ]
         if held is not None:
             # A stale record (its claim or its slot is gone): replace it, but only if nobody changed it meanwhile.
@@ -247,6 +272,11 @@ async def claim(
         else:
             unreadable = snap.unreadable.get(keys.tenant(tenant_id), 0)  # an unreadable record is replaced too
             ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=unreadable))
+        # The slot was not on a leaving node when read, and the list of those has not changed since.
+        if snap.leaving_index:
+            ops.append(kv_op("check-index", keys.LEAVING, index=snap.leaving_index))
+        else:
+            ops.append(kv_op("check-not-exists", keys.LEAVING))
         results = await transact(consul, ops)
         if results is not None:
             record.modify_index = int(results[1]["KV"]["ModifyIndex"])
@@ -259,6 +289,43 @@ async def claim(
             return slot, record
         await asyncio.sleep(0)  # lost a race: read again and try the next lowest slot
     raise ClaimConflict(f"could not claim a slot for {tenant_id} after {attempts} attempts")
+
+
+def _reservation(snap: PoolSnapshot, reserved: Claim | None) -> tuple[SlotState | None, int]:
+    """The slot ``reserved`` still holds and the fence's index to replace; (None, 0) if it no longer stands."""
+    if reserved is None:
+        return None, 0
+    for index, current in snap.claims.items():
+        if current.kind is ClaimKind.FENCE and current.attempt == reserved.attempt:
+            slot = snap.slots.get(index)
+            if slot is not None and slot.session == current.slot_session and slot.alloc_id not in snap.leaving:
+                return slot, current.modify_index
+    return None, 0
+
+
+async def reserve(consul: Consul, snap: PoolSnapshot, slot: SlotState, reason: str) -> Claim | None:
+    """Fence one free slot of ``snap`` for a tenant about to move onto it; the fence, or None if the slot was taken.
+
+    Checked like a claim (the slot unchanged, no claim on it, the leaving
+    record unchanged), so a reservation never lands on a slot someone else got
+    first. ``claim(..., reserved=fence)`` turns it into the tenant's claim;
+    ``drop_claim`` gives it back.
+    """
+    fence = Claim(
+        kind=ClaimKind.FENCE, attempt=uuid.uuid4().hex, slot_session=slot.session, alloc_id=slot.alloc_id,
+        claimed_at=utcnow(), reason=reason,
+    )
+    ops = [
+        kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
+        kv_op("cas", keys.claim(slot.index), value=fence.to_json(), index=0),
+        kv_op("check-index", keys.LEAVING, index=snap.leaving_index) if snap.leaving_index
+        else kv_op("check-not-exists", keys.LEAVING),
+    ]
+    results = await transact(consul, ops)
+    if results is None:
+        return None
+    fence.modify_index = int(results[1]["KV"]["ModifyIndex"])
+    return fence
 
 
 async def release(consul: Consul, tenant_id: str) -> int | None:

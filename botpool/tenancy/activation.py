@@ -237,7 +237,7 @@ class Activator:
         )
         return True
 
-    async def assign(self, tenant_id: str) -> ActivationResult:
+    async def assign(self, tenant_id: str, *, reserved: Claim | None = None) -> ActivationResult:
         """Claim a slot, hand it a fresh wrapped token and wait for its acknowledgement; retry on other slots.
 
         Waits its turn for a free slot until ``pool_wait_s`` has truly run out:
@@ -247,7 +247,8 @@ class Activator:
         raised: the reconciler serves it as soon as it can, so nobody is told
         "failed" about a bot that will run. A refusal showing that someone used
         the handoff first rotates the tenant's credentials before the next slot
-        (``botpool.tenancy.rotation``).
+        (``botpool.tenancy.rotation``). ``reserved``: a slot fenced for this
+        tenant (``protocol.reserve``, a move off a leaving node) is tried first.
         """
         started = time.monotonic()
         deadline = started + self.pool_wait_s
@@ -256,7 +257,7 @@ class Activator:
         await rotation.settle(self, tenant_id)  # credentials known to be stolen are never handed out again
         for _ in range(MAX_SLOT_ATTEMPTS):
             try:
-                slot, claim = await self._claim_when_free(tenant_id, excluded, deadline)
+                slot, claim = await self._claim_when_free(tenant_id, excluded, deadline, reserved)
             except PoolExhausted:
                 await store.note_waiting(self.db, tenant_id, f"waiting for a free slot ({self.pool_wait_s:.0f} s)")
                 raise ActivationPending(
@@ -294,7 +295,7 @@ class Activator:
         )
 
     async def _claim_when_free(
-        self, tenant_id: str, excluded: set[int], deadline: float
+        self, tenant_id: str, excluded: set[int], deadline: float, reserved: Claim | None = None
     ) -> tuple[SlotState, Claim]:
         """Claim the lowest free slot, waiting (blocking queries on the pool) until ``deadline`` for one.
 
@@ -318,7 +319,9 @@ class Activator:
                 wrapped_at = time.monotonic()
             try:
                 deliver = self.deliverer(wrapped, excluded)
-                return await protocol.claim(self.consul, tenant_id, deliver, exclude=excluded)
+                return await protocol.claim(
+                    self.consul, tenant_id, deliver, exclude=excluded, reserved=None if excluded else reserved
+                )
             except (PoolExhausted, ClaimConflict):
                 pass  # none free right now, or others won every race: wait for the pool to change
             except HandoffRefused as exc:

@@ -38,6 +38,7 @@ def reading(
     fenced: Iterable[int] = (),
     claimed_missing: Iterable[int] = (),
     extra_slots: Iterable[int] = (),
+    leaving: Iterable[int] = (),
     scaling_min: int = 1,
     scaling_max: int | None = 100,
     last_scale_at: float | None = None,
@@ -48,7 +49,8 @@ def reading(
     ``busy`` hold a tenant (ACTIVE, or WAITING with a fresh tenant claim when ``active`` is False);
     ``missing`` have no slot key yet (placed, not healthy); ``unhealthy`` have a key but a failing
     check; ``fenced`` are DRAINING under a scale-in fence; ``claimed_missing`` hold a tenant claim
-    while their slot is restarting; ``extra_slots`` are slots at indexes >= desired (being stopped).
+    while their slot is restarting; ``extra_slots`` are slots at indexes >= desired (being stopped);
+    ``leaving`` run on a node that is draining (their allocations are published as leaving).
     """
     restarting = set(claimed_missing)
     busy, missing, unhealthy, fenced = set(busy), set(missing) | restarting, set(unhealthy), set(fenced)
@@ -76,5 +78,5 @@ def reading(
     return PoolReading(
         at=time.time(), job_found=job_found, desired=desired, placed=desired, running=desired,
         job_modify_index=42, scaling_min=scaling_min, scaling_max=scaling_max, last_scale_at=last_scale_at,
-        slots=tuple(slots), claims=tuple(claims),
+        slots=tuple(slots), claims=tuple(claims), leaving=frozenset(f"alloc-{i}" for i in leaving),
     )

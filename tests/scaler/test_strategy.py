@@ -34,6 +34,17 @@ def test_a_restarting_busy_slot_is_not_free_capacity_on_its_way() -> None:
     assert decide(r, settings(), NOW).action is Action.UP
 
 
+def test_slots_on_a_draining_node_are_not_free_and_its_tenants_need_slots_elsewhere() -> None:
+    # Slots 1 and 5-9 run on a node being drained; slot 1 serves a tenant that must move.
+    drained = reading(10, busy=[0, 1], leaving=[1, 5, 6, 7, 8, 9])
+    assert (drained.free_indexes, drained.moving) == ((2, 3, 4), 1)
+    d = decide(drained, settings(), NOW)
+    assert (d.action, d.target, d.reason) == (Action.UP, 15, Reason.SHORTAGE)
+    assert "1 to move off leaving nodes" in d.detail
+    # The same pool with no node leaving has eight free slots: nothing to add.
+    assert decide(reading(10, busy=[0, 1]), settings(), NOW).reason is Reason.BALANCED
+
+
 def test_exactly_min_free_is_enough() -> None:
     assert decide(reading(10, busy=range(7)), settings(), NOW).action is Action.NONE
 
