@@ -32,8 +32,8 @@ CONSUL_JOB_ROLES = {"bot-pool": "slot", "pool-scaler": "scaler", "sales-bot": "s
 NOMAD_JOB_ROLES = {"pool-scaler": ("scaler", "scaler", "scaler")}
 #: Roles whose Consul token the stack makes (the slot's comes from its workload identity instead).
 CONSUL_TOKEN_ROLES = ("agent", "nomad", "scaler", "reconciler", "sales-bot", "operator")
-#: Roles whose Nomad token the stack makes; a slot, the reconciler and the sales bot call no Nomad API.
-NOMAD_TOKEN_ROLES = ("scaler", "operator")
+#: Roles whose Nomad token the stack makes; a slot and the sales bot call no Nomad API (the reconciler reads nodes).
+NOMAD_TOKEN_ROLES = ("scaler", "reconciler", "operator")
 
 
 def policy_name(role: str) -> str:
