@@ -21,6 +21,14 @@ class DependencyUnavailable(BotpoolError):
     """A backing service (Consul, Vault, Nomad, PostgreSQL, Redis) cannot be reached or is unhealthy."""
 
 
+class AccessDenied(BotpoolError):
+    """A backing service refused this process's token (an ACL policy lacks a permission).
+
+    Its own class because it repeats on every try: retrying it as a lost race
+    would hide a misconfiguration behind "no free slot" until a deadline.
+    """
+
+
 class PoolExhausted(BotpoolError):
     """No free healthy slot could be claimed; the caller should wait for the scaler and retry."""
 

@@ -17,6 +17,11 @@ key_prefix "botpool/alerts/" {
 key "botpool/leaders/reconciler" {
   policy = "write"
 }
+# Every claim checks the published list of slots on leaving nodes (botpool/pool/nodes.py); for a list not
+# published yet that is a "check-not-exists", which Consul authorises as a write.
+key "botpool/pool/leaving" {
+  policy = "write"
+}
 session_prefix "" {
   policy = "write"
 }

@@ -36,7 +36,7 @@ import structlog
 from consul.aio import Consul
 
 from botpool import alerts
-from botpool.errors import ClaimConflict, PoolExhausted
+from botpool.errors import AccessDenied, ClaimConflict, PoolExhausted
 from botpool.pool import keys
 from botpool.pool.model import (
     Claim,
@@ -136,6 +136,8 @@ async def transact(consul: Consul, ops: list[dict[str, Any]]) -> list[dict[str, 
         return results
     if response.code == 409:
         return None
+    if response.code == 403:
+        raise AccessDenied(f"Consul refused this token a pool transaction: {response.body[:200]!r}")
     raise ClaimConflict(f"Consul transaction failed with HTTP {response.code}: {response.body[:200]!r}")
 
 

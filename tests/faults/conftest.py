@@ -46,12 +46,15 @@ async def rig(
     stack = two_nodes
     slot_env = stack.slot_env(telegram_standin.base_url)  # each slot talks to its own node's Consul agent
     env = stack.env()
-    async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.control_plane(
+    async with wiring.nomad(cfg.load(cfg.NomadSettings, env)) as nomad, wiring.consul(
+        cfg.load(cfg.ConsulSettings, env)
+    ) as operator_consul, wiring.control_plane(
         wiring.ControlPlaneSettings.load(control_env), db_max_size=8
     ) as plane:
-        await pool_fixtures._purge(nomad, plane.consul)
+        # Clearing the pool's keys is the operator's job (the reconciler's own token may not delete them wholesale).
+        await pool_fixtures._purge(nomad, operator_consul)
         async with running_rig(
-            stack, plane.consul, nomad, plane.activator, telegram_standin.base_url, slot_env, control_env,
+            stack, operator_consul, nomad, plane.activator, telegram_standin.base_url, slot_env, control_env,
             tmp_path_factory.mktemp("faults"),
         ) as running:
             yield running

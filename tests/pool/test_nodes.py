@@ -19,6 +19,7 @@ from botpool.clients.nomad import NomadClient
 from botpool.errors import PoolExhausted
 from botpool.pool import keys, nodes, protocol
 from botpool.pool.model import Claim, SlotMode, SlotState, utcnow
+from devstack import acl
 from devstack.stack import Stack
 
 
@@ -36,13 +37,14 @@ async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
 
 async def test_a_node_marked_ineligible_is_leaving_as_nomad_reports_it(stack: Stack) -> None:
     addr = stack.env()["NOMAD_ADDR"]
-    nomad = NomadClient(addr)
+    nomad = NomadClient(addr, token=acl.nomad_token(stack.state, "reconciler"))  # as the reconciler reads it
+    admin = {"X-Nomad-Token": acl.nomad_token(stack.state, "management")}  # the operator's drain, for the test
     try:
         listed, _ = await nomad.nodes()
         node_id = str(listed[0]["ID"])
         before, _ = await nodes.read(nomad, "no-such-job")
         assert before.nodes == {} and before.allocs == []
-        async with httpx.AsyncClient(base_url=addr, timeout=30) as api:
+        async with httpx.AsyncClient(base_url=addr, headers=admin, timeout=30) as api:
             (await api.put(f"/v1/node/{node_id}/eligibility", json={"Eligibility": "ineligible"})).raise_for_status()
             try:
                 during, _ = await nodes.read(nomad, "no-such-job")
