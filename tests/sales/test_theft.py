@@ -122,7 +122,7 @@ async def test_stolen_handoff_rotates_credentials(  # type: ignore[no-untyped-de
     assert await thief_redis.ping()
 
     # A free slot for each tenant to be moved to: no scaler runs here, and earlier tests may have filled the pool.
-    await pool.scale_to_free(len(tenants))
+    await pool.scale_to_free(len(tenants), timeout_s=600)  # as the sales fixtures wait: slots start slowly under load
     stolen = {kind: await steal_handoff(pool.consul, root_vault, t) for kind, t in tenants.items()}
 
     async def refused() -> bool:  # the slot's own alert names the attempt it refused (its state moves on)

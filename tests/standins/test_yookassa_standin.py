@@ -295,7 +295,8 @@ async def test_renotify_replays_the_current_state(
     await control.renotify(payment.id)
     await control.renotify(payment.id, "payment.waiting_for_capture")
     await control.wait_notifications(payment_id=payment.id, count=3, delivered=True)
-    assert [body["event"] for _, body in receiver.received] == [
+    # Deliveries run concurrently, as YooKassa's do: which events arrive matters, not their order.
+    assert sorted(body["event"] for _, body in receiver.received) == [
         "payment.succeeded", "payment.succeeded", "payment.waiting_for_capture",
     ]
 
