@@ -10,7 +10,6 @@ stack never starts them.
 from __future__ import annotations
 
 import contextlib
-import os
 import string
 from pathlib import Path
 from typing import ClassVar
@@ -19,7 +18,15 @@ import httpx
 
 from devstack import acl
 from devstack.binaries import REPO_ROOT, Binary, ensure
-from devstack.services import SECOND_NODE, HashiCorpService, Service, http_ok, node_memory_mb, node_problem
+from devstack.services import (
+    SECOND_NODE,
+    HashiCorpService,
+    Service,
+    http_ok,
+    node_memory_mb,
+    node_problem,
+    write_private,
+)
 from devstack.state import StackState
 
 
@@ -147,11 +154,7 @@ class NomadClientNode(HashiCorpService):
                 max_dynamic_port=self.DYNAMIC_PORTS[1],
                 consul_token=acl.consul_token(state, "nomad"),
         )
-        # The file holds the agent's Consul token: owner-only.
-        fd = os.open(self.config_path(state), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            os.fchmod(out.fileno(), 0o600)
-            out.write(text)
+        write_private(self.config_path(state), text)  # it holds the agent's Consul token
 
     def argv(self, state: StackState) -> list[str]:
         return [self.binary(state), "agent", "-config", str(self.config_path(state))]

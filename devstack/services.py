@@ -6,9 +6,11 @@ integration) and Vault (integrated Raft storage, initialised and unsealed by
 this code) are single-node servers with their data on disk, so any of them can
 be restarted without loss; beside them a PostgreSQL cluster and a
 password-protected Redis. Nothing is mocked. ``--nodes 2`` adds a second
-node on the same machine (devstack/nodes.py). Over 400 lines: PostgreSQL's
-set-up (cluster, roles, extensions, trust rules) and Vault's initialisation are
-the two long classes, and read best whole.
+node on the same machine (devstack/nodes.py). Over 600 lines: PostgreSQL's
+set-up (cluster, roles, scram repair) and Vault's initialisation are the two
+long classes and read best whole; the ACL and Vault-access bootstrap already
+live in devstack/acl.py and devstack/vault_access.py. The next split is
+PostgreSQL and Redis into a module of their own (the non-HashiCorp services).
 """
 
 from __future__ import annotations
@@ -41,6 +43,17 @@ from devstack.state import StackState
 _PG_BIN = Path("/usr/lib/postgresql/15/bin")
 #: A ``local`` (Unix socket) line of pg_hba.conf whose method needs no password.
 _LOCAL_AUTH = re.compile(r"^(local\s.*?)(trust|peer|ident|password|md5)[ \t]*$", re.MULTILINE)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (an agent config that holds a token), like the stack's state.
+
+    ``fchmod`` as well as the creation mode: a file written by an older devstack keeps its mode otherwise.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(text)
 
 
 def http_ok(url: str, *, headers: dict[str, str] | None = None) -> httpx.Response | None:
@@ -339,11 +352,7 @@ class Nomad(HashiCorpService):
                 memory_mb=node_memory_mb(state),
                 consul_token=acl.consul_token(state, "nomad"),
         )
-        # The file holds the agent's Consul token: owner-only, like the stack's state.
-        fd = os.open(self.config_path(state), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            os.fchmod(out.fileno(), 0o600)  # a file written by an older devstack keeps its mode otherwise
-            out.write(text)
+        write_private(self.config_path(state), text)  # it holds the agent's Consul token
 
     def argv(self, state: StackState) -> list[str]:
         # The Consul agent of this node, for a pool job spread over several nodes (see ConsulClientAgent).
