@@ -66,7 +66,33 @@ class Pool:
         want = max(desired, busy + free)
         if want != desired:
             await self.nomad.scale(jobspec.POOL.id, jobspec.POOL.group, want, message="test: need free slots")
-        return await protocol.wait_until(self.consul, lambda s: len(s.free()) >= free, timeout_s=timeout_s)
+        try:
+            return await protocol.wait_until(self.consul, lambda s: len(s.free()) >= free, timeout_s=timeout_s)
+        except TimeoutError:
+            raise AssertionError(f"no {free} free slots after {timeout_s:.0f} s: {await self.explain()}") from None
+
+    async def explain(self) -> str:
+        """Why slots are not free: the group's counts, allocations by node and status, slot states, leaving list.
+
+        What a failed wait prints, so a red run says where the slots went instead of only "TimeoutError".
+        """
+        snap = await protocol.snapshot(self.consul)
+        status, _ = await self.nomad.scale_status(jobspec.POOL.id)
+        allocs, _ = await self.nomad.allocations_blocking(jobspec.POOL.id)
+        nodes, _ = await self.nomad.nodes()
+        by_status: dict[str, int] = {}
+        for a in allocs:
+            key = f"{a.get('NodeName')}:{a.get('DesiredStatus')}/{a.get('ClientStatus')}"
+            by_status[key] = by_status.get(key, 0) + 1
+        states: dict[str, int] = {}
+        for s in snap.slots.values():
+            key = s.mode + ("+claim" if s.index in snap.claims else "")
+            key += "+leaving" if s.alloc_id in snap.leaving else ""
+            states[key] = states.get(key, 0) + 1
+        node_view = [f"{n.get('Name')}:{n.get('Status')}/{n.get('SchedulingEligibility')}/drain={n.get('Drain')}"
+                     for n in nodes]
+        return (f"group {status['TaskGroups'][jobspec.POOL.group]}; allocations {by_status}; "
+                f"slots {states}; leaving {len(snap.leaving)}; nodes {node_view}")
 
     def logs(self) -> list[Path]:
         """Every slot's stdout/stderr file written by Nomad (regular files: the logs folder also holds FIFOs)."""
