@@ -208,4 +208,8 @@ async def test_when_the_wait_runs_out_the_buyer_hears_still_preparing_and_the_re
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await leader.resign()
-    await answers_start(telegram_standin, late_bot, "Late Salon")
+    try:
+        await answers_start(telegram_standin, late_bot, "Late Salon")
+    finally:  # the database outlives this module's pool: a later reconciler would re-home them into its slots
+        for spec in (first, late):
+            await activator.release(spec.tenant_id)
