@@ -8,7 +8,7 @@ leader lock would leave every tenant of a dead slot unserved.
 
 A tenant served on a node that is leaving (draining, ineligible or down, as
 ``botpool.pool.nodes`` publishes it) is moved before Nomad stops its slot:
-one tenant at a time, break-before-make (its claim is removed and its old slot
+a few tenants at a time, each break-before-make (its claim is removed and its old slot
 seen to stop before a slot on another node is claimed, so one bot is never
 polled from two slots), and only once a free slot elsewhere is reserved for it
 (fenced, so a buyer activating meanwhile cannot take it).
@@ -64,6 +64,9 @@ class Timing:
     error_pause_max_s: float = 30.0
     #: How long a tenant moved off a leaving node waits for its old slot to stop before it is claimed elsewhere.
     move_stop_timeout_s: float = 10.0
+    #: Tenants moved off leaving nodes at once. One at a time took 1.5-4 s per tenant, so a node serving
+    #: ten tenants was not empty by a 30 s drain deadline; three activations at once still fit two cores.
+    max_moves: int = 3
 
 
 @dataclass
@@ -77,8 +80,8 @@ class Reconciler:
     #: Tenants whose last re-activation raised something unexpected: (monotonic time to retry at, pause).
     _retry_at: dict[str, tuple[float, float]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    #: The tenant being moved off a leaving node (one at a time), or None.
-    _moving: str | None = None
+    #: The tenants being moved off leaving nodes now (at most ``timing.max_moves``).
+    _moving: set[str] = field(default_factory=set)
 
     def _persisting(self, problem: str, grace: float) -> bool:
         now = time.monotonic()
@@ -158,36 +161,37 @@ class Reconciler:
             if (now - claim.claimed_at).total_seconds() > self.timing.ack_timeout_s:
                 self._start(tenant, index, claim, actions, "not acknowledged", now)
 
-        self._move_one(sorted(movable, key=lambda m: m[0]), snap, actions, now)
+        self._start_moves(sorted(movable, key=lambda m: m[0]), snap, actions, now)
         await self._sweep_reservations(snap, actions)
 
         for stale in set(self._first_seen) - problems:
             del self._first_seen[stale]
         return actions
 
-    def _move_one(
+    def _start_moves(
         self, movable: list[tuple[int, store.TenantRecord, Claim]], snap: protocol.PoolSnapshot,
         actions: list[str], now: datetime,
     ) -> None:
-        """Start moving the first tenant served on a leaving node, unless a move is under way or no slot is free.
+        """Start moving tenants served on a leaving node: one per free slot, at most ``max_moves`` under way.
 
-        One at a time keeps each tenant's silence to one activation and leaves
-        the free slots to new buyers too; waiting for a free slot (the scaler
+        A bound keeps each tenant's silence to one activation (moves share the
+        machine with buyers' activations); waiting for a free slot (the scaler
         adds them on other nodes) means a tenant is never taken off a slot that
         still serves it with nowhere to go.
         """
-        if self._moving is not None or not movable or not snap.free():
-            return
+        room = min(self.timing.max_moves - len(self._moving), len(snap.free()))
         for index, tenant, claim in movable:
+            if room <= 0:
+                return
             if tenant.tenant_id in self._inflight or not self._due(tenant, now):
                 continue
-            self._moving = tenant.tenant_id
+            room -= 1
+            self._moving.add(tenant.tenant_id)
             self._inflight.add(tenant.tenant_id)
             actions.append(f"moving {tenant.tenant_id} off slot {index} (its node is leaving)")
             log.info("moving tenant off a leaving node", tenant_id=tenant.tenant_id, slot=index,
                      alloc_id=claim.alloc_id)
             self._spawn(self._move(tenant.tenant_id, index, claim), tenant.tenant_id, name="move")
-            return
 
     async def _move(self, tenant_id: str, index: int, claim: Claim) -> None:
         """Move one tenant off a leaving node: reserve a slot, prepare, break (claim removed, old slot stopped), make.
@@ -203,16 +207,18 @@ class Reconciler:
         """
         act = self.activator
         # Make sure of the new home first: a free slot fenced for this tenant, so no buyer takes it meanwhile.
-        # The highest free one: buyers claim the lowest, so the two rarely race for the same slot.
+        # The highest free one that is still free: buyers claim the lowest, and other moves take the highest
+        # first too, so a move that loses one slot to them tries the next.
         fence: Claim | None = None
+        target_index = -1
         for _ in range(3):
             snap = await protocol.snapshot(act.consul)
-            free = snap.free()
-            if not free:
-                break
-            target_index = free[-1].index
-            fence = await protocol.reserve(act.consul, snap, free[-1], f"{MOVE_REASON} {tenant_id}")
-            if fence is not None:
+            for slot in reversed(snap.free()):
+                fence = await protocol.reserve(act.consul, snap, slot, f"{MOVE_REASON} {tenant_id}")
+                if fence is not None:
+                    target_index = slot.index
+                    break
+            if fence is not None or not snap.free():
                 break
         if fence is None:
             log.info("no free slot to move to yet; the tenant stays where it is", tenant_id=tenant_id, slot=index)
@@ -247,7 +253,7 @@ class Reconciler:
         for index, fence in snap.claims.items():
             if fence.kind is not ClaimKind.FENCE or not (fence.reason or "").startswith(MOVE_REASON):
                 continue
-            if self._moving is not None and fence.reason == f"{MOVE_REASON} {self._moving}":
+            if fence.reason in {f"{MOVE_REASON} {tenant_id}" for tenant_id in self._moving}:
                 continue
             if (utcnow() - fence.claimed_at).total_seconds() > RESERVATION_MAX_AGE_S and await self._guarded(
                 "", "drop reservation", protocol.drop_claim(self.activator.consul, index, fence)
@@ -307,8 +313,7 @@ class Reconciler:
             finally:
                 self._inflight.discard(tenant_id)
                 self._first_seen.pop(f"unassigned:{tenant_id}", None)
-                if self._moving == tenant_id:
-                    self._moving = None
+                self._moving.discard(tenant_id)
 
         task = asyncio.get_running_loop().create_task(guarded(), name=f"{name}-{tenant_id}")
         self._tasks.add(task)
