@@ -37,19 +37,22 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's final message with secrets masked."""
+    """Rewrites each record's final message with secrets masked, and an attached exception as one line.
+
+    Libraries log through the standard library, some with the traceback attached
+    (asyncpg's pool says "Failed to restore the pool connection floor; retrying"
+    with ``exc_info`` while PostgreSQL restarts). An operator reading the log needs
+    what failed and why, never a traceback, so the exception becomes
+    "(ExceptionType: message)" at the end of the line, its message redacted too.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        message = redact(record.getMessage())
         if record.exc_info and record.exc_info[1] is not None:
             exc = record.exc_info[1]
-            text = redact(str(exc))
-            if text != str(exc):
-                record.exc_info = None
-                record.msg = f"{record.msg} ({type(exc).__name__}: {text})"
+            message = f"{message} ({type(exc).__name__}: {redact(str(exc))})"
+        record.msg, record.args = message, None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
 
 

@@ -213,7 +213,7 @@ class Rig:
             if not await greets(self.control, tenant, self._checker, wait_s=30):
                 raise RuntimeError(f"watched tenant {tenant.tenant_id} does not answer after activation")
             self.watched.append(tenant)
-            self.probes.append(Probe(self.control, tenant, TgUser(id=991_000 + n, first_name=f"Probe{n}")))
+            self.probes.append(Probe(self.control, tenant, TgUser(id=991_000 + 100 * n, first_name=f"Probe{n}")))
             self.bookers.append(Booker(self.control, tenant, first_user_id=10_000_000 * (n + 1)))
         self.churn = Churn(self.control, self.activator, interval_s=self.churn_interval_s)
         runners: list[Callable[[], Coroutine[Any, Any, None]]] = [p.run for p in self.probes]
@@ -472,8 +472,8 @@ class Rig:
             unresolved=problems,
             notes=[
                 *notes, *(f"not served: {t}" for t in lost_activations),
-                "longest silence per watched tenant: " + ", ".join(
-                    f"{p.tenant.tenant_id} {p.longest_silence(fault_at, end):.1f} s"
+                "longest silence per watched tenant (from-to, s after the fault): " + ", ".join(
+                    _silence(p, fault_at, end)
                     + (" (on the drained node)" if p.tenant.tenant_id in self._on_drained else "")
                     for p in self.probes
                 ),
@@ -565,6 +565,12 @@ class Rig:
             return lost
         finally:
             await conn.close()
+
+
+def _silence(probe: Probe, fault_at: float, end: float) -> str:
+    """One tenant's longest silence and when it was, in seconds after the fault (e.g. "4.1 s (+0.6 to +4.7)")."""
+    start, stop = probe.longest_gap(fault_at, end)
+    return f"{probe.tenant.tenant_id} {stop - start:.1f} s ({start - fault_at:+.1f} to {stop - fault_at:+.1f})"
 
 
 @contextlib.asynccontextmanager

@@ -82,27 +82,40 @@ async def greets(control: TelegramControl, tenant: Tenant, user: TgUser, *, wait
 
 @dataclass
 class Probe:
-    """One client greeting one tenant's bot over and over; ``answers`` holds when each greeting arrived."""
+    """Clients greeting one tenant's bot over and over; ``answers`` holds when each greeting arrived.
+
+    The greetings come from ``clients`` users in turn (ids from ``user``'s up), as a salon's clients
+    would: the bot allows one user 60 messages a minute (``BOTPOOL_USER_RATE_PER_MIN``), and a single
+    user greeting twice a second crosses that within the minute and is then ignored until the
+    minute ends, which read as the bot falling silent.
+    """
 
     control: TelegramControl
     tenant: Tenant
     user: TgUser
     pace_s: float = 0.5
+    clients: int = 4
     answers: list[float] = field(default_factory=list)
 
     async def run(self) -> None:
         """Probe until cancelled."""
-        while True:
-            if await greets(self.control, self.tenant, self.user, wait_s=4):
+        users = [TgUser(id=self.user.id + k, first_name=self.user.first_name) for k in range(self.clients)]
+        for user in itertools.cycle(users):
+            if await greets(self.control, self.tenant, user, wait_s=4):
                 self.answers.append(time.monotonic())
                 await asyncio.sleep(self.pace_s)  # pacing of the load, not a wait for a state
 
     def longest_silence(self, since: float, until: float) -> float:
         """The longest time within [since, until] between two greetings (or a window edge and a greeting)."""
+        start, end = self.longest_gap(since, until)
+        return end - start
+
+    def longest_gap(self, since: float, until: float) -> tuple[float, float]:
+        """When that longest silence began and ended (the greetings around it, or a window edge)."""
         inside = [t for t in self.answers if since <= t <= until]
         before = [t for t in self.answers if t < since]
         points = [before[-1] if before else since, *inside, until]
-        return max(b - a for a, b in itertools.pairwise(points))
+        return max(itertools.pairwise(points), key=lambda gap: gap[1] - gap[0])
 
     def first_answer_after(self, moment: float) -> float | None:
         """When the first greeting after ``moment`` arrived, if any yet."""

@@ -1,0 +1,43 @@
+"""What an operator reads in a service's log: one line per event, secrets masked, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from botpool import logs
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """``logs.setup`` configures the process; give the next tests back the logging they had."""
+    root = logging.getLogger()
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
+
+
+def raise_and_log(logger: logging.Logger) -> None:
+    try:
+        raise ConnectionError(f"could not connect with bot token {TOKEN}")
+    except ConnectionError:
+        logger.warning("Failed to restore the pool connection floor; retrying", exc_info=True)
+
+
+def test_a_library_warning_with_a_traceback_is_one_line_with_the_cause(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.setup("test-service")
+    raise_and_log(logging.getLogger("asyncpg.pool"))  # as asyncpg logs while PostgreSQL restarts
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == [
+        "Failed to restore the pool connection floor; retrying (ConnectionError: could not connect with bot token "
+        "123456789:***)"
+    ]
