@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from bot_runtime import startgate
+
 # Imported before the slot is assigned: aiogram's types take seconds to import,
 # which a slot pays while WAITING so that activation takes well under a second.
-import aiogram.types  # noqa: F401
+# One slot per core at a time on this machine pays them (bot_runtime.startgate).
+with startgate.turn():
+    import aiogram.types  # noqa: F401
 
-from bot_runtime.health import HealthServer
-from bot_runtime.settings import RuntimeSettings
-from bot_runtime.slot import Slot
-from botpool import logs, wiring
-from botpool import settings as cfg
+    from bot_runtime.health import HealthServer
+    from bot_runtime.settings import RuntimeSettings
+    from bot_runtime.slot import Slot
+    from botpool import logs, wiring
+    from botpool import settings as cfg
 
 
 async def main() -> None:

@@ -107,6 +107,8 @@ class Stack:
             "BOTPOOL_TENANT_PG_PORT": str(s.ports["postgres"]),
             "BOTPOOL_TENANT_REDIS_HOST": "127.0.0.1",
             "BOTPOOL_TENANT_REDIS_PORT": str(s.ports["redis"]),
+            # Both nodes run on this one machine: their slots take turns at their imports together.
+            "BOTPOOL_START_TURNS_DIR": str(self.root / "start-turns"),
         }
 
     def addresses(self) -> dict[str, str]:
