@@ -59,7 +59,8 @@ class Slot:
         mode = self.state.mode
         if mode is SlotMode.ACTIVE:
             if not self.bot.healthy:
-                return Health.FAILING, f"FAILING tenant={self.state.tenant_id} (bot stopped polling)"
+                why = "Telegram rejected the bot token" if self.bot.token_rejected else "bot stopped polling"
+                return Health.FAILING, f"FAILING tenant={self.state.tenant_id} ({why})"
             if down := self.bot.dependencies_down:
                 return Health.DEGRADED, (
                     f"DEGRADED tenant={self.state.tenant_id} @{self.state.bot_username} slot={self.index} "

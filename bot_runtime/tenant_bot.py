@@ -26,8 +26,11 @@ from typing import TYPE_CHECKING
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 
 from bot_runtime.dependencies import DependencyWatch
 from bot_runtime.fence import PauseFence
@@ -73,6 +76,33 @@ class _Running:
     watch: DependencyWatch
     watching: asyncio.Task[None]
     stop_reminders: asyncio.Event
+    token: TokenWatch
+
+
+class TokenWatch(BaseRequestMiddleware):
+    """Notices Telegram refusing a running bot's token, as after its owner revoked it in @BotFather.
+
+    aiogram's polling retries a failed getUpdates forever, a 401 too, so without
+    this a bot whose token was revoked would still look alive to the slot's
+    health check and stay silent for good. Once seen, the slot reports the bot
+    failing, the reconciler tries the tenant elsewhere, getMe is refused there
+    too, and the tenant is failed as having an invalid token, which the sales
+    bot tells its buyer (with the way to send a new one).
+    """
+
+    def __init__(self) -> None:
+        """Nothing refused yet."""
+        self.rejected = False
+
+    async def __call__(
+        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+    ) -> Response[TelegramType]:
+        """Pass the call on; remember a 401 before re-raising it."""
+        try:
+            return await make_request(bot, method)
+        except TelegramUnauthorizedError:
+            self.rejected = True
+            raise
 
 
 class TenantBot:
@@ -87,9 +117,21 @@ class TenantBot:
 
     @property
     def healthy(self) -> bool:
-        """True while polling, reminders and the dependency watch run (a crash: unhealthy slot, the tenant moves)."""
+        """True while polling, reminders and the dependency watch run and Telegram still accepts the token.
+
+        A crash or a revoked token: an unhealthy slot, and the tenant moves (or, its token refused
+        everywhere, fails).
+        """
         r = self._running
-        return r is not None and not r.polling.done() and not r.reminders.done() and not r.watching.done()
+        return (
+            r is not None and not r.polling.done() and not r.reminders.done() and not r.watching.done()
+            and not r.token.rejected
+        )
+
+    @property
+    def token_rejected(self) -> bool:
+        """Whether Telegram refused the running bot's token (revoked in @BotFather)."""
+        return self._running is not None and self._running.token.rejected
 
     @property
     def dependencies_down(self) -> tuple[str, ...]:
@@ -110,6 +152,8 @@ class TenantBot:
         s = self._settings
         session = AiohttpSession(api=TelegramAPIServer.from_base(str(s.telegram_api_base).rstrip("/")))
         bot = Bot(package.bot_token.get_secret_value(), session=session)
+        token = TokenWatch()
+        session.middleware(token)
         first: list[BaseMiddleware] = []
         if self._fence is not None:
             self._fence.rearm()
@@ -165,7 +209,9 @@ class TenantBot:
             raise ActivationFailed(
                 f"could not start tenant {package.tenant_id}: {type(exc).__name__}: {reason}"
             ) from None
-        self._running = _Running(bot, dispatcher, db, redis, polling, reminders, watch, watching, stop_reminders)
+        self._running = _Running(
+            bot, dispatcher, db, redis, polling, reminders, watch, watching, stop_reminders, token
+        )
         self.tenant_id, self.username = package.tenant_id, me.username
         return me.username or ""
 

@@ -29,6 +29,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramUnauthorizedError
 
 from botpool.commerce.orders import Order, OrderStatus, OrderStore
+from botpool.db.migrations import quote_ident
 from botpool.errors import (
     ActivationFailed,
     ActivationPending,
@@ -63,6 +64,7 @@ FAILED: dict[str, str] = {
     REASON_ACTIVATION_FAILED: N_("failed_activation"),
 }
 _PREPARING = N_("preparing")
+_TOKEN_REVOKED = N_("token_revoked")
 #: The longest pause between two tries of an order whose activation keeps failing for a passing reason.
 RETRY_MAX_S = 300.0
 
@@ -244,7 +246,30 @@ class Fulfiller:
         )
         for row in rows:
             await self.send_ready(row["order_id"])
+        await self._revoked_tokens()
         await self.thefts.run_once()  # a stolen handoff: new managed-bot tokens, pasted-token owners told
+
+    async def _revoked_tokens(self) -> None:
+        """Tell each buyer whose running bot's pasted token Telegram stopped accepting how to send a new one.
+
+        The owner revoked it in @BotFather (as the theft notice asks them to): the
+        slot noticed, the tenant was tried elsewhere and failed for its token. The
+        order goes back to failed, where ``/token`` starts it again with a new
+        token of the same bot; without this the buyer's bot stayed silent and
+        ``/token`` answered that nothing needed a token. A managed bot's token is
+        the sales bot's to replace, never the buyer's, so those are left out.
+        """
+        rows = await self.db.fetch(
+            f"SELECT o.order_id FROM {self.orders.schema}.orders o "
+            f"JOIN {quote_ident(tenancy_store.SCHEMA)}.tenants t ON t.tenant_id = o.tenant_id "
+            "WHERE o.status = 'active' AND o.bot_source = 'pasted' AND t.status = 'failed' "
+            "AND starts_with(t.last_error, $1) LIMIT 100",
+            f"{tenancy_store.FAILED_INVALID_TOKEN}:",
+        )
+        for row in rows:
+            if await self.orders.token_revoked(row["order_id"], REASON_TOKEN_REJECTED):
+                log.warning("bot token revoked; buyer asked for a new one", order_id=row["order_id"])
+                await self._tell(row["order_id"], _TOKEN_REVOKED)
 
     async def watch(self, stop: asyncio.Event, interval_s: float) -> None:
         """Run ``watch_once`` every ``interval_s`` until ``stop``; a failing pass is logged and retried."""

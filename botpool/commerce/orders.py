@@ -49,7 +49,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PAID: frozenset({OrderStatus.ACTIVATING}),
     OrderStatus.ACTIVATING: frozenset({OrderStatus.ACTIVE, OrderStatus.FAILED}),
     OrderStatus.FAILED: frozenset({OrderStatus.ACTIVATING}),
-    OrderStatus.ACTIVE: frozenset(),
+    OrderStatus.ACTIVE: frozenset({OrderStatus.FAILED}),  # its token revoked in BotFather (``token_revoked``)
     OrderStatus.CANCELED: frozenset(),
 }
 #: Timestamp columns a transition into a status sets.
@@ -292,6 +292,19 @@ class OrderStore:
     async def mark_failed(self, order_id: str, reason: str) -> bool:
         """activating -> failed with a reason; the order keeps its payment and may be activated again."""
         return await self.transition(order_id, OrderStatus.ACTIVATING, OrderStatus.FAILED, reason=reason[:500])
+
+    async def token_revoked(self, order_id: str, reason: str) -> bool:
+        """active -> failed: Telegram stopped accepting the running bot's token (its owner revoked it).
+
+        The order keeps its payment, ``/token`` activates it again, and "ready" is owed
+        once more (the buyer must hear that the bot runs again), so its mark is cleared.
+        """
+        result = await self.db.execute(
+            f"UPDATE {self.schema}.orders SET status = 'failed', status_reason = $2, ready_notified_at = NULL, "
+            "updated_at = now() WHERE order_id = $1 AND status = 'active'",
+            order_id, reason[:500],
+        )
+        return result.endswith(" 1")
 
     async def claim_ready_message(self, order_id: str) -> bool:
         """True for exactly one caller, once the order is active: that caller sends "ready" (exactly once)."""
