@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -56,6 +56,33 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def _exception_as_line(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Put an event's exception (``log.exception``, ``exc_info=``) in one field, "Type: message", never a traceback.
+
+    What an operator needs is what failed and why; the field is redacted like every other.
+    """
+    exc_info = event.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    exc = exc_info if isinstance(exc_info, BaseException) else exc_info[1] if isinstance(exc_info, tuple) else None
+    if exc is not None:
+        event["exception"] = f"{type(exc).__name__}: {exc}"
+    return event
+
+
+def _handing_over(renderer: Callable[[Any, str, Any], Any]) -> Callable[[Any, str, Any], Any]:
+    """The last processor: the rendered line, handed to the stdlib logger without an exception attached.
+
+    structlog's ``log.exception`` ends in the stdlib ``Logger.exception``, which would attach the
+    exception to the record once more; the event already carries it as its ``exception`` field.
+    """
+
+    def render(logger: Any, name: str, event: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (renderer(logger, name, event),), {"exc_info": False}
+
+    return render
+
+
 def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
 
@@ -75,9 +102,11 @@ def setup(service: str, *, level: str = "INFO", json: bool = True) -> structlog.
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _exception_as_line,
             _redact_event,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False),
+            _handing_over(
+                structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+            ),
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,

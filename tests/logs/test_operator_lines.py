@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 
@@ -41,3 +42,18 @@ def test_a_library_warning_with_a_traceback_is_one_line_with_the_cause(capsys: p
         "Failed to restore the pool connection floor; retrying (ConnectionError: could not connect with bot token "
         "123456789:***)"
     ]
+
+
+def test_a_service_error_logged_with_its_exception_is_one_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    log = logs.setup("test-service")
+    try:
+        raise RuntimeError(f"Vault refused bot token {TOKEN}")
+    except RuntimeError:
+        log.exception("order watch failed; retrying")
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1
+    event = json.loads(lines[0])
+    assert event["event"] == "order watch failed; retrying"
+    assert event["exception"] == "RuntimeError: Vault refused bot token 123456789:***"
