@@ -333,6 +333,21 @@ class Rig:
                 raise RuntimeError(f"the drain of node {node_id} did not finish in {timeout_s:.0f} s")
             await asyncio.sleep(0.5)  # Nomad's drainer works on its own schedule; poll its record
 
+    async def _wait_stopped_on(self, node_id: str, timeout_s: float) -> None:
+        """Wait until no pool allocation on ``node_id`` still runs, so a greeting after it comes from a new home.
+
+        Nomad reports a drain done once it has told the node's allocations to stop; a slot may still
+        answer for a moment while it stops, which would count as the tenant served again.
+        """
+        deadline = time.monotonic() + timeout_s
+        while any(
+            a.get("JobID") == jobspec.POOL.id and a.get("ClientStatus") == "running"
+            for a in await self._nomad_get(f"/v1/node/{node_id}/allocations")
+        ):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"pool allocations on node {node_id} still run {timeout_s:.0f} s after the drain")
+            await asyncio.sleep(0.5)  # the client reports its allocations' state on its own schedule; poll it
+
     async def _node_fault(self, name: str) -> list[str]:
         """Lose the second node whole, or drain the node serving most watched tenants."""
         nodes = await self._node_ids()
@@ -354,6 +369,7 @@ class Rig:
         self._drained = node_id
         self._on_drained = on_node
         await self._wait_drained(node_id, timeout_s=DRAIN_DEADLINE_S + 90)
+        await self._wait_stopped_on(node_id, timeout_s=60)
         self._answers_from = time.monotonic()  # every tenant must answer again from the other node
         return [f"drained node {name_of[node_id]} (deadline {DRAIN_DEADLINE_S} s); watched tenants on it: {on_node}"]
 
