@@ -41,8 +41,14 @@ def turn(env: dict[str, str] | None = None) -> Iterator[bool]:
     if not directory:
         yield False
         return
-    turns = max(1, int(env.get("BOTPOOL_START_TURNS") or os.cpu_count() or 1))
-    deadline = time.monotonic() + float(env.get("BOTPOOL_START_TURN_WAIT_S") or 30)
+    try:
+        turns = max(1, int(env.get("BOTPOOL_START_TURNS") or os.cpu_count() or 1))
+        wait_s = float(env.get("BOTPOOL_START_TURN_WAIT_S") or 30)
+    except ValueError:
+        raise SystemExit(
+            "bot_runtime: BOTPOOL_START_TURNS must be a whole number and BOTPOOL_START_TURN_WAIT_S a number of seconds"
+        ) from None
+    deadline = time.monotonic() + wait_s
     held = _take(directory, turns, deadline)
     try:
         yield held is not None

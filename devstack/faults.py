@@ -489,7 +489,7 @@ class Rig:
             notes=[
                 *notes, *(f"not served: {t}" for t in lost_activations),
                 "longest silence per watched tenant (from-to, s after the fault): " + ", ".join(
-                    _silence(p, fault_at, end)
+                    p.describe_silence(fault_at, end)
                     + (" (on the drained node)" if p.tenant.tenant_id in self._on_drained else "")
                     for p in self.probes
                 ),
@@ -581,12 +581,6 @@ class Rig:
             return lost
         finally:
             await conn.close()
-
-
-def _silence(probe: Probe, fault_at: float, end: float) -> str:
-    """One tenant's longest silence and when it was, in seconds after the fault (e.g. "4.1 s (+0.6 to +4.7)")."""
-    start, stop = probe.longest_gap(fault_at, end)
-    return f"{probe.tenant.tenant_id} {stop - start:.1f} s ({start - fault_at:+.1f} to {stop - fault_at:+.1f})"
 
 
 @contextlib.asynccontextmanager

@@ -117,6 +117,11 @@ class Probe:
         points = [before[-1] if before else since, *inside, until]
         return max(itertools.pairwise(points), key=lambda gap: gap[1] - gap[0])
 
+    def describe_silence(self, since: float, until: float) -> str:
+        """The tenant's longest silence and when it was, in seconds after ``since`` ("4.1 s (+0.6 to +4.7)")."""
+        start, end = self.longest_gap(since, until)
+        return f"{self.tenant.tenant_id} {end - start:.1f} s ({start - since:+.1f} to {end - since:+.1f})"
+
     def first_answer_after(self, moment: float) -> float | None:
         """When the first greeting after ``moment`` arrived, if any yet."""
         return next((t for t in self.answers if t > moment), None)

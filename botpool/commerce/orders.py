@@ -239,13 +239,13 @@ class OrderStore:
         """Move the order from ``expected`` to ``to`` if it is still there; True only for the writer that moved it.
 
         ``reason`` is stored as ``status_reason`` (what the bot tells the buyer: why canceled, why failed);
-        ``fields`` may set ``payment_id`` or ``bot_username`` with the move.
+        ``fields`` may set ``payment_id``, ``bot_username`` or ``ready_notified_at`` with the move.
         """
         sources = expected if isinstance(expected, tuple) else (expected,)
         for source in sources:
             if to not in TRANSITIONS[source]:
                 raise IllegalTransition(f"an order cannot go from {source} to {to}")
-        unknown = set(fields) - {"payment_id", "bot_username"}
+        unknown = set(fields) - {"payment_id", "bot_username", "ready_notified_at"}
         if unknown:
             raise ValueError(f"transition cannot set {sorted(unknown)}")
         sets = ["status = $3", "status_reason = $4", "updated_at = now()"]
@@ -299,12 +299,9 @@ class OrderStore:
         The order keeps its payment, ``/token`` activates it again, and "ready" is owed
         once more (the buyer must hear that the bot runs again), so its mark is cleared.
         """
-        result = await self.db.execute(
-            f"UPDATE {self.schema}.orders SET status = 'failed', status_reason = $2, ready_notified_at = NULL, "
-            "updated_at = now() WHERE order_id = $1 AND status = 'active'",
-            order_id, reason[:500],
+        return await self.transition(
+            order_id, OrderStatus.ACTIVE, OrderStatus.FAILED, reason=reason[:500], ready_notified_at=None
         )
-        return result.endswith(" 1")
 
     async def claim_ready_message(self, order_id: str) -> bool:
         """True for exactly one caller, once the order is active: that caller sends "ready" (exactly once)."""

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from bot_runtime import startgate
 
 
@@ -58,3 +60,12 @@ def test_a_slot_starts_anyway_when_no_turn_frees_within_the_limit(tmp_path: Path
 def test_without_a_turns_directory_there_are_no_turns(tmp_path: Path) -> None:
     with startgate.turn({}) as a, startgate.turn({}) as b:
         assert (a, b) == (False, False)
+
+
+def test_a_bad_turns_setting_stops_the_slot_with_one_sentence(tmp_path: Path) -> None:
+    settings = {"BOTPOOL_START_TURNS_DIR": str(tmp_path), "BOTPOOL_START_TURNS": "two"}
+    with pytest.raises(SystemExit) as stopped, startgate.turn(settings):
+        pass
+    assert str(stopped.value) == (
+        "bot_runtime: BOTPOOL_START_TURNS must be a whole number and BOTPOOL_START_TURN_WAIT_S a number of seconds"
+    )

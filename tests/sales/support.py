@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from devstack.buyer import READY_MARK, Buyer
+from devstack.standins.telegram.client import BotInfo
 
 
 async def order_row(db: asyncpg.Pool, order_id: str) -> dict[str, Any]:
@@ -37,3 +38,15 @@ async def ready_messages(buyer: Buyer) -> list[dict[str, Any]]:
 async def tenants_for_bot(db: asyncpg.Pool, bot_id: int) -> int:
     """How many tenants were created for a bot (exactly one activation means exactly one)."""
     return int(await db.fetchval("SELECT count(*) FROM control.tenants WHERE bot_id = $1", bot_id))
+
+
+async def buy_with_pasted_token(buyer: Buyer, username: str, company: str) -> BotInfo:
+    """The buyer makes a bot in BotFather, pastes its token, names the salon, pays and hears "ready"."""
+    own = await buyer.tg.create_bot(username)
+    await buyer.start("basic")
+    await buyer.paste_token(own.token)
+    await buyer.expect(f"@{own.username}")
+    await buyer.checkout(await buyer.details(company))
+    await buyer.pay()
+    await buyer.ready()
+    return own

@@ -16,7 +16,7 @@ from devstack.buyer import Buyer
 from tests.fixtures.telegram import TelegramStandin
 from tests.pool.conftest import Pool, reconciler  # noqa: F401 - fixture, used by name
 from tests.sales.conftest import SalesBot
-from tests.sales.support import order_row
+from tests.sales.support import buy_with_pasted_token, order_row
 
 
 async def test_a_revoked_pasted_token_is_replaced_through_token_and_the_bot_answers_again(  # type: ignore[no-untyped-def]
@@ -24,13 +24,7 @@ async def test_a_revoked_pasted_token_is_replaced_through_token_and_the_bot_answ
     reconciler: Path,  # noqa: F811 - what tries the tenant elsewhere once its slot reports the token refused
 ) -> None:
     buyer: Buyer = new_buyer()
-    own = await buyer.tg.create_bot(f"revoked_{unique}_bot")
-    await buyer.start("basic")
-    await buyer.paste_token(own.token)
-    await buyer.expect(f"@{own.username}")
-    await buyer.checkout(await buyer.details("Салон Ирины"))
-    await buyer.pay()
-    await buyer.ready()
+    own = await buy_with_pasted_token(buyer, f"revoked_{unique}_bot", "Салон Ирины")
     await buyer.talk_to(own.username)
 
     fresh = await telegram_standin.control.rotate_token(own)  # the owner's /revoke in @BotFather

@@ -30,7 +30,7 @@ from tests.fixtures.stack import PostgresHandle, RedisHandle
 from tests.fixtures.telegram import TelegramStandin
 from tests.pool.conftest import Pool, reconciler, root_vault  # noqa: F401 - fixtures, used by name
 from tests.sales.conftest import SalesBot
-from tests.sales.support import wait_for
+from tests.sales.support import buy_with_pasted_token, wait_for
 
 KV_MOUNT = "secret"
 REVOKE_MARK = "/revoke"
@@ -103,13 +103,7 @@ async def test_stolen_handoff_rotates_credentials(  # type: ignore[no-untyped-de
     await managed_buyer.ready()
 
     pasted_buyer: Buyer = new_buyer()
-    own = await pasted_buyer.tg.create_bot(f"theft_p_{unique}_bot")
-    await pasted_buyer.start("basic")
-    await pasted_buyer.paste_token(own.token)
-    await pasted_buyer.expect(f"@{own.username}")
-    await pasted_buyer.checkout(await pasted_buyer.details("Барбер Олег"))
-    await pasted_buyer.pay()
-    await pasted_buyer.ready()
+    own = await buy_with_pasted_token(pasted_buyer, f"theft_p_{unique}_bot", "Барбер Олег")
 
     tenants = {
         "managed": await tenant_of(db, managed_buyer.order_id),
