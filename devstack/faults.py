@@ -566,18 +566,22 @@ class Rig:
         return [t.tenant_id for t, ok in zip(held, results, strict=True) if not ok]
 
     async def _lost_bookings(self) -> int:
-        """Bookings the bot confirmed to a client that the tenant's database does not hold."""
+        """Bookings the bot confirmed to a client that the tenant's database does not hold.
+
+        The bookers keep booking meanwhile, so each is checked against one snapshot of who was told "booked".
+        """
         conn = await asyncpg.connect(self.stack.env()["BOTPOOL_DATABASE_URL"])
         try:
             lost = 0
             for booker in self.bookers:
+                told = list(booker.booked_by)
                 schema = quote_ident(booker.tenant.tenant_id)
                 stored = await conn.fetchval(
                     f"SELECT count(*) FROM {schema}.bookings b JOIN {schema}.clients c ON c.id = b.client_id "
                     "WHERE c.telegram_id = ANY($1::bigint[]) AND b.status = 'confirmed'",
-                    booker.booked_by,
+                    told,
                 )
-                lost += max(0, booker.confirmed - int(stored))
+                lost += max(0, len(told) - int(stored))
             return lost
         finally:
             await conn.close()
