@@ -18,6 +18,8 @@ from devstack.standins.yookassa.client import YooKassaControl
 JsonDict = dict[str, Any]
 #: The text of the sales bot's "ready" message (Russian, the default language) that tests wait for.
 READY_MARK = "ВАШ БОТ ГОТОВ"
+#: The sales bot's "renewed" message (Russian).
+RENEWED_MARK = "ПОДПИСКА ПРОДЛЕНА"
 
 
 def buttons(message: JsonDict) -> list[JsonDict]:
@@ -132,6 +134,20 @@ class Buyer:
         paid = time.monotonic()
         self._step("paid")
         return paid
+
+    async def renew(self, message: JsonDict, tariff: str = "basic") -> str:
+        """Tap "renew" under ``message`` (a reminder or /renew's list), pick a period; returns the payment id."""
+        await self.tap(message, "s:w:")
+        tariffs = await self.expect_button("s:x:")
+        await self.tap(tariffs, f"s:x:{tariff}|")
+        link = await self.expect_button("s:c:")
+        assert any(b.get("url") for b in buttons(link)), "no checkout link"
+        self.order_id = button_data(link, "s:c:").removeprefix("s:c:")
+        payments = await self.yk.wait_payment(order_id=self.order_id, timeout=self.timeout)
+        self.payment_id = str(payments[0]["id"])
+        self.checkout_message = link
+        self._step(f"renewal for {tariff}: checkout link shown")
+        return self.payment_id
 
     async def ready(self, *, timeout: float | None = None) -> JsonDict:  # noqa: ASYNC109
         """Wait for "ready"."""

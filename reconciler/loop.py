@@ -106,6 +106,10 @@ class Reconciler:
             if await self._guarded(tenant.tenant_id, "release", self.activator.release_expired(tenant.tenant_id, now)):
                 actions.append(f"released expired {tenant.tenant_id}")
 
+        for tenant in await store.past_retention(db, now):
+            if await self._guarded(tenant.tenant_id, "delete", self._delete(tenant, now)):
+                actions.append(f"deleted {tenant.tenant_id} after its retention period")
+
         desired = {t.tenant_id: t for t in await store.desired(db, now)}
         for tenant_id, (index, _) in snap.tenants.items():
             if tenant_id not in desired and tenant_id not in self._inflight:
@@ -259,6 +263,14 @@ class Reconciler:
                 "", "drop reservation", protocol.drop_claim(self.activator.consul, index, fence)
             ):
                 actions.append(f"dropped a stale move reservation on slot {index}")
+
+    async def _delete(self, tenant: store.TenantRecord, now: datetime) -> bool:
+        """Delete a tenant kept past its retention period: mark it first (a renewal now is refused), then remove."""
+        db = self.activator.db
+        if tenant.status == "released" and not await store.begin_deletion(db, tenant.tenant_id, now):
+            return False  # renewed (or deleted by another reconciler) since it was read
+        removed = await self.activator.delete(tenant.tenant_id)
+        return await store.record_deletion(db, tenant.tenant_id, removed)
 
     async def _guarded(self, tenant_id: str, what: str, step: Awaitable[object]) -> bool:
         """Run one repair of one tenant; a failure is logged and skipped so it never holds up the others.

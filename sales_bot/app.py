@@ -35,13 +35,16 @@ from sales_bot.context import Sales
 from sales_bot.fulfilment import Fulfiller
 from sales_bot.middlewares import ContextMiddleware, error_boundary
 from sales_bot.notices import SalesPayments
+from sales_bot.reminders import OwnerReminders
 from sales_bot.routers import bot as bot_router
-from sales_bot.routers import checkout, details, fallback, start
+from sales_bot.routers import checkout, details, fallback, renew, start
 from sales_bot.settings import SalesBotSettings
 from sales_bot.texts import catalog
 from sales_bot.tokens import BotTokens
 
 log = structlog.get_logger("sales_bot")
+#: How often owners' reminders are looked for (they are due days ahead; a minute late is on time).
+REMINDER_INTERVAL_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def create_dispatcher(sales: Sales, redis: aioredis.Redis, prefix: str) -> Dispa
     )
     dp.errors.register(error_boundary)
     dp.update.outer_middleware(ContextMiddleware(sales))
-    dp.include_routers(start.router, bot_router.router, details.router, checkout.router, fallback.router)
+    dp.include_routers(start.router, renew.router, bot_router.router, details.router, checkout.router, fallback.router)
     return dp
 
 
@@ -112,6 +115,8 @@ async def run(settings: SalesSettings) -> None:
             background = [
                 asyncio.create_task(checker.run(stop), name="pending-checker"),
                 asyncio.create_task(fulfiller.watch(stop, settings.sales.watch_interval_s), name="order-watch"),
+                asyncio.create_task(OwnerReminders(fulfiller.subscriptions, bot).run(stop, REMINDER_INTERVAL_S),
+                                    name="owner-reminders"),
             ]
             me = await bot.get_me()
             log.info("sales bot ready", username=me.username, notify_port=_port(site),

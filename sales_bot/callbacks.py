@@ -21,6 +21,8 @@ class Act(enum.StrEnum):
     CANCEL = "c"  # v: order id
     RESTART = "r"  # v: "" (start a new purchase after a canceled one)
     CONTINUE = "n"  # v: order id (continue an unpaid order)
+    RENEW = "w"  # v: tenant id (renew its subscription: choose a period)
+    RENEW_TARIFF = "x"  # v: "<tariff code>|<tenant id>" (renew with this tariff)
 
 
 class SaleCb(CallbackData, prefix="s"):

@@ -29,6 +29,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramUnauthorizedError
 
 from botpool.commerce.orders import Order, OrderStatus, OrderStore
+from botpool.commerce.subscriptions import RenewalRefused, Subscriptions
 from botpool.db.migrations import quote_ident
 from botpool.errors import (
     ActivationFailed,
@@ -44,6 +45,7 @@ from botpool.tenancy import store as tenancy_store
 from botpool.tenancy.activation import Activator
 from botpool.tenancy.spec import TenantSpec
 from sales_bot import keyboards
+from sales_bot.retired import RetiredBots
 from sales_bot.texts import tr_for
 from sales_bot.theft import TheftFollowUp
 from sales_bot.tokens import BotTokens
@@ -65,6 +67,9 @@ FAILED: dict[str, str] = {
 }
 _PREPARING = N_("preparing")
 _TOKEN_REVOKED = N_("token_revoked")
+_READY, _RENEWED, _RENEW_REFUSED = N_("ready"), N_("renewed"), N_("renew_refused")
+#: Why a paid renewal could not be applied (its tenant is gone): stored as the order's status reason.
+REASON_TENANT_GONE = "tenant_gone"
 #: The longest pause between two tries of an order whose activation keeps failing for a passing reason.
 RETRY_MAX_S = 300.0
 
@@ -91,6 +96,8 @@ class Fulfiller:
         self._not_before: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.thefts = TheftFollowUp(activator=activator, orders=orders, bot=bot)
+        self.subscriptions = Subscriptions(db, orders.schema_name)
+        self.retired = RetiredBots(db, bot)
 
     async def on_paid(self, order: Order) -> None:
         """The fulfilment seam: activate an order that just became paid (only the writer that moves it)."""
@@ -146,6 +153,9 @@ class Fulfiller:
         order = await self.orders.get(order_id)
         if order is None or order.status is not OrderStatus.ACTIVATING:
             return
+        if order.kind == "renewal":
+            await self._renew(order)
+            return
         try:
             token = await self.tokens.token_for(order)
         except (TelegramBadRequest, TelegramUnauthorizedError, HandoffRefused, KeyError) as exc:
@@ -182,6 +192,39 @@ class Fulfiller:
         await self.orders.mark_active(order_id, result.bot_username)
         await self.send_ready(order_id)
 
+    async def _renew(self, order: Order) -> None:
+        """Extend the tenant a paid renewal names (once, whoever else sees it) and tell its owner.
+
+        A running bot is left alone (same slot, same credentials); a tenant released at the end of its
+        period goes back to ``activating`` and the reconciler starts it again with its data.
+        """
+        try:
+            extension = await self.subscriptions.apply_renewal(order.order_id)
+        except RenewalRefused:
+            # Paid for a tenant deleted meanwhile: failed with the reason (once), never retried blindly.
+            log.warning("renewal paid for a tenant that is gone", order_id=order.order_id)
+            if await self.orders.mark_failed(order.order_id, REASON_TENANT_GONE):
+                await self._tell(order.order_id, _RENEW_REFUSED)
+            return
+        if extension is not None:
+            log.info("subscription renewed", order_id=order.order_id, tenant_id=extension.tenant_id,
+                     paid_until=extension.paid_until.isoformat(), restarted=extension.restarted)
+            if extension.restarted:
+                await self._restart(extension.tenant_id)
+        await self.send_ready(order.order_id)
+
+    async def _restart(self, tenant_id: str) -> None:
+        """Serve a tenant a renewal brought back after release, at once (its data, token and passwords kept)."""
+        try:
+            result = await self.activator.assign(tenant_id)
+        except (ActivationPending, PoolExhausted):
+            log.info("no slot within the wait; the reconciler serves the renewed tenant", tenant_id=tenant_id)
+        except Exception as exc:  # the reconciler picks an 'activating' tenant up in any case
+            log.warning("renewed tenant not started here; the reconciler serves it", tenant_id=tenant_id,
+                        error=type(exc).__name__)
+        else:
+            log.info("renewed tenant serving again", tenant_id=tenant_id, slot=result.slot_index)
+
     async def _fail(self, order: Order, reason: str) -> None:
         if await self.orders.mark_failed(order.order_id, reason):
             await self._tell(order.order_id, FAILED[reason])
@@ -194,8 +237,10 @@ class Fulfiller:
         if order is None:
             return
         tr = tr_for(order.language)
-        until = ((order.paid_at or datetime.now(UTC)) + timedelta(days=order.period_days)).date().isoformat()
-        text = tr("ready", username=order.bot_username or "", period=tr.days(order.period_days), until=until,
+        end = order.extended_to or (order.paid_at or datetime.now(UTC)) + timedelta(days=order.period_days)
+        until = tr.date(end, order.timezone or "UTC")
+        key = _RENEWED if order.kind == "renewal" else _READY
+        text = tr(key, username=order.bot_username or "", period=tr.days(order.period_days), until=until,
                   company=order.company_name or "")
         try:
             await self.bot.send_message(order.buyer_telegram_id, text)
@@ -224,6 +269,10 @@ class Fulfiller:
         for order in await self.orders.with_status(OrderStatus.ACTIVATING):
             if order.order_id in self._running:
                 continue
+            if order.kind == "renewal":  # one transaction, then (if it was released) a restart, in the background
+                if self._not_before.get(order.order_id, 0.0) <= time.monotonic():
+                    self._spawn(self.run(order.order_id))
+                continue
             tenant = await tenancy_store.get(self.db, order.tenant_id)
             if tenant is not None and tenant.status == "active":
                 if await self.orders.mark_active(order.order_id, tenant.bot_username):
@@ -248,6 +297,7 @@ class Fulfiller:
             await self.send_ready(row["order_id"])
         await self._revoked_tokens()
         await self.thefts.run_once()  # a stolen handoff: new managed-bot tokens, pasted-token owners told
+        await self.retired.run_once()  # a deleted tenant's managed bot: its old token revoked
 
     async def _revoked_tokens(self) -> None:
         """Tell each buyer whose running bot's pasted token Telegram stopped accepting how to send a new one.
@@ -262,7 +312,7 @@ class Fulfiller:
         rows = await self.db.fetch(
             f"SELECT o.order_id FROM {self.orders.schema}.orders o "
             f"JOIN {quote_ident(tenancy_store.SCHEMA)}.tenants t ON t.tenant_id = o.tenant_id "
-            "WHERE o.status = 'active' AND o.bot_source = 'pasted' AND t.status = 'failed' "
+            "WHERE o.status = 'active' AND o.kind = 'new' AND o.bot_source = 'pasted' AND t.status = 'failed' "
             "AND starts_with(t.last_error, $1) LIMIT 100",
             f"{tenancy_store.FAILED_INVALID_TOKEN}:",
         )

@@ -45,6 +45,30 @@ def tariffs(tr: SalesTr, items: tuple[Tariff, ...]) -> InlineKeyboardMarkup:
     )
 
 
+def renew(tr: SalesTr, tenant_id: str) -> InlineKeyboardMarkup:
+    """The "renew" button under a reminder."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=tr("btn_renew"), callback_data=_cb(Act.RENEW, tenant_id))]]
+    )
+
+
+def renew_choices(tr: SalesTr, bots: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One "renew" button per bot the owner has: (tenant id, button text)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=text, callback_data=_cb(Act.RENEW, tid))] for tid, text in bots]
+    )
+
+
+def renew_tariffs(tr: SalesTr, items: tuple[Tariff, ...], tenant_id: str) -> InlineKeyboardMarkup:
+    """One button per tariff, each renewing ``tenant_id`` for that period."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=tr.tariff(t), callback_data=_cb(Act.RENEW_TARIFF, f"{t.code}|{tenant_id}"))]
+            for t in items
+        ]
+    )
+
+
 def get_bot(tr: SalesTr, company_hint: str = "") -> ReplyKeyboardMarkup:
     """The one-tap bot creation button, and a button for those who already have a bot from @BotFather."""
     request = KeyboardButtonRequestManagedBot(request_id=MANAGED_BOT_REQUEST_ID, suggested_name=company_hint or None)

@@ -7,8 +7,10 @@ in days (Russian has three plural forms).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botpool.commerce.orders import OrderStatus
 from botpool.commerce.tariffs import Tariff
@@ -71,6 +73,14 @@ class SalesTr(Translator):
         else:
             key = _DAYS_ONE if n == 1 else _DAYS_MANY
         return self(key, n=n)
+
+    def date(self, moment: datetime, zone: str) -> str:
+        """A day as the salon sees it: ``moment`` in the business time zone ``zone``, "31.12.2026"."""
+        try:
+            local = moment.astimezone(ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            local = moment.astimezone(UTC)
+        return local.strftime("%d.%m.%Y" if self.lang == "ru" else "%Y-%m-%d")
 
     def tariff(self, tariff: Tariff) -> str:
         """One line for a tariff button: its title, price and period."""

@@ -21,12 +21,9 @@ from pydantic import SecretStr
 
 from botpool.clients import vault as vault_client
 from botpool.commerce.orders import Order
-from botpool.pool.model import validate_tenant_id
+from botpool.tenancy.package import pending_path
 
-
-def pending_path(tenant_id: str) -> str:
-    """The KV path (under the mount) of a pasted token waiting for payment."""
-    return f"tenants/{validate_tenant_id(tenant_id)}/pending"
+__all__ = ["BotTokens", "pending_path"]
 
 
 class BotTokens:

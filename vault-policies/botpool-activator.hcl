@@ -17,3 +17,10 @@ path "secret/data/tenants/*" {
 path "secret/data/handoff/*" {
   capabilities = ["create"]
 }
+
+# Deleting a tenant after its retention period (the reconciler; docs/operating.md, "Subscriptions"): its
+# secret goes with every version. Delete only: metadata can be neither read nor listed, so this reveals
+# no tenant id and no secret.
+path "secret/metadata/tenants/*" {
+  capabilities = ["delete"]
+}

@@ -27,6 +27,7 @@ from bot_runtime.booking.perf import pin_response_models
 from bot_runtime.booking.reminders import ReminderWorker
 from bot_runtime.booking.routers import admin, booking, common, fallback, my
 from bot_runtime.booking.service import BookingService
+from bot_runtime.booking.subscription import PausedGate
 from botpool.db import migrations
 
 MIGRATIONS: list[migrations.Migration] = migrations.load("bot_runtime.booking")
@@ -85,6 +86,7 @@ def create_dispatcher(
     for middleware in first:
         dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(ContextMiddleware(service))
+    dp.update.outer_middleware(PausedGate(db, config, service.clock))  # the grace period after the paid one
     dp.include_routers(
         *(
             spec.build()

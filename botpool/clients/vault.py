@@ -82,6 +82,14 @@ def write_kv(client: hvac.Client, mount: str, secret_path: str, data: dict[str, 
     client.adapter.post(f"/v1/{kv_data_path(mount, secret_path)}", json={"data": data}, wrap_ttl="60s")
 
 
+def delete_kv(client: hvac.Client, mount: str, secret_path: str) -> None:
+    """Delete a KV v2 secret with every version and its metadata (a deleted tenant leaves nothing behind).
+
+    Vault answers a delete of a path that does not exist like any other, so this is idempotent.
+    """
+    client.secrets.kv.v2.delete_metadata_and_all_versions(path=secret_path, mount_point=mount)
+
+
 def read_wrapped(client: hvac.Client, mount: str, secret_path: str, ttl_s: int = WRAP_TTL_S) -> Wrapped:
     """Read a KV v2 secret as a single-use wrapping token valid for ``ttl_s`` seconds."""
     response = client.adapter.get(f"/v1/{kv_data_path(mount, secret_path)}", wrap_ttl=f"{ttl_s}s")

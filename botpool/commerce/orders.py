@@ -90,6 +90,10 @@ class Order:
     updated_at: datetime
     paid_at: datetime | None
     activated_at: datetime | None
+    #: ``new`` buys a tenant; ``renewal`` extends the existing tenant ``tenant_id`` (``subscriptions``).
+    kind: str = "new"
+    #: The tenant's end of period a renewal set (None until it is applied).
+    extended_to: datetime | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Order:
@@ -107,7 +111,7 @@ class Order:
 _COLUMNS = (
     "order_id, tenant_id, buyer_telegram_id, tariff, amount_kopecks, currency, period_days, company_name, "
     "timezone, language, bot_id, bot_username, bot_source, status, status_reason, payment_id, "
-    "ready_notified_at, created_at, updated_at, paid_at, activated_at"
+    "ready_notified_at, created_at, updated_at, paid_at, activated_at, kind, extended_to"
 )
 
 
@@ -199,6 +203,38 @@ class OrderStore:
         existing = await self.open_for_buyer(buyer_telegram_id)
         if existing is None:  # the open order moved on between the insert and the read: try once more
             return await self.open_order(buyer_telegram_id, tariff, language=language)
+        return existing, False
+
+    async def open_renewal(
+        self, buyer_telegram_id: int, tariff: Tariff, tenant: tenancy_store.TenantRecord, *, language: str = "ru",
+    ) -> tuple[Order, bool]:
+        """A renewal order for ``tenant``, ready to pay, or the buyer's open order; the flag says which.
+
+        Everything the payment needs is copied from the tenant and its purchase (the bot, the salon, the
+        zone), so the owner only picks a period. Like ``open_order``, one open order per buyer.
+        """
+        if buyer_telegram_id <= 0:
+            raise ValueError("a Telegram user id is a positive number")
+        order_id, _ = new_order_id()
+        row = await self.db.fetchrow(
+            f"""
+            INSERT INTO {self.schema}.orders (order_id, tenant_id, buyer_telegram_id, tariff, amount_kopecks,
+                                              currency, period_days, language, kind, company_name, timezone,
+                                              bot_id, bot_username, bot_source)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'renewal', $9, $10, $11, $12,
+                   coalesce((SELECT bot_source FROM {self.schema}.orders WHERE tenant_id = $2 AND kind = 'new'),
+                            'pasted')
+            ON CONFLICT (buyer_telegram_id) WHERE status IN ('draft', 'awaiting_payment') DO NOTHING
+            RETURNING {_COLUMNS}
+            """,
+            order_id, tenant.tenant_id, buyer_telegram_id, tariff.code, tariff.price_kopecks, tariff.currency,
+            tariff.days, language, tenant.company_name, tenant.timezone, tenant.bot_id, tenant.bot_username,
+        )
+        if row is not None:
+            return Order.from_row(row), True
+        existing = await self.open_for_buyer(buyer_telegram_id)
+        if existing is None:
+            return await self.open_renewal(buyer_telegram_id, tariff, tenant, language=language)
         return existing, False
 
     async def set_details(

@@ -139,7 +139,10 @@ class YooKassaGateway:
     def __init__(self, settings: YooKassaSettings, *, description: Callable[[Order], str] | None = None) -> None:
         """Bind to a shop; ``description`` words the payment (shown to the buyer by YooKassa)."""
         self.settings = settings
-        self._describe = description or (lambda order: f"Bot booking, tariff {order.tariff}, {order.period_days} days")
+        self._describe = description or (
+            lambda order: f"{'Renewal' if order.kind == 'renewal' else 'Bot booking'}, tariff {order.tariff}, "
+            f"{order.period_days} days"
+        )
         gateway = self
 
         class _ShopPayment(Payment):  # type: ignore[misc]

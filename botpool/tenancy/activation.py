@@ -51,7 +51,7 @@ from botpool.pool import handoff, protocol, registration
 from botpool.pool.model import Claim, SlotMode, SlotState
 from botpool.tenancy import provision, rotation, store
 from botpool.tenancy import spec as spec_rules
-from botpool.tenancy.package import TenantPackage, creation_path, secret_path
+from botpool.tenancy.package import TenantPackage, creation_path, pending_path, secret_path
 from botpool.tenancy.spec import TenantSpec
 
 __all__ = ["ActivationResult", "Activator", "TenantSpec"]
@@ -157,6 +157,15 @@ class Activator:
             vault_client.write_kv, self.vault, self.kv_mount, secret_path(spec.tenant_id), package.to_vault()
         )
         await self._apply_credentials(package)
+        await self.publish_subscription(spec.tenant_id)
+
+    async def publish_subscription(self, tenant_id: str) -> None:
+        """Copy the tenant's paid and grace periods into its schema, where its bot reads them (``provision``)."""
+        tenant = await store.get(self.db, tenant_id)
+        if tenant is None:
+            return
+        async with self.db.acquire() as conn:
+            await provision.write_subscription(conn, tenant_id, tenant.paid_until, tenant.serve_until)
 
     async def restore_credentials(self, tenant_id: str) -> None:
         """Apply the passwords Vault holds for a tenant to its role and Redis user (created if missing).
@@ -169,6 +178,7 @@ class Activator:
         if package is None:
             raise TenantSecretMissing(f"the secret of tenant {tenant_id} is missing from Vault")
         await self._apply_credentials(package)
+        await self.publish_subscription(tenant_id)
 
     async def _apply_credentials(self, package: TenantPackage) -> None:
         async with self.db.acquire() as conn:
@@ -406,6 +416,27 @@ class Activator:
         """
         await store.mark(self.db, tenant_id, "released", expected=(*store.LIVE, "failed"))
         return await protocol.release(self.consul, tenant_id)
+
+    async def delete(self, tenant_id: str) -> list[str]:
+        """Remove everything a tenant had: schema and role, Redis user and keys, Vault secret; what was removed.
+
+        Called for a tenant already marked 'deleted' (``store.begin_deletion``), so no renewal
+        or activation can race it. Every step is idempotent: a deletion a crash interrupted
+        is finished by the next pass. The record is the caller's (``store.record_deletion``).
+        """
+        removed: list[str] = []
+        async with self.db.acquire() as conn:
+            if await provision.deprovision_postgres(conn, tenant_id, self.database_name):
+                removed.append("postgres schema and role")
+        existed, keys = await provision.deprovision_redis(self.redis_admin, tenant_id)
+        if existed:
+            removed.append("redis user")
+        removed.append(f"redis keys: {keys}")
+        for path in (secret_path(tenant_id), pending_path(tenant_id)):
+            await asyncio.to_thread(vault_client.delete_kv, self.vault, self.kv_mount, path)
+        removed.append("vault secret")
+        log.info("tenant deleted", tenant_id=tenant_id, removed=removed)
+        return removed
 
     async def release_expired(self, tenant_id: str, now: datetime) -> bool:
         """Release a tenant whose paid period ended by ``now``; False (nothing done) if it was renewed meanwhile."""

@@ -20,6 +20,11 @@ def secret_path(tenant_id: str) -> str:
     return f"tenants/{validate_tenant_id(tenant_id)}/bot"
 
 
+def pending_path(tenant_id: str) -> str:
+    """The KV path (under the mount) of a pasted token the sales bot keeps until the order is paid."""
+    return f"tenants/{validate_tenant_id(tenant_id)}/pending"
+
+
 def creation_path(mount: str, tenant_id: str) -> str:
     """The exact creation path a genuine wrapped read of the tenant's secret reports."""
     return f"{mount}/data/{secret_path(tenant_id)}"

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -144,3 +145,81 @@ async def confine_redis_users(admin: aioredis.Redis) -> int:
         await pipe.execute()
     await admin.acl_save()
     return len(tenants)
+
+
+async def deprovision_postgres(admin: Conn, tenant_id: str, database: str) -> bool:
+    """Drop the tenant's schema (every booking, client and setting in it) and its role; False if already gone.
+
+    ``DROP OWNED BY`` removes what the role owns in this database (its schema and everything in it) and
+    its grants here (CONNECT), after which the role itself can go. Idempotent, under the same lock as
+    provisioning, whose GRANT ... ON DATABASE rewrites the row this REVOKE does.
+    """
+    role = quote_ident(validate_tenant_id(tenant_id))
+    async with admin.transaction():
+        await admin.execute("SELECT pg_advisory_xact_lock(hashtext('botpool:provision'))")
+        if not await admin.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", tenant_id):
+            await admin.execute(f"DROP SCHEMA IF EXISTS {role} CASCADE")
+            return False
+        await admin.execute(f"DROP SCHEMA IF EXISTS {role} CASCADE")
+        await admin.execute(f"REVOKE ALL ON DATABASE {quote_ident(database)} FROM {role}")
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.execute(f"DROP ROLE {role}")
+    return True
+
+
+async def deprovision_redis(admin: aioredis.Redis, tenant_id: str, *, batch: int = 500) -> tuple[bool, int]:
+    """Delete the tenant's Redis user (persisted with ``ACL SAVE``) and every key under its prefix.
+
+    Returns whether the user existed and how many keys were removed. The admin walks the keyspace
+    with SCAN (the tenant's own user may not), and UNLINK frees the memory in the background.
+    """
+    existed = bool(await admin.acl_deluser(validate_tenant_id(tenant_id)))
+    await admin.acl_save()
+    removed = 0
+    keys: list[bytes | str] = []
+    async for key in admin.scan_iter(match=f"{redis_prefix(tenant_id)}*", count=batch):
+        keys.append(key)
+        if len(keys) >= batch:
+            removed += int(await admin.unlink(*keys))
+            keys.clear()
+    if keys:
+        removed += int(await admin.unlink(*keys))
+    return existed, removed
+
+
+async def write_subscription(admin: Conn, tenant_id: str, paid_until: datetime, serve_until: datetime) -> bool:
+    """Tell the tenant's bot its paid period: one row in its own schema's ``subscription`` table.
+
+    The bot reads it to pause booking during the grace period (``paid_until`` to ``serve_until``) and
+    resume the moment a renewal lands; it has no access to the control schema, so the control plane
+    writes the row where the bot can read it, as the tenant's role (``SET LOCAL ROLE``: the table is
+    the tenant's, like the rest of its schema). Run inside the caller's transaction when there is one,
+    so a renewal and what the bot sees change together. False (nothing written) when the tenant has
+    no schema yet: provisioning writes it right after creating one.
+    """
+    role = quote_ident(validate_tenant_id(tenant_id))
+    async with admin.transaction():
+        if not await admin.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", tenant_id):
+            return False
+        await admin.execute("SELECT pg_advisory_xact_lock(hashtext('botpool:subscription'), hashtext($1))", tenant_id)
+        await admin.execute(f"SET LOCAL ROLE {role}")
+        await upsert_subscription(admin, tenant_id, paid_until, serve_until)
+        await admin.execute("RESET ROLE")
+    return True
+
+
+async def upsert_subscription(conn: Conn, schema: str, paid_until: datetime, serve_until: datetime) -> None:
+    """Create the schema's ``subscription`` table if needed and set its one row (as the schema's owner)."""
+    table = f"{quote_ident(schema)}.subscription"
+    await conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} ("
+        " id boolean PRIMARY KEY DEFAULT true CHECK (id),"
+        " paid_until timestamptz NOT NULL, serve_until timestamptz NOT NULL,"
+        " updated_at timestamptz NOT NULL DEFAULT now())"
+    )
+    await conn.execute(
+        f"INSERT INTO {table} (id, paid_until, serve_until) VALUES (true, $1, $2) "
+        "ON CONFLICT (id) DO UPDATE SET paid_until = EXCLUDED.paid_until, serve_until = EXCLUDED.serve_until, "
+        "updated_at = now()",
+        paid_until, serve_until,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -41,6 +41,15 @@ class TenantRecord:
     activation_attempts: int = 0
     #: The reconciler leaves the tenant alone until then (backoff after a failed round); None: at once.
     next_attempt_at: datetime | None = None
+    #: Days after ``paid_until`` the bot still runs, telling clients booking is paused (then released).
+    grace_days: int = 3
+    #: Days a released tenant's data is kept for a renewal to bring back (then deleted).
+    retention_days: int = 90
+
+    @property
+    def serve_until(self) -> datetime:
+        """When the grace period ends and the tenant is released: ``paid_until`` plus ``grace_days``."""
+        return self.paid_until + timedelta(days=self.grace_days)
 
     def failed_for(self, code: str) -> bool:
         """Whether the tenant is failed for the reason ``code`` (one of the ``FAILED_*`` codes)."""
@@ -52,10 +61,15 @@ async def migrate(conn: Conn) -> None:
     await migrations.apply(conn, SCHEMA, MIGRATIONS)
 
 
-_COLUMNS = (
+#: The columns a ``TenantRecord`` is built from, for modules that read tenants in their own queries.
+COLUMNS = _COLUMNS = (
     "tenant_id, company_name, admin_telegram_id, bot_id, bot_username, timezone, language, "
-    "paid_until, status, slot_index, last_error, updated_at, activation_attempts, next_attempt_at"
+    "paid_until, status, slot_index, last_error, updated_at, activation_attempts, next_attempt_at, grace_days, "
+    "retention_days"
 )
+
+#: The end of a tenant's service in SQL: its paid period plus its grace period.
+SERVE_UNTIL = "(paid_until + make_interval(days => grace_days))"
 
 #: Statuses in which a tenant wants a slot.
 LIVE = ("activating", "active")
@@ -166,15 +180,15 @@ async def mark(
 
 
 async def release_expired(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, now: datetime) -> bool:
-    """Release a tenant whose paid period ended, unless it was renewed (or released) since it was read.
+    """Release a tenant whose paid and grace periods ended, unless it was renewed (or released) since it was read.
 
     The condition on ``paid_until`` is what keeps a payment that lands between
     the reconciler's read and this write from being released.
     """
     result = await db.execute(
         f"""
-        UPDATE {SCHEMA}.tenants SET status = 'released', slot_index = NULL, updated_at = now(), released_at = now()
-        WHERE tenant_id = $1 AND status = ANY($2::text[]) AND paid_until <= $3
+        UPDATE {SCHEMA}.tenants SET status = 'released', slot_index = NULL, updated_at = now(), released_at = $3
+        WHERE tenant_id = $1 AND status = ANY($2::text[]) AND {SERVE_UNTIL} <= $3
         """,
         tenant_id, list(LIVE), now,
     )
@@ -240,18 +254,63 @@ async def list_all(db: asyncpg.Pool | asyncpg.Connection) -> list[TenantRecord]:
 
 
 async def desired(db: asyncpg.Pool | asyncpg.Connection, now: datetime) -> list[TenantRecord]:
-    """Tenants that must be served now: not released, not failed, paid until a future moment."""
+    """Tenants that must be served now: not released, not failed, paid (or in their grace period) beyond now."""
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants WHERE status IN ('activating', 'active') AND paid_until > $1",
+        f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants WHERE status IN ('activating', 'active') AND {SERVE_UNTIL} > $1",
         now,
     )
     return [TenantRecord(**dict(r)) for r in rows]
 
 
 async def expired(db: asyncpg.Pool | asyncpg.Connection, now: datetime) -> list[TenantRecord]:
-    """Tenants still marked as served whose paid period has ended."""
+    """Tenants still marked as served whose paid and grace periods have ended."""
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants WHERE status IN ('activating', 'active') AND paid_until <= $1",
+        f"SELECT {_COLUMNS} FROM {SCHEMA}.tenants WHERE status IN ('activating', 'active') AND {SERVE_UNTIL} <= $1",
         now,
     )
     return [TenantRecord(**dict(r)) for r in rows]
+
+
+
+
+async def begin_deletion(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, now: datetime) -> bool:
+    """Mark a released tenant past its retention 'deleted' before anything is removed; True for the one winner.
+
+    The mark comes first so that a renewal landing now is refused ("buy anew")
+    instead of reviving a tenant whose data is being removed; a renewal that
+    landed just before makes this fail, and nothing is removed.
+    """
+    result = await db.execute(
+        f"""
+        UPDATE {SCHEMA}.tenants SET status = 'deleted', deleted_at = $2, slot_index = NULL, updated_at = now()
+        WHERE tenant_id = $1 AND status = 'released'
+              AND coalesce(released_at, updated_at) + make_interval(days => retention_days) <= $2
+        """,
+        tenant_id, now,
+    )
+    return _moved(result)
+
+
+async def past_retention(db: asyncpg.Pool | asyncpg.Connection, now: datetime) -> list[TenantRecord]:
+    """Tenants to delete now: released ones past their retention, and deletions a crash left unfinished."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM {SCHEMA}.tenants t
+        WHERE (status = 'released' AND coalesce(released_at, updated_at) + make_interval(days => retention_days) <= $1)
+           OR (status = 'deleted' AND NOT EXISTS (
+                   SELECT 1 FROM {SCHEMA}.tenant_deletions d WHERE d.tenant_id = t.tenant_id))
+        """,
+        now,
+    )
+    return [TenantRecord(**dict(r)) for r in rows]
+
+
+async def record_deletion(db: asyncpg.Pool | asyncpg.Connection, tenant_id: str, removed: list[str]) -> bool:
+    """Record a finished deletion (when, what was removed); True the first time, idempotent after."""
+    result = await db.execute(
+        f"INSERT INTO {SCHEMA}.tenant_deletions (tenant_id, deleted_at, released_at, removed) "
+        f"SELECT tenant_id, deleted_at, released_at, $2 FROM {SCHEMA}.tenants "
+        "WHERE tenant_id = $1 AND status = 'deleted' ON CONFLICT (tenant_id) DO NOTHING",
+        tenant_id, removed,
+    )
+    return result.endswith(" 1")

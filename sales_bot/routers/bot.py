@@ -123,7 +123,10 @@ async def pasted_token(message: Message, bot: Bot, state: FSMContext, sales: Sal
 async def token_command(message: Message, state: FSMContext, sales: Sales, tr: SalesTr) -> None:
     """A paid order whose token Telegram rejected: wait for a fresh token of the same bot."""
     assert message.from_user is not None
-    failed = [o for o in await sales.orders.for_buyer(message.from_user.id) if o.status is OrderStatus.FAILED]
+    failed = [
+        o for o in await sales.orders.for_buyer(message.from_user.id)
+        if o.status is OrderStatus.FAILED and o.kind == "new"  # a renewal never needs a token
+    ]
     if not failed:
         await message.answer(tr("no_failed_order"))
         return

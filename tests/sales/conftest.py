@@ -21,14 +21,15 @@ from botpool import settings as cfg
 from botpool.pool import protocol
 from devstack import ports
 from devstack.buyer import Buyer
-from devstack.sales import SalesProcess, activator_token
+from devstack.sales import SalesProcess
+from devstack.sales import activator_token as role_token
 from devstack.stack import Stack
 from devstack.standins.telegram.client import BotInfo, TgUser
 from devstack.standins.yookassa.client import ShopInfo
 from tests.fixtures.stack import PostgresHandle
 from tests.fixtures.telegram import TelegramStandin
 from tests.fixtures.yookassa import YooKassaStandin
-from tests.pool.conftest import Pool, _purge, control_env, slot_env  # noqa: F401 - fixtures
+from tests.pool.conftest import Pool, _purge, activator, activator_token, control_env, root_vault, slot_env  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,7 +72,7 @@ async def sales_bot(
     env = dict(os.environ)
     env.update(stack.role_env("sales-bot"))  # the sales bot's own Consul token, no Nomad token
     env.update({
-        "VAULT_TOKEN": activator_token(stack),  # the sales bot's own role token, as `botpool up` gives it
+        "VAULT_TOKEN": role_token(stack),  # the sales bot's own role token, as `botpool up` gives it
         "SALES_BOT_TOKEN": info.token,
         "TELEGRAM_API_BASE": telegram_standin.base_url,
         "SALES_NOTIFY_PORT": str(port),
