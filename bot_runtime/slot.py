@@ -23,6 +23,7 @@ from bot_runtime.fence import PauseFence
 from bot_runtime.health import Health
 from bot_runtime.settings import RuntimeSettings
 from bot_runtime.tenant_bot import TenantBot, prewarm
+from bot_runtime.view import ConsulView
 from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.clients.consul import create_session, is_transient
@@ -52,6 +53,9 @@ class Slot:
         #: The last claim attempt this slot tried; a failed one is never tried twice (its wrap is single-use).
         self._tried: str | None = None
         self._session_lock = asyncio.Lock()
+        #: The slot's entry in the Consul UI's per-state services, and Nomad's registration it mirrors.
+        self.view = ConsulView(consul)
+        self._nomad_service_id: str | None = None
 
     # ------------------------------------------------------------------ health
     def probe(self) -> tuple[Health, str]:
@@ -85,6 +89,7 @@ class Slot:
                 if self.settings.alloc_id in check.get("ServiceID", "") and check.get("Status") in (
                     "passing", "warning",
                 ):
+                    self._nomad_service_id = str(check["ServiceID"])
                     return str(check["CheckID"])
 
     async def _open_session(self) -> None:
@@ -111,6 +116,8 @@ class Slot:
     async def _publish(self) -> bool:
         """Write our state under our session; False if the key is held by someone else."""
         ok = await self.consul.kv.put(keys.slot(self.index), self.state.to_json(), acquire=self.state.session)
+        if ok and self._nomad_service_id:
+            await self.view.show(self.state, self._nomad_service_id)  # for people; never fails the slot
         return bool(ok)
 
     async def _set(self, **changes: object) -> None:
@@ -294,6 +301,7 @@ class Slot:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await self.bot.stop()
+            await self.view.hide(self.index)
             with contextlib.suppress(Exception):
                 await self.consul.session.destroy(self.state.session)
 

@@ -31,3 +31,8 @@ service_prefix "" {
 node_prefix "" {
   policy = "read"
 }
+# Its entry in the Consul UI's per-state view (bot_runtime/view.py): services named slots-<state>,
+# for people only; nothing trusts them, and the trusted bot-pool-slot registration stays Nomad's.
+service_prefix "slots-" {
+  policy = "write"
+}

@@ -107,7 +107,7 @@ async def db(postgres: _HasDsn, pg_schema: str, btree_gist: None) -> AsyncIterat
         await admin.execute(f"ALTER ROLE {role} SET search_path = {pg_schema}, public")
         # The migration runner says CREATE SCHEMA IF NOT EXISTS, which needs this privilege.
         database = await admin.fetchval("SELECT current_database()")
-        await admin.execute(f'GRANT CREATE ON DATABASE "{database}" TO {role}')
+        await admin.execute(f'GRANT CONNECT, CREATE ON DATABASE "{database}" TO {role}')
         owner = await asyncpg.connect(postgres.dsn, user=role, password=password)
         try:
             await migrations.apply(owner, pg_schema, MIGRATIONS)

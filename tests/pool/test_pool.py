@@ -17,7 +17,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import hvac
@@ -66,6 +68,21 @@ async def check_output_shows(pool: Pool, text: str) -> None:
                 return
 
 
+def healthy(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries whose checks all pass (a killed slot's entry lingers, critical, for a minute)."""
+    return [e for e in entries if all(c["Status"] == "passing" for c in e["Checks"])]
+
+
+async def view_of(pool: Pool, service: str, until: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+    """Wait (blocking queries) until the per-state service ``service`` shows what ``until`` expects."""
+    index = None
+    async with asyncio.timeout(15):
+        while True:
+            index, entries = await pool.consul.health.service(service, index=index, wait="5s")
+            if until(entries):
+                return list(entries)
+
+
 async def test_job_starts_ten_slots_all_passing(pool: Pool) -> None:
     snap = await protocol.snapshot(pool.consul)
     assert len(snap.free()) == 10
@@ -73,8 +90,10 @@ async def test_job_starts_ten_slots_all_passing(pool: Pool) -> None:
     _, checks = await pool.consul.health.checks(keys.SLOT_SERVICE)
     passing = [c for c in checks if c["Status"] == "passing"]
     assert len(passing) == 10
-    # The Consul UI shows each slot's mode in its check output.
+    # The Consul UI shows each slot's mode in its check output, and the split as services: slots-waiting.
     assert all("WAITING" in c["Output"] for c in passing)
+    waiting = await view_of(pool, "slots-waiting", lambda entries: len(healthy(entries)) == 10)
+    assert sorted(int(e["Service"]["Meta"]["slot"]) for e in healthy(waiting)) == list(range(10))
 
 
 async def test_activation_answers_and_release_returns_slot(
@@ -89,6 +108,12 @@ async def test_activation_answers_and_release_returns_slot(
     snap = await protocol.snapshot(pool.consul)
     assert snap.slots[0].mode is SlotMode.ACTIVE and snap.slots[0].tenant_id == tenant_id
     await check_output_shows(pool, f"ACTIVE tenant={tenant_id}")
+    # The Services page reads the split at a glance: the slot is listed under slots-active, for whom.
+    active = await view_of(pool, "slots-active", lambda entries: any(
+        e["Service"]["Meta"].get("tenant") == tenant_id for e in entries))
+    entry = next(e["Service"] for e in active if e["Service"]["Meta"].get("tenant") == tenant_id)
+    assert entry["Meta"]["slot"] == "0" and entry["Meta"]["bot"] == bot.username
+    assert {"active", "slot-0", f"@{bot.username}"} <= set(entry["Tags"])
 
     # Activating again is idempotent: same slot, nothing new.
     again = await activator.activate(spec_for(tenant_id, bot, "Barber One"))
@@ -99,6 +124,8 @@ async def test_activation_answers_and_release_returns_slot(
         pool.consul, lambda s: s.slots[0].mode is SlotMode.WAITING and 0 not in s.claims, timeout_s=15
     )
     assert snap.slots[0].tenant_id is None
+    await view_of(pool, "slots-active", lambda entries: not any(
+        e["Service"]["Meta"].get("tenant") == tenant_id for e in entries))
     # The released tenant's bot no longer answers from the slot.
     before = await telegram_standin.control.messages(bot, CLIENT.id)
     await telegram_standin.control.send_message(bot, CLIENT, "/start")
@@ -328,12 +355,14 @@ async def test_expired_tenant_is_released_by_the_reconciler(
     )
     result = await activator.activate(spec)
     await answers_start(telegram_standin, bot, "Short Lease")
-    await protocol.wait_until(
-        pool.consul, lambda s: tenant_id not in s.tenants and s.slots[result.slot_index].tenant_id is None,
-        timeout_s=30,
-    )
     conn = await asyncpg.connect(postgres.dsn)
     try:
+        # This tenant gets no grace period (grace_days is per tenant; the default 3 days has its own tests).
+        await conn.execute("UPDATE control.tenants SET grace_days = 0 WHERE tenant_id = $1", tenant_id)
+        await protocol.wait_until(
+            pool.consul, lambda s: tenant_id not in s.tenants and s.slots[result.slot_index].tenant_id is None,
+            timeout_s=30,
+        )
         assert await conn.fetchval("SELECT status FROM control.tenants WHERE tenant_id = $1", tenant_id) == "released"
     finally:
         await conn.close()

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from botpool.tenancy import store
 from botpool.tenancy.activation import Activator
 
+#: The default grace period after the paid one (``control.tenants.grace_days``).
+GRACE = timedelta(days=3)
+
 
 def new_tenant_id() -> str:
     return f"t_{uuid.uuid4().hex[:12]}"
@@ -40,7 +43,7 @@ async def test_a_late_active_does_not_undo_an_operators_release(activator: Activ
 async def test_an_expiry_release_does_not_release_a_tenant_renewed_meanwhile(activator: Activator) -> None:
     tenant_id = new_tenant_id()
     await add(activator, tenant_id, datetime.now(UTC) + timedelta(seconds=1))
-    later = datetime.now(UTC) + timedelta(seconds=2)
+    later = datetime.now(UTC) + GRACE + timedelta(seconds=2)
     [expired] = [t for t in await store.expired(activator.db, later) if t.tenant_id == tenant_id]
     # The buyer pays for another month between the reconciler's read and its release.
     await add(activator, tenant_id, datetime.now(UTC) + timedelta(days=30))
@@ -50,10 +53,14 @@ async def test_an_expiry_release_does_not_release_a_tenant_renewed_meanwhile(act
     assert record is not None and record.paid_until > later
 
 
-async def test_an_expired_tenant_is_released_once(activator: Activator) -> None:
+async def test_an_expired_tenant_is_released_once_after_its_grace_period(activator: Activator) -> None:
     tenant_id = new_tenant_id()
     await add(activator, tenant_id, datetime.now(UTC) + timedelta(seconds=1))
-    later = datetime.now(UTC) + timedelta(seconds=2)
+    in_grace = datetime.now(UTC) + timedelta(seconds=2)
+    assert tenant_id not in {t.tenant_id for t in await store.expired(activator.db, in_grace)}
+    assert tenant_id in {t.tenant_id for t in await store.desired(activator.db, in_grace)}, "served in its grace"
+    assert not await activator.release_expired(tenant_id, in_grace)
+    later = datetime.now(UTC) + GRACE + timedelta(seconds=2)
     assert await activator.release_expired(tenant_id, later)
     assert not await activator.release_expired(tenant_id, later), "a repeat changes nothing"
     assert await status_of(activator, tenant_id) == "released"
