@@ -12,7 +12,7 @@ PY_SOURCES := botpool botpool_cli bot_runtime reconciler scaler sales_bot devsta
 help: ## List the targets and what they do.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-deps: ## Install Debian packages (PostgreSQL 15, Redis 7), uv and the locked Python environment.
+deps: ## Install Debian packages (PostgreSQL 15, Redis 7, Prometheus, Alertmanager), uv and the locked Python environment.
 	@scripts/install-deps.sh
 
 binaries: deps ## Build Nomad, Consul and Vault from the Go module proxy (cached; skipped if on PATH).

@@ -28,7 +28,7 @@ async def main() -> None:
     log = logs.setup("bot_runtime", level=settings.log_level)
     async with wiring.consul(consul_settings) as consul:
         slot = Slot(settings, consul)
-        health = HealthServer(settings.health_port, slot.probe)
+        health = HealthServer(settings.health_port, slot.probe, slot.metrics.render)
         await health.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

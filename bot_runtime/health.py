@@ -20,6 +20,7 @@ from collections.abc import Callable
 from enum import IntEnum
 
 from aiohttp import web
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
 class Health(IntEnum):
@@ -33,24 +34,33 @@ class Health(IntEnum):
 
 
 Probe = Callable[[], tuple[Health, str]]
+#: The exposition text of the slot's metrics (``bot_runtime.metrics``), served as ``/metrics`` beside ``/health``.
+Render = Callable[[], bytes]
 
 
 class HealthServer:
-    """A tiny aiohttp server on the slot's Nomad port."""
+    """A tiny aiohttp server on the slot's Nomad port: ``/health`` for Consul, ``/metrics`` for Prometheus."""
 
-    def __init__(self, port: int, probe: Probe) -> None:
+    def __init__(self, port: int, probe: Probe, metrics: Render | None = None) -> None:
         self._port = port
         self._probe = probe
+        self._metrics = metrics
         self._runner: web.AppRunner | None = None
 
     async def _health(self, _request: web.Request) -> web.Response:
         health, text = self._probe()
         return web.Response(status=int(health), text=text)
 
+    async def _render_metrics(self, _request: web.Request) -> web.Response:
+        assert self._metrics is not None
+        return web.Response(body=self._metrics(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     async def start(self) -> None:
         """Start listening on loopback-or-all as Nomad's network says (the port is Nomad's)."""
         app = web.Application()
         app.router.add_get("/health", self._health)
+        if self._metrics is not None:
+            app.router.add_get("/metrics", self._render_metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "0.0.0.0", self._port).start()

@@ -21,6 +21,7 @@ from consul.aio import Consul
 
 from bot_runtime.fence import PauseFence
 from bot_runtime.health import Health
+from bot_runtime.metrics import SlotMetrics
 from bot_runtime.settings import RuntimeSettings
 from bot_runtime.tenant_bot import TenantBot, prewarm
 from bot_runtime.view import ConsulView
@@ -44,7 +45,8 @@ class Slot:
         self.consul = consul
         self.index = settings.alloc_index
         self.fence = PauseFence()
-        self.bot = TenantBot(settings, self.fence)
+        self.metrics = SlotMetrics(self.index)
+        self.bot = TenantBot(settings, self.fence, self.metrics)
         self.state = SlotState(
             index=self.index, alloc_id=settings.alloc_id, mode=SlotMode.WAITING, session="",
             started_at=utcnow(),
@@ -122,6 +124,7 @@ class Slot:
 
     async def _set(self, **changes: object) -> None:
         self.state = self.state.model_copy(update=changes)
+        self.metrics.set_state(self.state.mode)
         if not await self._publish():
             await self._rejoin("slot key held by another session")
 
@@ -233,11 +236,13 @@ class Slot:
         await self._set(
             mode=SlotMode.ACTIVE, bot_username=username, activated_at=utcnow(), error=None,
         )
-        log.info("tenant active", slot=self.index, tenant_id=tenant_id, bot=username,
-                 seconds=round(asyncio.get_running_loop().time() - started, 3))
+        seconds = asyncio.get_running_loop().time() - started
+        self.metrics.activated(seconds)
+        log.info("tenant active", slot=self.index, tenant_id=tenant_id, bot=username, seconds=round(seconds, 3))
 
     async def _fail(self, error: str) -> None:
         """Report a failed attempt (the activator and reconciler read it) and stay free of the tenant."""
+        self.metrics.activation_failed(error)
         await self.bot.stop()
         attempt = self.claim.attempt if self.claim else None
         self.claim = None

@@ -34,6 +34,7 @@ from aiogram.methods.base import Response, TelegramType
 
 from bot_runtime.dependencies import DependencyWatch
 from bot_runtime.fence import PauseFence
+from bot_runtime.metrics import SlotMetrics
 from bot_runtime.settings import RuntimeSettings
 from botpool.errors import ActivationFailed, InvalidBotToken
 from botpool.logs import redact
@@ -108,9 +109,12 @@ class TokenWatch(BaseRequestMiddleware):
 class TenantBot:
     """One tenant's bot: started on assignment, stopped on release."""
 
-    def __init__(self, settings: RuntimeSettings, fence: PauseFence | None = None) -> None:
+    def __init__(
+        self, settings: RuntimeSettings, fence: PauseFence | None = None, metrics: SlotMetrics | None = None
+    ) -> None:
         self._settings = settings
         self._fence = fence
+        self._metrics = metrics
         self._running: _Running | None = None
         self.tenant_id: str | None = None
         self.username: str | None = None
@@ -159,6 +163,8 @@ class TenantBot:
             self._fence.rearm()
             session.middleware(self._fence.requests())
             first.append(self._fence.updates())
+        if self._metrics is not None:
+            first.append(self._metrics.updates_middleware())
         db: asyncpg.Pool | None = None
         redis: aioredis.Redis | None = None
         try:
@@ -190,6 +196,8 @@ class TenantBot:
                 redis, prefix, user_per_min=s.user_rate_per_min, tenant_per_s=s.tenant_rate_per_s
             )
             dispatcher = create_dispatcher(db=db, redis=redis, key_prefix=prefix, config=config, first=[*first, limit])
+            if self._metrics is not None:
+                dispatcher.errors.outer_middleware(self._metrics.errors_middleware())
             polling = asyncio.create_task(
                 dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=25),
                 name=f"polling-{package.tenant_id}",

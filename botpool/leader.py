@@ -63,7 +63,15 @@ class LeaderElection:
         session_ttl_s: int = 10,
         liveness_ttl_s: float = 5.0,
         lock_delay_s: int = 1,
+        metrics_port: int | None = None,
+        metrics_address: str | None = None,
     ) -> None:
+        """Prepare a candidacy; ``metrics_port`` (and ``metrics_address``, else the agent's node address) puts
+        the instance's ``/metrics`` on its election service with the tag ``metrics``, for a process that no
+        scheduler registers (the reconciler), so Prometheus discovers it through Consul.
+        """
+        self.metrics_port = metrics_port
+        self.metrics_address = metrics_address
         self.consul = consul
         self.instance = instance
         self.role = role
@@ -202,7 +210,7 @@ class LeaderElection:
 
     async def _register(self) -> None:
         """Register this instance's liveness check (a TTL check on a service of its own)."""
-        body = {
+        body: dict[str, object] = {
             "ID": self.service_id,
             "Name": election_service(self.role),
             "Tags": ["botpool", self.role],
@@ -215,6 +223,12 @@ class LeaderElection:
                 "DeregisterCriticalServiceAfter": "1m",
             },
         }
+        if self.metrics_port is not None:
+            body["Port"] = self.metrics_port
+            body["Tags"] = ["botpool", self.role, "metrics"]
+            body["Meta"] = {"instance": self.instance, "metrics_path": "/metrics"}
+            if self.metrics_address:
+                body["Address"] = self.metrics_address
         response = await self.consul.http.put(
             lambda r: r, "/v1/agent/service/register", data=json.dumps(body),
             headers=self.consul.prepare_headers(None),

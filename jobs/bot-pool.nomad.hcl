@@ -106,15 +106,17 @@ job "bot-pool" {
       port "http" {}
     }
 
+    # Prometheus scrapes /metrics on this same port (tag "metrics"; bot_runtime/metrics.py).
     service {
       name     = "bot-pool-slot"
       provider = "consul"
       port     = "http"
-      tags     = ["botpool", "slot"]
+      tags     = ["botpool", "slot", "metrics"]
 
       meta {
-        alloc_index = "${NOMAD_ALLOC_INDEX}"
-        alloc_id    = "${NOMAD_ALLOC_ID}"
+        alloc_index  = "${NOMAD_ALLOC_INDEX}"
+        alloc_id     = "${NOMAD_ALLOC_ID}"
+        metrics_path = "/metrics"
       }
 
       # The check output (the /health body) shows WAITING or ACTIVE tenant=... in the Consul UI.

@@ -93,11 +93,17 @@ job "sales-bot" {
       }
     }
 
+    # Prometheus scrapes /metrics on this same port (tag "metrics"; sales_bot/metrics.py). The TLS proxy in
+    # front of it in production must forward only /yookassa/notifications, so /metrics stays internal.
     service {
       name     = "sales-bot"
       provider = "consul"
       port     = "notify"
-      tags     = ["botpool"]
+      tags     = ["botpool", "metrics"]
+
+      meta {
+        metrics_path = "/metrics"
+      }
 
       check {
         name     = "sales-bot-http"

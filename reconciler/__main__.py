@@ -7,6 +7,9 @@ The election, the reconcile loop and the leader's watch of Nomad's nodes
 Should one end anyway, the process gives up the lock and exits with status
 1, so that a standby leads and Nomad restarts this one, instead of holding the
 lock with nothing reconciling.
+
+Every instance serves ``/metrics`` (``reconciler.metrics``) and puts its port
+on its election service in Consul, tagged ``metrics``, for Prometheus.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from botpool import settings as cfg
 from botpool.leader import LeaderElection
 from botpool.pool import nodes
 from reconciler.loop import Reconciler
+from reconciler.metrics import MetricsServer, MetricsSettings, ReconcilerMetrics
 
 log = structlog.get_logger("reconciler")
 
@@ -33,14 +37,23 @@ async def main() -> int:
     with wiring.exit_on_configuration_error("reconciler"):
         settings = wiring.ControlPlaneSettings.load()
         nomad_settings = cfg.load(cfg.NomadSettings)
+        metrics_settings = cfg.load(MetricsSettings)
     logs.setup("reconciler")
     async with wiring.control_plane(settings, db_max_size=6) as plane, wiring.nomad(nomad_settings) as nomad:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        leader = LeaderElection(plane.consul, instance=f"{socket.gethostname()}:{os.getpid()}", role="reconciler")
-        reconciler = Reconciler(plane.activator)
+        instance = f"{socket.gethostname()}:{os.getpid()}"
+        metrics = ReconcilerMetrics(instance)
+        server = MetricsServer(metrics, metrics_settings.host, metrics_settings.port)
+        port = await server.start()
+        leader = LeaderElection(
+            plane.consul, instance=instance, role="reconciler", metrics_port=port,
+            metrics_address=None if metrics_settings.host in ("", "0.0.0.0", "::") else metrics_settings.host,
+        )
+        metrics.follow_leader(lambda: leader.is_leader)
+        reconciler = Reconciler(plane.activator, metrics=metrics)
         tasks = [
             asyncio.create_task(leader.run(), name="election"),
             asyncio.create_task(reconciler.run(stop, leader), name="reconcile"),
@@ -63,6 +76,7 @@ async def main() -> int:
         await asyncio.gather(*tasks, stopper, return_exceptions=True)
         await reconciler.drain()
         await leader.resign()
+        await server.stop()
         return status
 
 

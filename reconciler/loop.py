@@ -33,6 +33,7 @@ from botpool.pool import protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, utcnow
 from botpool.tenancy import rotation, store
 from botpool.tenancy.activation import Activator
+from reconciler.metrics import ReconcilerMetrics
 
 log = structlog.get_logger("reconciler")
 
@@ -82,6 +83,17 @@ class Reconciler:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     #: The tenants being moved off leaving nodes now (at most ``timing.max_moves``).
     _moving: set[str] = field(default_factory=set)
+    #: Where repairs are counted by kind (``reconciler.metrics``); None counts nothing.
+    metrics: ReconcilerMetrics | None = None
+
+    def _did(self, actions: list[str], kind: str, text: str) -> None:
+        """Note a repair in the pass's actions and count it by kind."""
+        actions.append(text)
+        self._count(kind)
+
+    def _count(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.repaired(kind)
 
     def _persisting(self, problem: str, grace: float) -> bool:
         now = time.monotonic()
@@ -104,7 +116,7 @@ class Reconciler:
 
         for tenant in await store.expired(db, now):
             if await self._guarded(tenant.tenant_id, "release", self.activator.release_expired(tenant.tenant_id, now)):
-                actions.append(f"released expired {tenant.tenant_id}")
+                self._did(actions, "release_expired", f"released expired {tenant.tenant_id}")
 
         for tenant in await store.past_retention(db, now):
             if await self._guarded(tenant.tenant_id, "delete", self._delete(tenant, now)):
@@ -118,7 +130,7 @@ class Reconciler:
                 if undesired and await self._guarded(
                     tenant_id, "release", protocol.release(self.activator.consul, tenant_id)
                 ):
-                    actions.append(f"released undesired {tenant_id} from slot {index}")
+                    self._did(actions, "release_undesired", f"released undesired {tenant_id} from slot {index}")
 
         for index, orphan in snap.orphan_claims().items():
             key = f"orphan-claim:{index}:{orphan.attempt}"
@@ -126,7 +138,7 @@ class Reconciler:
             if self._persisting(key, self.timing.orphan_grace_s) and await self._guarded(
                 orphan.tenant_id or "", "drop orphan claim", protocol.drop_claim(self.activator.consul, index, orphan)
             ):
-                actions.append(f"dropped orphaned claim of {orphan.tenant_id} on slot {index}")
+                self._did(actions, "drop_orphan_claim", f"dropped orphaned claim of {orphan.tenant_id} on slot {index}")
 
         wall = time.time()
         movable: list[tuple[int, store.TenantRecord, Claim]] = []
@@ -151,11 +163,13 @@ class Reconciler:
                     self._start(tenant, index, claim, actions, "slot gone" if slot is None else "slot restarted", now)
                 continue
             if slot.attempt == claim.attempt and slot.mode is SlotMode.ACTIVE:
-                if tenant.status != "active" or tenant.slot_index != index:
-                    await self._guarded(tenant_id, "mark active", store.mark(
+                if (tenant.status != "active" or tenant.slot_index != index) and await self._guarded(
+                    tenant_id, "mark active", store.mark(
                         db, tenant_id, "active", expected=(tenant.status,), slot_index=index,
                         bot_username=slot.bot_username,
-                    ))
+                    ),
+                ):
+                    self._count("mark_active")
                 if slot.alloc_id in snap.leaving:
                     movable.append((index, tenant, claim))
                 continue
@@ -192,7 +206,7 @@ class Reconciler:
             room -= 1
             self._moving.add(tenant.tenant_id)
             self._inflight.add(tenant.tenant_id)
-            actions.append(f"moving {tenant.tenant_id} off slot {index} (its node is leaving)")
+            self._did(actions, "move", f"moving {tenant.tenant_id} off slot {index} (its node is leaving)")
             log.info("moving tenant off a leaving node", tenant_id=tenant.tenant_id, slot=index,
                      alloc_id=claim.alloc_id)
             self._spawn(self._move(tenant.tenant_id, index, claim), tenant.tenant_id, name="move")
@@ -262,7 +276,7 @@ class Reconciler:
             if (utcnow() - fence.claimed_at).total_seconds() > RESERVATION_MAX_AGE_S and await self._guarded(
                 "", "drop reservation", protocol.drop_claim(self.activator.consul, index, fence)
             ):
-                actions.append(f"dropped a stale move reservation on slot {index}")
+                self._did(actions, "drop_reservation", f"dropped a stale move reservation on slot {index}")
 
     async def _delete(self, tenant: store.TenantRecord, now: datetime) -> bool:
         """Delete a tenant kept past its retention period: mark it first (a renewal now is refused), then remove."""
@@ -297,7 +311,7 @@ class Reconciler:
         if not self._due(tenant, now):
             return
         self._inflight.add(tenant_id)
-        actions.append(f"reactivating {tenant_id} ({why})")
+        self._did(actions, "reactivate_" + why.split(":", 1)[0].replace(" ", "_"), f"reactivating {tenant_id} ({why})")
         log.warning("reactivating tenant", tenant_id=tenant_id, slot=index, reason=why,
                     failed_rounds=tenant.activation_attempts)
 

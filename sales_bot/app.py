@@ -27,12 +27,11 @@ from botpool import settings as cfg
 from botpool import wiring
 from botpool.commerce import notifications
 from botpool.commerce.checker import PendingChecker
-from botpool.commerce.ledger import Ledger
-from botpool.commerce.orders import OrderStore
 from botpool.commerce.tariffs import TariffSettings
 from botpool.commerce.yookassa import TrustedNetworks, YooKassaGateway, YooKassaSettings
 from sales_bot.context import Sales
 from sales_bot.fulfilment import Fulfiller
+from sales_bot.metrics import MeasuredLedger, MeasuredOrders, SalesMetrics
 from sales_bot.middlewares import ContextMiddleware, error_boundary
 from sales_bot.notices import SalesPayments
 from sales_bot.reminders import OwnerReminders
@@ -95,18 +94,24 @@ async def run(settings: SalesSettings) -> None:
     try:
         async with wiring.control_plane(settings.plane, db_max_size=10) as plane:
             plane.activator.pool_wait_s = settings.sales.pool_wait_s
-            orders = OrderStore(plane.db)
+            metrics = SalesMetrics()
+            orders = MeasuredOrders(plane.db)
+            orders.metrics = metrics
+            ledger = MeasuredLedger(plane.db)
+            ledger.metrics = metrics
             tokens = BotTokens(plane.vault, settings.plane.vault.kv_mount, bot)
             fulfiller = Fulfiller(orders=orders, activator=plane.activator, tokens=tokens, bot=bot, db=plane.db)
-            payments = SalesPayments(orders, Ledger(plane.db), YooKassaGateway(settings.yookassa),
+            payments = SalesPayments(orders, ledger, YooKassaGateway(settings.yookassa),
                                      consul=plane.consul, on_paid=fulfiller.on_paid)
             payments.bot = bot
+            payments.metrics = metrics
             sales = Sales(orders=orders, payments=payments, tariffs=settings.tariffs, tokens=tokens,
                           fulfiller=fulfiller, db=plane.db, api_session=check_session)
             dp = create_dispatcher(sales, fsm_redis, settings.sales.fsm_prefix)
             app = web.Application(client_max_size=notifications.MAX_BODY_BYTES)
             notifications.add_routes(app, payments, TrustedNetworks(settings.yookassa.trusted_networks))
             app.router.add_get("/health", _health)
+            metrics.add_routes(app, orders)
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, settings.sales.notify_host, settings.sales.notify_port)

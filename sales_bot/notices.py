@@ -15,6 +15,7 @@ from botpool.commerce.payments import Outcome, Payments
 from botpool.commerce.yookassa import RemotePayment
 from botpool.i18n import N_
 from sales_bot import keyboards
+from sales_bot.metrics import SalesMetrics
 from sales_bot.texts import tr_for
 
 log = structlog.get_logger("sales_bot.payments")
@@ -23,13 +24,24 @@ _TOLD = {Outcome.CANCELED: N_("payment_canceled"), Outcome.RELEASED: N_("payment
 
 
 class SalesPayments(Payments):
-    """``Payments`` that tells the buyer about a canceled payment or a released one."""
+    """``Payments`` that tells the buyer about a canceled payment or a released one, and counts outcomes."""
 
     bot: Bot | None = None
+    #: Where applied payments are counted (``sales_bot.metrics``); None counts nothing.
+    metrics: SalesMetrics | None = None
+
+    async def apply_unknown(self, payment_id: str, detail: str) -> Outcome:
+        """Record the unknown payment as ``Payments`` does, and count the report."""
+        outcome = await super().apply_unknown(payment_id, detail)
+        if self.metrics is not None:
+            self.metrics.payment(outcome)
+        return outcome
 
     async def apply(self, remote: RemotePayment) -> Outcome:
         """Apply as ``Payments`` does; a payment this call canceled is told to its buyer."""
         outcome = await super().apply(remote)
+        if self.metrics is not None:
+            self.metrics.payment(outcome, remote)
         text = _TOLD.get(outcome)
         if text is not None and self.bot is not None and remote.order_id:
             order = await self.orders.get(remote.order_id)

@@ -36,6 +36,11 @@ class ScalerMetrics:
         self.total = Gauge("botpool_pool_total", "The pool group's desired count in Nomad.", registry=self.registry)
         self.utilisation = Gauge("botpool_pool_utilisation", "Busy slots over the group's count.",
                                  registry=self.registry)
+        self.max_total = Gauge("botpool_pool_max_total",
+                               "The scaler's cap on the group's count (MAX_TOTAL_BOTS): no scale-up goes past it.",
+                               registry=self.registry)
+        self.min_free = Gauge("botpool_pool_min_free", "Free slots the scaler keeps ready (MIN_FREE_BOTS).",
+                              registry=self.registry)
         self.leader = Gauge("botpool_scaler_leader", "1 while this instance holds the scaler lock.",
                             ["instance"], registry=self.registry)
         self.scale_events = Counter(
@@ -84,6 +89,11 @@ class ScalerMetrics:
     def scaled(self, action: Action, reason: Reason) -> None:
         """Count a scale request Nomad accepted."""
         self.scale_events.labels(action.value, reason.value).inc()
+
+    def configured(self, *, max_total: int, min_free: int) -> None:
+        """Publish the scaler's limits, so alerts and dashboards compare the pool against them."""
+        self.max_total.set(max_total)
+        self.min_free.set(min_free)
 
     def set_leader(self, leading: bool) -> None:
         """Flip the leader gauge."""

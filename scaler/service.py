@@ -76,6 +76,7 @@ class Scaler:
         self.consul = consul
         self.nomad = nomad
         self.metrics = metrics or ScalerMetrics(settings.instance)
+        self.metrics.configured(max_total=settings.max_total, min_free=settings.min_free)
         self.source = PoolSource(consul, nomad, job=settings.job, group=settings.group)
         self.election = LeaderElection(
             consul, instance=settings.instance, role="scaler", session_ttl_s=settings.session_ttl_s,
