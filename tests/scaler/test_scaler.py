@@ -27,6 +27,7 @@ from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
 from devstack.stack import Stack
+from scaler.service import Scaler
 from scaler.strategy import AlertKind
 from tests.scaler.conftest import PoolHarness, Tenants, running_scaler
 
@@ -114,6 +115,25 @@ async def _alloc_ids(pool: PoolHarness, tenants: Tenants) -> dict[str, str]:
     return out
 
 
+async def decided_again(scaler: Scaler, *, after_s: float) -> None:
+    """Wait until the scaler made a whole decision that started at least ``after_s`` from now.
+
+    What "it holds there" needs: the scaler really looked again once its cooldown was over (a fixed
+    sleep proves nothing on a loaded machine, where the scaler may not have decided at all meanwhile).
+    """
+
+    def decisions() -> float:  # every decision, whatever its action and reason
+        return sum(sample.value for family in scaler.metrics.registry.collect()
+                   if family.name == "botpool_scaler_decisions" for sample in family.samples
+                   if sample.name == "botpool_scaler_decisions_total")
+
+    async with asyncio.timeout(after_s + 60):
+        await asyncio.sleep(after_s)  # the cooldown being waited out is time itself
+        seen = decisions()
+        while decisions() < seen + 2:  # noqa: ASYNC110 - the one in flight may have started earlier
+            await asyncio.sleep(0.2)
+
+
 async def test_load_cycle_shrinks_when_idle_and_never_stops_an_active_tenant(
     pool: PoolHarness, tenants: Tenants
 ) -> None:
@@ -127,7 +147,7 @@ async def test_load_cycle_shrinks_when_idle_and_never_stops_an_active_tenant(
             await tenants.answers(tenant)
 
     async with running_scaler(pool.stack_env, MIN_FREE_BOTS=2, SCALE_BATCH=2, MAX_FREE_BOTS=4,
-                              MAX_TOTAL_BOTS=12, SCALE_IN_COOLDOWN=3, CHECK_INTERVAL=2):
+                              MAX_TOTAL_BOTS=12, SCALE_IN_COOLDOWN=3, CHECK_INTERVAL=2) as scaler:
         # Up: buyers arrive one by one; the pool grows ahead of them.
         for _ in range(7):
             await tenants.activate()
@@ -142,8 +162,10 @@ async def test_load_cycle_shrinks_when_idle_and_never_stops_an_active_tenant(
         for tenant in by_slot[1:-1]:
             await tenants.release(tenant)
         # The pool shrinks, but not past the busy slot at the top (Nomad stops the highest indexes).
-        assert await pool.wait_desired(lambda n: n < peak, timeout_s=30) >= high.slot + 1
-        await asyncio.sleep(5)  # cooldown and check interval pass: it must hold there
+        lowest = await pool.wait_desired(lambda n: n <= high.slot + 1, timeout_s=120)
+        assert lowest == high.slot + 1, f"free slots left below the busy slot {high.slot}: {lowest}"
+        # And it holds there: the scaler decides again after its cooldown and check interval have passed.
+        await decided_again(scaler, after_s=5)
         held = await pool.desired()
         assert held == high.slot + 1, f"free slots left below the busy slot {high.slot}: {held}"
         await everyone_answers()
