@@ -90,7 +90,7 @@ variable "alertmanager_config" {
 variable "operator_webhook_url" {
   type        = string
   default     = "http://127.0.0.1:8099/alertmanager"
-  description = "The operator bot's Alertmanager webhook."
+  description = "The operator bot's Alertmanager webhook; no credential in it (anyone who reads the job sees it)."
 }
 
 locals {
