@@ -43,8 +43,10 @@ POOL = Job("bot-pool", "pool", "bot-pool.nomad.hcl")
 SCALER = Job("pool-scaler", "scaler", "pool-scaler.nomad.hcl")
 #: The sales bot (``jobs/sales-bot.nomad.hcl``).
 SALES = Job("sales-bot", "sales", "sales-bot.nomad.hcl")
+#: Prometheus and Alertmanager (``jobs/monitoring.nomad.hcl``).
+MONITORING = Job("monitoring", "monitoring", "monitoring.nomad.hcl")
 #: Every job botpool ships, for tooling that walks them all (tests, the local stack's teardown).
-ALL = (POOL, SCALER, SALES)
+ALL = (POOL, SCALER, SALES, MONITORING)
 
 #: The folder the ``botpool`` package is imported from: ``PYTHONPATH`` of a ``raw_exec`` task.
 IMPORT_ROOT = Path(botpool.__file__).resolve().parent.parent
@@ -115,3 +117,52 @@ async def submit_sales(
     """Register the sales bot job; ``env`` holds only non-secret settings, ``env_file`` the path of the secret ones."""
     variables: dict[str, Any] = {"env_file": env_file, "notify_port": notify_port}
     return await submit(nomad, SALES, env=env, driver=driver, variables=variables)
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """The texts of the monitoring/ folder the job runs with, so the files promtool checks are the ones that run."""
+
+    prometheus: str
+    rules: str
+    alertmanager: str
+
+    @classmethod
+    def read(cls, folder: Path) -> MonitoringConfig:
+        """Read ``prometheus.yml``, ``rules/botpool.rules.yml`` and ``alertmanager.yml`` from ``folder``."""
+        return cls(
+            prometheus=(folder / "prometheus.yml").read_text(encoding="utf-8"),
+            rules=(folder / "rules" / "botpool.rules.yml").read_text(encoding="utf-8"),
+            alertmanager=(folder / "alertmanager.yml").read_text(encoding="utf-8"),
+        )
+
+
+async def submit_monitoring(
+    nomad: NomadClient,
+    *,
+    config: MonitoringConfig,
+    prometheus_port: int,
+    alertmanager_port: int,
+    operator_webhook_url: str | None = None,
+    data_dir: str = "",
+    driver: str = "raw_exec",
+) -> dict[str, Any]:
+    """Register Prometheus and Alertmanager; with ``raw_exec`` they are Debian's binaries on this machine.
+
+    Registering an unchanged job changes nothing, so ``botpool up`` submits it every time and an edited
+    monitoring/ file reaches the running programs (a new template: SIGHUP, their reload).
+    ``operator_webhook_url`` is where Alertmanager sends every alert (``None``: the job's default).
+    """
+    values: dict[str, Any] = {
+        "driver": driver,
+        "prometheus_config": config.prometheus,
+        "alert_rules": config.rules,
+        "alertmanager_config": config.alertmanager,
+        "prometheus_port": prometheus_port,
+        "alertmanager_port": alertmanager_port,
+        "data_dir": data_dir,
+    }
+    if operator_webhook_url is not None:
+        values["operator_webhook_url"] = operator_webhook_url
+    parsed = await nomad.parse_hcl(MONITORING.hcl(), values)
+    return await nomad.register(parsed)

@@ -25,6 +25,7 @@ from botpool_cli import demo
 from botpool_cli.context import RootOption, fail
 from botpool_cli.pool_view import print_pool
 from devstack import doctor, orphans
+from devstack import monitoring as devstack_monitoring
 from devstack import sales as devstack_sales
 from devstack.stack import MAX_NODES, Stack
 
@@ -53,8 +54,8 @@ def up(
     ),
 ) -> None:
     """Start the whole system locally: Consul, Vault, Nomad, PostgreSQL, Redis, the Telegram and YooKassa
-    stand-ins, the reconciler, the warm pool job, the pool scaler (two instances) and the sales bot on Nomad;
-    wait until all is healthy."""
+    stand-ins, the reconciler, the warm pool job, the pool scaler (two instances), the sales bot, and
+    Prometheus with Alertmanager on Nomad; wait until all is healthy."""
     stack = Stack(root, system=True)
     try:
         with console.status("starting the local stack") as status:
@@ -62,10 +63,12 @@ def up(
             if slots:
                 status.update(f"starting {slots} warm pool slots on Nomad (each imports aiogram: ~3 s of CPU)")
                 asyncio.run(_deploy_pool(stack, slots))
+            status.update("starting Prometheus and Alertmanager on Nomad")
+            monitoring = asyncio.run(_deploy_monitoring(stack))
     except BotpoolError as exc:
         fail(exc)
     console.print("[green]botpool local stack is up[/green]")
-    for name, address in stack.addresses().items():
+    for name, address in {**stack.addresses(), **monitoring}.items():
         console.print(f"  {name:<18} {address}")
     console.print(f"  {'credentials':<18} source {root / 'stack.env'}")
 
@@ -91,6 +94,14 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
                 nomad, env=sales.env, env_file=str(sales.env_file), notify_port=sales.notify_port
             )
         await protocol.wait_until(consul, lambda snap: len(snap.slots) >= slots, timeout_s=300)
+
+
+async def _deploy_monitoring(stack: Stack) -> dict[str, str]:
+    """Submit the monitoring job (every time: an edited monitoring/ file takes effect) and wait until it is ready."""
+    async with wiring.nomad(cfg.load(cfg.NomadSettings, stack.env())) as nomad:
+        addresses = await devstack_monitoring.deploy(nomad, stack.state)
+    await devstack_monitoring.wait_ready(stack.state)
+    return addresses
 
 
 def down(root: Path = RootOption) -> None:

@@ -27,7 +27,9 @@ NOMAD_POLICIES = REPO_ROOT / "nomad-policies"
 #: Consul's JWT auth method for Nomad workload identities (as ``nomad setup consul`` names it).
 CONSUL_AUTH_METHOD = "nomad-workloads"
 #: Which job's task identity gets which Consul policy (binding rules on the ``nomad_job_id`` claim).
-CONSUL_JOB_ROLES = {"bot-pool": "slot", "pool-scaler": "scaler", "sales-bot": "sales-bot"}
+CONSUL_JOB_ROLES = {
+    "bot-pool": "slot", "pool-scaler": "scaler", "sales-bot": "sales-bot", "monitoring": "monitoring",
+}
 #: Nomad policies bound to a job's workload identity: the scaler's task may scale the pool as itself.
 NOMAD_JOB_ROLES = {"pool-scaler": ("scaler", "scaler", "scaler")}
 #: Roles whose Consul token the stack makes (the slot's comes from its workload identity instead).

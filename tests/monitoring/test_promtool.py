@@ -1,13 +1,14 @@
 """The Prometheus and Alertmanager configurations are valid and the alert rules behave as their unit tests say.
 
 promtool and amtool come from Debian's ``prometheus`` and ``prometheus-alertmanager`` packages
-(``make deps``). Debian builds Prometheus without Consul service discovery (disabled since 2.33.5+ds1-4),
-so its promtool cannot parse ``consul_sd_configs``; with such a promtool the configuration is checked with
-that one block replaced, and the discovery block itself is checked here in Python.
+(``make deps``), the very programs the monitoring job runs. Debian builds Prometheus without Consul
+service discovery, so prometheus.yml reads its targets from files that jobs/monitoring.nomad.hcl renders
+from Consul's catalog (tests/monitoring/test_stack.py checks the rendered result on the real stack).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
@@ -18,6 +19,8 @@ import pytest
 import yaml
 
 from tests.monitoring.conftest import MONITORING
+
+JOBS = MONITORING.parent / "jobs"
 
 
 def _tool(name: str) -> str:
@@ -65,36 +68,32 @@ def test_every_alert_is_unit_tested_and_described() -> None:
         assert alert["annotations"]["summary"] and alert["annotations"]["description"], alert["alert"]
 
 
-def test_prometheus_config_is_valid(tmp_path: Path) -> None:
-    promtool = _tool("promtool")
-    text = (MONITORING / "prometheus.yml").read_text()
-    result = _run(promtool, "check", "config", str(MONITORING / "prometheus.yml"))
-    if "field consul_sd_configs not found" in result.stdout + result.stderr:
-        # Debian's promtool: check everything else (relabelling, rule files, alerting) with the block swapped.
-        config = yaml.safe_load(text)
-        job = _botpool_job(config)
-        del job["consul_sd_configs"]
-        job["file_sd_configs"] = [{"files": ["targets.json"]}]
-        (tmp_path / "rules").symlink_to(MONITORING / "rules")
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-        result = _run(promtool, "check", "config", str(tmp_path / "prometheus.yml"), cwd=tmp_path)
+def test_prometheus_config_is_valid() -> None:
+    result = _run(_tool("promtool"), "check", "config", "prometheus.yml")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS: 1 rule files found" in result.stdout
 
 
-def test_prometheus_discovers_only_tagged_services_through_consul() -> None:
+def test_prometheus_reads_what_the_monitoring_job_writes() -> None:
+    """The files prometheus.yml names are the ones jobs/monitoring.nomad.hcl renders next to it.
+
+    Paths in prometheus.yml are relative to it, and the job writes it to local/prometheus.yml: a renamed
+    target file would leave Prometheus with nothing to scrape and no error anywhere.
+    """
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
     job = _botpool_job(config)
-    assert [sd["server"] for sd in job["consul_sd_configs"]]
-    assert config["rule_files"] == ["rules/botpool.rules.yml"]
-    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
-    keep = [r for r in job["relabel_configs"] if r.get("action") == "keep"]
-    assert len(keep) == 1 and keep[0]["source_labels"] == ["__meta_consul_tags"]
-    # Prometheus anchors the regex and joins a service's tags as ",a,b,".
-    pattern = re.compile(keep[0]["regex"])
-    assert pattern.fullmatch(",botpool,slot,metrics,")
-    assert pattern.fullmatch(",metrics,")
-    assert not pattern.fullmatch(",botpool,slot,")
-    assert not pattern.fullmatch(",botpool,metrics-exporter,")
+    assert "consul_sd_configs" not in job  # Debian's build has no Consul SD: the job renders the targets
+    written = {
+        path.removeprefix("local/")
+        for path in re.findall(r'destination\s*=\s*"([^"]+)"', (JOBS / "monitoring.nomad.hcl").read_text())
+    }
+    named = [*config["rule_files"]]
+    named += [f for sd in job["file_sd_configs"] for f in sd["files"]]
+    named += [f for am in config["alerting"]["alertmanagers"] for sd in am["file_sd_configs"] for f in sd["files"]]
+    assert len(named) == 3
+    for name in named:
+        assert any(fnmatch.fnmatch(path, name) for path in written), f"{name} is not written by the job: {written}"
+    assert "prometheus.yml" in written
 
 
 def test_alertmanager_sends_everything_to_the_operator_bot() -> None:
