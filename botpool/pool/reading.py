@@ -58,6 +58,9 @@ class SlotView:
     healthy: bool
     modify_index: int
     session: str
+    #: Whom the slot serves, as it publishes it (for the operator's per-slot list; decisions use claims).
+    tenant_id: str | None = None
+    bot_username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,7 @@ class PoolSource:
         slots = tuple(
             SlotView(
                 index=s.index, alloc_id=s.alloc_id, mode=s.mode, healthy=s.alloc_id in checks,
-                modify_index=s.modify_index, session=s.session,
+                modify_index=s.modify_index, session=s.session, tenant_id=s.tenant_id, bot_username=s.bot_username,
             )
             for s in snap.slots.values()
         )

@@ -315,7 +315,16 @@ class PoolTarget:
 
 # -------------------------------------------------------------- override
 class OverrideRefused(BotpoolError):
-    """The requested count would stop a busy slot, break the cap, or cannot be applied safely right now."""
+    """The requested count would stop a busy slot, break the cap, or cannot be applied safely right now.
+
+    ``code`` names the rule and ``values`` its numbers, so a caller that speaks another language than
+    this message (the operator bot's catalogs) tells the operator the same thing in theirs.
+    """
+
+    def __init__(self, message: str, code: str, **values: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -336,21 +345,23 @@ def lowest_allowed(reading: PoolReading) -> int:
 def check_count(count: int, reading: PoolReading, max_total: int) -> None:
     """Refuse a count that would stop a busy slot or leave the allowed range; explain which rule and why."""
     if not reading.job_found:
-        raise OverrideRefused("the pool job is not running; nothing to scale")
+        raise OverrideRefused("the pool job is not running; nothing to scale", "no_job")
     highest = reading.highest_busy
     if highest is not None and count < highest + 1:
         raise OverrideRefused(
             f"refusing {count}: slot {highest} holds a tenant and Nomad removes the highest indexes first, "
-            f"so the pool cannot go below {highest + 1} without stopping a busy slot"
+            f"so the pool cannot go below {highest + 1} without stopping a busy slot",
+            "below_busy", slot=highest, floor=highest + 1,
         )
     low = lowest_allowed(reading)
     if count < low:
-        raise OverrideRefused(f"refusing {count}: the group's minimum is {low}")
+        raise OverrideRefused(f"refusing {count}: the group's minimum is {low}", "below_min", low=low)
     limit = min(max_total, reading.scaling_max) if reading.scaling_max is not None else max_total
     if count > limit:
         raise OverrideRefused(
             f"refusing {count}: above the cap of {limit} (MAX_TOTAL_BOTS={max_total}, "
-            f"job scaling max={reading.scaling_max})"
+            f"job scaling max={reading.scaling_max})",
+            "above_cap", limit=limit,
         )
 
 
@@ -376,10 +387,11 @@ async def override(
         if top:
             raise OverrideRefused(
                 f"refusing {count} for now: slots {top} are not free (starting, draining or claimed); "
-                "retry in a few seconds"
+                "retry in a few seconds",
+                "not_free", slots=", ".join(map(str, top)),
             )
         outcome = await target.shrink(count, reading, reason=MANUAL, detail=detail, by=f"operator:{operator}")
     if not outcome.applied:
-        raise OverrideRefused(f"not applied ({outcome.cause}): {outcome.detail}")
+        raise OverrideRefused(f"not applied ({outcome.cause}): {outcome.detail}", "not_applied", cause=outcome.cause)
     log.warning("manual override applied", operator=operator, before=before, count=count)
     return OverrideResult(before, count, True, detail)
