@@ -4,8 +4,9 @@ Each (alert, admin) pair gets a marker key under ``botpool/operator-bot/sent/``,
 check-and-set (``cas=0``) before the message goes out: Alertmanager's repeats, a second webhook for the
 same alert, a restart of the bot, or a second replica all find the marker and send nothing. If the
 message cannot be sent because Telegram is unreachable, the marker is removed again so the next
-attempt (Alertmanager retries a failed webhook; the Consul watch reads again) delivers it; an admin
-who blocked the bot keeps the marker (retrying would fail forever).
+attempt (Alertmanager retries a failed webhook; the Consul watch reads again) delivers it. An admin
+who blocked the bot, or never opened a chat with it (Telegram lets a bot write only to people who
+have), keeps the marker: retrying would fail forever. Each admin must send the bot /start once.
 
 Consul rather than Redis: it is the one store this process writes anyway (the scale-in fences), its KV
 is replicated and durable, and the bot's Consul policy can name exactly this prefix as its only
@@ -23,6 +24,7 @@ from consul.aio import Consul
 
 from botpool.errors import DependencyUnavailable
 from botpool.i18n import fit
+from botpool.logs import redact
 from botpool.pool import keys
 
 log = structlog.get_logger("operator_bot.delivery")
@@ -63,13 +65,13 @@ class Notifier:
                 told += 1
             except (TelegramNetworkError, TelegramRetryAfter) as exc:
                 await self.consul.kv.delete(key, cas=None)
-                log.warning("alert not delivered; will retry", event=event, admin=admin, error=type(exc).__name__)
+                log.warning("alert not delivered; will retry", alert=event, admin=admin, error=type(exc).__name__)
                 unreachable = True
             except TelegramAPIError as exc:
-                log.warning("alert refused by Telegram; not retried", event=event, admin=admin,
-                            error=type(exc).__name__)
+                log.warning("alert refused by Telegram; not retried", alert=event, admin=admin,
+                            error=type(exc).__name__, detail=redact(str(exc))[:200])
         if told:
-            log.info("alert delivered", event=event, admins=told)
+            log.info("alert delivered", alert=event, admins=told)
         if unreachable:
             raise DependencyUnavailable("Telegram unreachable while pushing an alert")
         return told

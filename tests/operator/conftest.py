@@ -147,6 +147,8 @@ async def operator_bot(
     bot = OperatorBot(env, tmp_path_factory.mktemp("operator-bot"), port, info, admins)
     await bot.start()
     try:
+        for user in admins:  # an admin opens the chat once: Telegram lets a bot write only to people who have
+            await Chat(telegram_standin.control, info, user).say("/start")
         yield bot
     finally:
         bot.stop()
