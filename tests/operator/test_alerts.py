@@ -3,6 +3,7 @@ platform's own alerts in Consul KV; a malformed webhook body is refused and send
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -87,9 +88,12 @@ async def test_a_tampered_handoff_alert_reaches_each_admin_once(
     for chat in (admin, other_admin):
         message = await chat.expect(tenant_id)
         assert "handoff_refused" in message["text"]
-    # Delivered and cleared: the alert is gone from Consul, the delivery remembered for each admin.
-    _, entry = await pool.consul.kv.get(keys.alert(raised.alert_id))
-    assert entry is None
+    # Delivered and cleared: the alert leaves Consul (a blocking query waits for that), the delivery is
+    # remembered for each admin.
+    async with asyncio.timeout(30):
+        index, entry = await pool.consul.kv.get(keys.alert(raised.alert_id))
+        while entry is not None:
+            index, entry = await pool.consul.kv.get(keys.alert(raised.alert_id), index=index, wait="5s")
     _, markers = await pool.consul.kv.get(f"botpool/operator-bot/sent/kv-{raised.alert_id}/", recurse=True)
     assert len(markers or []) == 2
     for chat in (admin, other_admin):
