@@ -47,14 +47,19 @@ class SlotLine:
 def counts(reading: PoolReading) -> PoolCounts:
     """The summary of one reading (only slots inside the group count, as for the scaler)."""
     inside = [s for s in reading.slots if s.index < reading.desired]
+    fenced = {c.index for c in reading.fences}  # a scale-in's fence: about to drain
     return PoolCounts(
         total=reading.desired,
         free=reading.free,
         busy=reading.busy,
         active=sum(1 for s in inside if s.mode is SlotMode.ACTIVE),
         activating=sum(1 for s in inside if s.mode is SlotMode.ACTIVATING),
-        draining=sum(1 for s in inside if s.mode is SlotMode.DRAINING),
-        leaving=sum(1 for s in inside if s.alloc_id in reading.leaving and s.mode is SlotMode.WAITING),
+        draining=sum(
+            1 for s in inside if s.mode is SlotMode.DRAINING or (s.mode is SlotMode.WAITING and s.index in fenced)
+        ),
+        leaving=sum(
+            1 for s in inside if s.alloc_id in reading.leaving and s.mode is SlotMode.WAITING and s.index not in fenced
+        ),
         starting=reading.pending,
         utilisation=reading.utilisation,
     )
