@@ -12,6 +12,7 @@ COPY bot_runtime ./bot_runtime
 COPY reconciler ./reconciler
 COPY scaler ./scaler
 COPY sales_bot ./sales_bot
+COPY operator_bot ./operator_bot
 COPY devstack ./devstack
 # botpool/jobs links to jobs/: the job specs the installed package submits (botpool.jobspec).
 COPY jobs ./jobs
@@ -23,5 +24,5 @@ WORKDIR /app
 COPY --from=build --chown=botpool:botpool /app /app
 ENV PATH="/app/.venv/bin:$PATH" PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER botpool
-# The job spec chooses the service (python -m bot_runtime | scaler | sales_bot).
+# The job spec chooses the service (python -m bot_runtime | scaler | sales_bot | operator_bot).
 CMD ["python", "-m", "bot_runtime"]

@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .botpool/uv/bin/uv)
 RUN := $(UV) run --frozen
-PY_SOURCES := botpool botpool_cli bot_runtime reconciler scaler sales_bot devstack tests bench
+PY_SOURCES := botpool botpool_cli bot_runtime reconciler scaler sales_bot operator_bot devstack tests bench
 
 .DEFAULT_GOAL := help
 .PHONY: help deps binaries up down reset status doctor lint test bench texts clean
@@ -43,7 +43,7 @@ test: binaries lint ## Run every test against the real services (installs what i
 
 # Each bot's texts: <package dir>:<gettext domain>; the dir holds locales/babel.cfg and
 # locales/<lang>/LC_MESSAGES/<domain>.po with the compiled .mo (committed; a test checks they match).
-TEXT_DOMAINS := bot_runtime/booking:booking sales_bot:sales
+TEXT_DOMAINS := bot_runtime/booking:booking sales_bot:sales operator_bot:operator
 
 texts: deps ## Sync every text catalog with the keys the code uses (new ones empty, unused ones dropped); compile.
 	@set -euo pipefail; for entry in $(TEXT_DOMAINS); do \

@@ -33,9 +33,10 @@ CONSUL_JOB_ROLES = {
 #: Nomad policies bound to a job's workload identity: the scaler's task may scale the pool as itself.
 NOMAD_JOB_ROLES = {"pool-scaler": ("scaler", "scaler", "scaler")}
 #: Roles whose Consul token the stack makes (the slot's comes from its workload identity instead).
-CONSUL_TOKEN_ROLES = ("agent", "nomad", "scaler", "reconciler", "sales-bot", "operator")
-#: Roles whose Nomad token the stack makes; a slot and the sales bot call no Nomad API (the reconciler reads nodes).
-NOMAD_TOKEN_ROLES = ("scaler", "reconciler", "operator")
+CONSUL_TOKEN_ROLES = ("agent", "nomad", "scaler", "reconciler", "sales-bot", "operator", "operator-bot")
+#: Roles whose Nomad token the stack makes; a slot and the sales bot call no Nomad API (the reconciler reads nodes,
+#: the operator bot reads and scales the pool job).
+NOMAD_TOKEN_ROLES = ("scaler", "reconciler", "operator", "operator-bot")
 
 
 def policy_name(role: str) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from botpool.pool.scaling import lowest_allowed
 from scaler.settings import ScalerSettings
 from scaler.source import PoolReading
 
@@ -92,11 +93,6 @@ def cap(reading: PoolReading, settings: ScalerSettings) -> int:
     if reading.scaling_max is None:
         return settings.max_total
     return min(settings.max_total, reading.scaling_max)
-
-
-def lowest_allowed(reading: PoolReading) -> int:
-    """The fewest slots the group may have: its scaling min, and never zero (the pool job stays alive)."""
-    return max(1, reading.scaling_min)
 
 
 def alert_conditions(reading: PoolReading, settings: ScalerSettings) -> tuple[AlertCondition, ...]:

@@ -1,0 +1,32 @@
+"""``python -m operator_bot [--env-file PATH]``: load the settings (one line and exit 2 if they are wrong), serve.
+
+``--env-file`` names a file of ``KEY=VALUE`` lines (secrets kept out of the job spec and argv); values
+already in the environment win.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from dotenv import load_dotenv
+
+from botpool import logs, wiring
+from operator_bot.app import OperatorSettings, run
+
+
+def main() -> None:
+    """Start the operator bot."""
+    parser = argparse.ArgumentParser(prog="operator_bot", description="The botpool operator bot.")
+    parser.add_argument("--env-file", help="a file of KEY=VALUE settings (kept out of argv and job specs)")
+    args = parser.parse_args()
+    if args.env_file:
+        load_dotenv(args.env_file, override=False)
+    with wiring.exit_on_configuration_error("operator_bot"):
+        settings = OperatorSettings.load()
+        logs.setup("operator_bot", level=settings.bot.log_level)
+        asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()
