@@ -3,7 +3,8 @@
 The sales bot is the bot owners bought from, so it is the one that reminds them. The reminders are an
 outbox in the control schema (``botpool.commerce.subscriptions``): every replica may run ``run_once``,
 and each reminder is claimed by one of them, sent, and stamped, so it reaches the owner once; a failed
-send gives the claim back for the next pass, and an owner who blocked the bot is not retried. ``now`` is
+send gives the claim back for the next pass, and an owner who blocked the bot (or never wrote to it) is
+not retried. ``now`` is
 a parameter (the clock a test moves); the process passes the real time.
 """
 
@@ -16,10 +17,11 @@ from datetime import UTC, datetime
 
 import structlog
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 
 from botpool.commerce.subscriptions import Reminder, Subscriptions
 from botpool.i18n import N_
+from botpool.logs import redact
 from sales_bot import keyboards
 from sales_bot.texts import tr_for
 
@@ -63,7 +65,12 @@ class OwnerReminders:
         except TelegramForbiddenError:
             log.warning("owner blocked the sales bot; reminder not delivered", tenant_id=tenant.tenant_id,
                         kind=reminder.kind)
-            await self.subscriptions.sent(reminder, now, delivered=False)
+            await self.subscriptions.sent(reminder, now, outcome="blocked")
+            return 0
+        except TelegramBadRequest as exc:  # "chat not found": it would fail the same way every minute
+            log.warning("owner cannot be written to; reminder not delivered", tenant_id=tenant.tenant_id,
+                        kind=reminder.kind, error=redact(str(exc))[:120])
+            await self.subscriptions.sent(reminder, now, outcome="undeliverable")
             return 0
         except Exception as exc:
             log.warning("reminder not sent; will retry", tenant_id=tenant.tenant_id, kind=reminder.kind,

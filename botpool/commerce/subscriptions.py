@@ -170,12 +170,15 @@ class Subscriptions:
         )
         return [Reminder(**dict(r)) for r in rows]
 
-    async def sent(self, reminder: Reminder, now: datetime, *, delivered: bool = True) -> None:
-        """Stamp a claimed reminder done (``delivered=False``: the owner blocked the bot; not retried)."""
+    async def sent(self, reminder: Reminder, now: datetime, *, outcome: str = "sent") -> None:
+        """Stamp a claimed reminder done: ``sent``, or never to be retried (``blocked``: the owner blocked the
+        bot; ``undeliverable``: Telegram knows no chat with them, e.g. an owner who never wrote to it)."""
+        if outcome not in ("sent", "blocked", "undeliverable"):
+            raise ValueError(f"unknown reminder outcome {outcome!r}")
         await self.db.execute(
             f"UPDATE {self.schema}.subscription_reminders SET sent_at = $4, outcome = $5 "
             "WHERE tenant_id = $1 AND kind = $2 AND paid_until = $3",
-            reminder.tenant_id, reminder.kind, reminder.paid_until, now, "sent" if delivered else "blocked",
+            reminder.tenant_id, reminder.kind, reminder.paid_until, now, outcome,
         )
 
     async def unclaim(self, reminder: Reminder) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
+from botpool.commerce.orders import OrderStore
 from botpool.commerce.subscriptions import Subscriptions
 from devstack.buyer import RENEWED_MARK, Buyer
 from devstack.standins.telegram.client import BotInfo, TelegramControl, TgUser
@@ -135,3 +136,25 @@ async def test_renewal_of_a_bot_that_is_not_yours_is_refused_in_one_sentence(  #
     assert await db.fetchval(
         "SELECT count(*) FROM control.orders WHERE buyer_telegram_id = $1", stranger.user.id
     ) == 0, "nothing was stored for a refused renewal"
+
+
+async def test_a_reminder_to_an_owner_telegram_cannot_reach_is_given_up_not_retried(
+    sales_bot: SalesBot, telegram_standin: TelegramStandin, db: asyncpg.Pool, pg_schema: str
+) -> None:
+    """An owner who never wrote to the sales bot (a tenant an operator added by hand) cannot be written to:
+    Telegram answers "chat not found" every time, so the reminder is recorded as undeliverable, once."""
+    await OrderStore(db, pg_schema).migrate()  # a control schema of this test's own
+    end = datetime.now(UTC) + timedelta(days=2)
+    await db.execute(
+        f'INSERT INTO "{pg_schema}".tenants (tenant_id, company_name, admin_telegram_id, bot_id, paid_until, status) '
+        "VALUES ('t_unreach01', 'Салон', 9999999001, 4242, $1, 'active')", end,
+    )
+    session = AiohttpSession(api=TelegramAPIServer.from_base(telegram_standin.base_url))
+    reminders = OwnerReminders(Subscriptions(db, pg_schema), Bot(sales_bot.info.token, session=session))
+    try:
+        assert await reminders.run_once(datetime.now(UTC)) == 0
+        assert await reminders.run_once(datetime.now(UTC) + timedelta(minutes=5)) == 0
+    finally:
+        await session.close()
+    rows = await db.fetch(f'SELECT kind, outcome FROM "{pg_schema}".subscription_reminders')
+    assert [(r["kind"], r["outcome"]) for r in rows] == [("3d", "undeliverable")]

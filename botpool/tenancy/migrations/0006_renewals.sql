@@ -19,7 +19,7 @@ CREATE TABLE subscription_reminders (
     created_at    timestamptz NOT NULL DEFAULT now(),
     claimed_at    timestamptz,
     sent_at       timestamptz,
-    outcome       text CHECK (outcome IN ('sent', 'blocked')),
+    outcome       text CHECK (outcome IN ('sent', 'blocked', 'undeliverable')),
     PRIMARY KEY (tenant_id, kind, paid_until)
 );
 CREATE INDEX subscription_reminders_unsent ON subscription_reminders (created_at) WHERE sent_at IS NULL;
