@@ -24,7 +24,7 @@ from aiogram.types import TelegramObject, Update
 from bot_runtime.booking.clock import Clock
 from bot_runtime.booking.config import BookingConfig
 from bot_runtime.booking.middlewares import Handler
-from bot_runtime.booking.texts import Tr
+from bot_runtime.booking.texts import Html, Tr
 
 #: How long a read of the subscription row is reused (a renewal shows within this).
 REFRESH_S = 10.0
@@ -77,9 +77,10 @@ class PausedGate(BaseMiddleware):
                     serve_until=period.serve_until.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
                 ))
             return await handler(event, data)
-        text = tr("paused_client", company=self.config.company_name)
         if event.message is not None:
-            await event.message.answer(text)
-        elif event.callback_query is not None:
-            await event.callback_query.answer(text, show_alert=True)
+            await event.message.answer(tr("paused_client", company=self.config.company_name))
+        elif event.callback_query is not None:  # an alert is plain text: the name goes in unescaped
+            await event.callback_query.answer(
+                tr("paused_client", company=Html(self.config.company_name)), show_alert=True
+            )
         return None
