@@ -98,7 +98,7 @@ async def _until(check: Callable[[], Awaitable[Any]], what: str, *, timeout_s: f
 
 
 @dataclass
-class Path_:
+class Chain:
     """The running chain: Prometheus's and Alertmanager's addresses, the operator bot and its admins."""
 
     prometheus: str
@@ -160,7 +160,7 @@ class Path_:
 @pytest.fixture
 async def chain(
     stack: Stack, postgres: PostgresHandle, telegram_standin: TelegramStandin, tmp_path: Path
-) -> AsyncIterator[Path_]:
+) -> AsyncIterator[Chain]:
     """Pool, scaler, operator bot and monitoring job running; all stopped and purged afterwards."""
     env = stack.env()
     async with (
@@ -187,7 +187,7 @@ async def chain(
                 nomad, stack.state, random_ports=True, operator_webhook_url=bot.alertmanager_url, config=fast_config()
             )
             await protocol.wait_until(consul, lambda s: len(s.free()) >= POOL_SIZE, timeout_s=180)
-            yield Path_(addresses["Prometheus"], addresses["Alertmanager"], bot, info, admins, telegram_standin)
+            yield Chain(addresses["Prometheus"], addresses["Alertmanager"], bot, info, admins, telegram_standin)
         finally:
             if bot is not None:
                 bot.stop()
@@ -232,7 +232,7 @@ async def _operator_bot(
 
 
 async def test_a_pool_past_80_percent_tells_each_admin_once_and_once_resolved(
-    chain: Path_, activator: Activator  # noqa: F811 - fixture
+    chain: Chain, activator: Activator  # noqa: F811 - fixture
 ) -> None:
     tenants = Tenants(activator, chain.telegram)
     async with httpx.AsyncClient(timeout=5) as client:
