@@ -11,9 +11,6 @@ key_prefix "botpool/pool/claims/" {
 key "botpool/leaders/scaler" {
   policy = "write"
 }
-key_prefix "botpool/alerts/" {
-  policy = "write"
-}
 session_prefix "" {
   policy = "write"
 }

@@ -48,19 +48,26 @@ def addresses(state: StackState) -> dict[str, str]:
 
 
 async def deploy(
-    nomad: NomadClient, state: StackState, *, random_ports: bool = False, operator_webhook_url: str | None = None
+    nomad: NomadClient,
+    state: StackState,
+    *,
+    random_ports: bool = False,
+    operator_webhook_url: str | None = None,
+    config: jobspec.MonitoringConfig | None = None,
 ) -> dict[str, str]:
     """Submit the monitoring job (unchanged: nothing happens) and return the UIs' addresses.
 
     ``operator_webhook_url`` is where Alertmanager sends alerts; ``None`` keeps the job's default, the
     operator bot's usual local address (Alertmanager logs failed sends while nothing listens there).
+    ``config`` replaces the repository's monitoring/ files (``None``: those files), so a test can run
+    the same rules with shorter intervals instead of waiting minutes for them.
     """
     chosen = assign_ports(state, random_ports=random_ports)
     data_dir = state.root / "monitoring"
     data_dir.mkdir(parents=True, exist_ok=True)
     await jobspec.submit_monitoring(
         nomad,
-        config=jobspec.MonitoringConfig.read(CONFIG_DIR),
+        config=config or jobspec.MonitoringConfig.read(CONFIG_DIR),
         prometheus_port=chosen["prometheus"],
         alertmanager_port=chosen["alertmanager"],
         data_dir=str(data_dir),

@@ -1,6 +1,6 @@
 """The platform's own alerts (``botpool.alerts``, in Consul KV under ``botpool/alerts/``), pushed to the admins.
 
-A refused (tampered) token handoff, a failed activation, a pool at its cap, an unreadable record: the
+A refused (tampered) token handoff, a failed activation, an unreadable record: the
 processes that see these write them to Consul; this watcher follows the prefix with blocking queries,
 pushes each new alert to every admin once (``operator_bot.delivery`` remembers it durably, so a restart
 does not resend) and then clears it, as ``botpool.alerts`` expects of its reader. An unreadable value is

@@ -62,8 +62,10 @@ class ScalerMetrics:
         self.reaction = Gauge("botpool_scaler_reaction_seconds",
                               "Latest time from reading a shortage to Nomad accepting the scale-up.",
                               registry=self.registry)
-        self.alerts = Counter("botpool_scaler_alerts", "Alerts raised for the operator, by kind.", ["kind"],
-                              registry=self.registry)
+        self.alerts = Counter(
+            "botpool_scaler_alerts", "Alert conditions that began (operators hear of them from Prometheus's rules).",
+            ["kind"], registry=self.registry,
+        )
         self.leader.labels(instance).set(0)
         self._last_labels: tuple[str, str] | None = None
 

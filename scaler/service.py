@@ -28,7 +28,6 @@ from typing import Any
 import structlog
 from consul.aio import Consul
 
-from botpool import alerts
 from botpool.clients.nomad import NomadClient, NomadError
 from botpool.errors import BotpoolError
 from botpool.leader import LeaderElection
@@ -222,7 +221,7 @@ class Scaler:
                                 decision.detail + " (scale-in paused after a failed attempt)", decision.alerts)
         self.metrics.decided(decision)
         self._log_decision(decision, reading)
-        await self._raise_alerts(decision, reading)
+        self._raise_alerts(decision, reading)
         if decision.changes_count:
             await self._apply(decision, reading)
         return decision
@@ -265,16 +264,17 @@ class Scaler:
             log.debug("decision", **fields)
         self._last_logged = key
 
-    async def _raise_alerts(self, decision: Decision, reading: PoolReading) -> None:
-        """Raise each alert condition once per episode (when it starts); note when it clears."""
+    def _raise_alerts(self, decision: Decision, reading: PoolReading) -> None:
+        """Log and count each alert condition once per episode (when it starts); note when it clears.
+
+        Operators hear of these conditions from Prometheus's rules on the pool gauges
+        (monitoring/rules/botpool.rules.yml, through Alertmanager and the operator bot), which also say
+        when they clear; writing them to ``botpool.alerts`` as well told every admin twice.
+        """
         present = {a.kind for a in decision.alerts}
         for condition in decision.alerts:
             if condition.kind in self._raised:
                 continue
-            await alerts.raise_alert(
-                self.consul, condition.kind.value, condition.message, instance=self.settings.instance,
-                **reading.counts(),
-            )
             self.metrics.alerts.labels(condition.kind.value).inc()
             self._raised.add(condition.kind)
             log.warning("alert raised", kind=condition.kind.value, message=condition.message, **reading.counts())

@@ -58,7 +58,7 @@ class Reason(enum.StrEnum):
 
 
 class AlertKind(enum.StrEnum):
-    """Conditions an operator is told about (through ``botpool.alerts``, delivered by the operator bot)."""
+    """Conditions the scaler logs and counts; operators are told by the Prometheus rules on its pool gauges."""
 
     UTILISATION_HIGH = "pool_utilisation_high"
     AT_MAX_NO_FREE = "pool_at_max_no_free"

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 
-from botpool import alerts
 from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
 from botpool.pool.model import SlotMode
@@ -74,34 +73,44 @@ async def test_ten_slots_eight_claimed_grows_to_fifteen_and_refills(pool: PoolHa
             await tenants.answers(tenant)
 
 
-async def wait_alert(pool: PoolHarness, kind: AlertKind, *, timeout_s: float) -> alerts.Alert:
-    """Block on the alerts prefix (Consul blocking queries) until an alert of ``kind`` is waiting."""
-    index: int | None = None
+async def wait_condition(scaler: Scaler, kind: AlertKind, *, timeout_s: float) -> float:
+    """Poll the scaler's /metrics counter until an episode of ``kind`` began; how many began."""
     async with asyncio.timeout(timeout_s):
         while True:
-            found = [a for a in await pool.alerts() if a.kind == kind.value]
-            if found:
-                return found[0]
-            index, _ = await pool.consul.kv.get(keys.ALERTS, index=index, wait="5s", recurse=True)
+            began = scaler.metrics.registry.get_sample_value("botpool_scaler_alerts_total", {"kind": kind.value})
+            if began:
+                return began
+            await asyncio.sleep(0.2)
 
 
-async def test_at_max_total_it_stops_growing_and_raises_the_alert(pool: PoolHarness, tenants: Tenants) -> None:
+async def test_at_max_total_it_stops_growing_and_shows_the_alert_condition(
+    pool: PoolHarness, tenants: Tenants
+) -> None:
     await pool.submit(4)
     async with running_scaler(pool.stack_env, MIN_FREE_BOTS=2, SCALE_BATCH=2, MAX_FREE_BOTS=4,
-                              MAX_TOTAL_BOTS=6, SCALE_IN_COOLDOWN=600):
+                              MAX_TOTAL_BOTS=6, SCALE_IN_COOLDOWN=600) as scaler:
         await tenants.activate_many(3)  # 1 free of 4: grow by a batch, to the cap of 6
         assert await pool.wait_desired(lambda n: n > 4, timeout_s=5) == 6
         await pool.wait_free(3, timeout_s=90)
-        assert not [a for a in await pool.alerts() if a.kind == AlertKind.AT_MAX_NO_FREE.value]
+        assert not scaler.metrics.registry.get_sample_value(
+            "botpool_scaler_alerts_total", {"kind": AlertKind.AT_MAX_NO_FREE.value}
+        )
         await tenants.activate_many(3)  # every slot busy, and the pool may not grow
-        alert = await wait_alert(pool, AlertKind.AT_MAX_NO_FREE, timeout_s=10)
-        assert "maximum of 6 slots" in alert.message
-        assert await wait_alert(pool, AlertKind.UTILISATION_HIGH, timeout_s=10)
+        assert await wait_condition(scaler, AlertKind.AT_MAX_NO_FREE, timeout_s=10) == 1
+        assert await wait_condition(scaler, AlertKind.UTILISATION_HIGH, timeout_s=10)
+        # What BotpoolNoFreeSlotAtCap reads from /metrics (monitoring/rules/botpool.rules.yml).
+        sample = scaler.metrics.registry.get_sample_value
+        assert (sample("botpool_pool_free"), sample("botpool_pool_total"), sample("botpool_pool_max_total")) == (
+            0, 6, 6
+        )
         await asyncio.sleep(2)  # a scaler that ignored the cap would have asked Nomad by now
         assert await pool.desired() == 6
         assert [(e["PreviousCount"], e["Count"]) for e in await pool.scale_events()] == [(4, 6)]
-        raised = [a.kind for a in await pool.alerts()]
-        assert raised.count(AlertKind.AT_MAX_NO_FREE.value) == 1, "one alert per episode, not one per reading"
+        assert sample("botpool_scaler_alerts_total", {"kind": AlertKind.AT_MAX_NO_FREE.value}) == 1, (
+            "one episode, not one per reading"
+        )
+        # Operators hear of it through Prometheus and Alertmanager only: nothing for the operator bot in Consul.
+        assert not [a for a in await pool.alerts() if a.kind.startswith("pool_")]
 
 
 async def _alloc_ids(pool: PoolHarness, tenants: Tenants) -> dict[str, str]:
