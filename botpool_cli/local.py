@@ -65,13 +65,15 @@ def up(
     is healthy."""
     stack = Stack(root, system=True)
     try:
+        # Refused in one line before anything starts, not in the bot's allocation log later.
+        admins = devstack_operator.parse_admins(operator_admins) if operator_admins is not None else None
         with console.status("starting the local stack") as status:
             stack.up(progress=lambda msg: status.update(msg), nodes=nodes)
             if slots:
                 status.update(f"starting {slots} warm pool slots on Nomad (each imports aiogram: ~3 s of CPU)")
                 asyncio.run(_deploy_pool(stack, slots))
             status.update("starting the operator bot on Nomad")
-            operator = asyncio.run(_deploy_operator(stack, operator_admins))
+            operator = asyncio.run(_deploy_operator(stack, admins))
             status.update("starting Prometheus and Alertmanager on Nomad")
             monitoring = asyncio.run(_deploy_monitoring(stack, operator.alertmanager_url))
     except BotpoolError as exc:

@@ -2,7 +2,7 @@
 (``OperatorProcess``), and its read-only database role.
 
 The bot reads two tables of the control schema and writes none, so it gets a PostgreSQL role of its own
-that may only ``SELECT`` from ``control.tenants`` and ``control.orders`` (``readonly_dsn``), beside its own
+that may only connect and ``SELECT`` from ``control.tenants`` and ``control.orders`` (``readonly_dsn``), beside its own
 Consul and Nomad tokens (role ``operator-bot``: ``stack.role_env``) and no Vault token or Redis URL.
 
 ``botpool up`` calls ``prepare`` and submits ``jobs/operator-bot.nomad.hcl`` like the sales bot: the
@@ -173,6 +173,9 @@ async def readonly_dsn(admin_dsn: str, *, password: str | None = None) -> str:
             verb = "ALTER" if exists else "CREATE"
             literal = await conn.fetchval("SELECT quote_literal($1)", password)
             await conn.execute(f"{verb} ROLE {DB_ROLE} LOGIN PASSWORD {literal}")
+            # The activator's prepare_database revokes CONNECT from PUBLIC, so the role needs it by name.
+            database = await conn.fetchval("SELECT quote_ident(current_database())")
+            await conn.execute(f"GRANT CONNECT ON DATABASE {database} TO {DB_ROLE}")
             await conn.execute(f"GRANT USAGE ON SCHEMA control TO {DB_ROLE}")
             await conn.execute(f"GRANT SELECT ON control.tenants, control.orders TO {DB_ROLE}")
     finally:

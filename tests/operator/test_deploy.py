@@ -15,13 +15,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from botpool import jobspec
+from botpool.tenancy import provision
 from devstack import operator as devstack_operator
 from devstack.stack import Stack
 from devstack.standins.telegram.client import TgUser
+from tests.fixtures.stack import PostgresHandle
 from tests.fixtures.telegram import TelegramStandin
 from tests.operator.conftest import Chat, PoolJob
 
@@ -32,9 +35,14 @@ ADMIN = TgUser(id=8_300_001, first_name="Deployed", language_code="ru")
 
 @pytest.fixture(scope="module")
 async def deployed(
-    stack: Stack, telegram_standin: TelegramStandin, pool: PoolJob
+    stack: Stack, telegram_standin: TelegramStandin, pool: PoolJob, postgres: PostgresHandle
 ) -> AsyncIterator[devstack_operator.OperatorDeployment]:
     """The operator bot job submitted as ``botpool up`` does (one admin), stopped and purged afterwards."""
+    conn = await asyncpg.connect(postgres.dsn)
+    try:  # the database as any control-plane process's start leaves it: CONNECT no longer PUBLIC's
+        await provision.prepare_database(conn, "botpool")
+    finally:
+        await conn.close()
     deployment = await devstack_operator.prepare(
         stack, admins=f" {ADMIN.id} ,", telegram_api_base=telegram_standin.base_url, random_ports=True
     )
