@@ -18,7 +18,7 @@ deps: ## Install Debian packages (PostgreSQL 15, Redis 7, Prometheus, Alertmanag
 binaries: deps ## Build Nomad, Consul and Vault from the Go module proxy (cached; skipped if on PATH).
 	@$(RUN) python -m devstack.binaries
 
-up: binaries ## Start the whole system locally (stack, stand-ins, reconciler, warm pool, scaler, sales bot, Prometheus, Alertmanager); print addresses.
+up: binaries ## Start the whole system locally (stack, stand-ins, reconciler, warm pool, scaler, sales bot, operator bot, Prometheus, Alertmanager); print addresses.
 	@$(RUN) botpool up
 
 down: ## Stop the local stack and everything it started; keep its data (tenants, pool, secrets) for the next up.

@@ -43,10 +43,12 @@ POOL = Job("bot-pool", "pool", "bot-pool.nomad.hcl")
 SCALER = Job("pool-scaler", "scaler", "pool-scaler.nomad.hcl")
 #: The sales bot (``jobs/sales-bot.nomad.hcl``).
 SALES = Job("sales-bot", "sales", "sales-bot.nomad.hcl")
+#: The operator bot (``jobs/operator-bot.nomad.hcl``).
+OPERATOR = Job("operator-bot", "operator", "operator-bot.nomad.hcl")
 #: Prometheus and Alertmanager (``jobs/monitoring.nomad.hcl``).
 MONITORING = Job("monitoring", "monitoring", "monitoring.nomad.hcl")
 #: Every job botpool ships, for tooling that walks them all (tests, the local stack's teardown).
-ALL = (POOL, SCALER, SALES, MONITORING)
+ALL = (POOL, SCALER, SALES, OPERATOR, MONITORING)
 
 #: The folder the ``botpool`` package is imported from: ``PYTHONPATH`` of a ``raw_exec`` task.
 IMPORT_ROOT = Path(botpool.__file__).resolve().parent.parent
@@ -117,6 +119,27 @@ async def submit_sales(
     """Register the sales bot job; ``env`` holds only non-secret settings, ``env_file`` the path of the secret ones."""
     variables: dict[str, Any] = {"env_file": env_file, "notify_port": notify_port}
     return await submit(nomad, SALES, env=env, driver=driver, variables=variables)
+
+
+async def submit_operator(
+    nomad: NomadClient,
+    *,
+    env: dict[str, str],
+    env_file: str = "",
+    secrets_version: str = "",
+    webhook_port: int = 8091,
+    driver: str = "raw_exec",
+) -> dict[str, Any]:
+    """Register the operator bot job; ``env`` holds only non-secret settings, ``env_file`` the path of the secret
+    ones (its bot token, admins, read-only DSN and Nomad token), as for the sales bot.
+
+    ``secrets_version`` (a digest of that file, not its content) restarts the bot when the file changed;
+    registering the job unchanged changes nothing, so ``botpool up`` submits it every time.
+    """
+    variables: dict[str, Any] = {
+        "env_file": env_file, "secrets_version": secrets_version, "webhook_port": webhook_port,
+    }
+    return await submit(nomad, OPERATOR, env=env, driver=driver, variables=variables)
 
 
 @dataclass(frozen=True)

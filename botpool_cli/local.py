@@ -26,6 +26,7 @@ from botpool_cli.context import RootOption, fail
 from botpool_cli.pool_view import print_pool
 from devstack import doctor, orphans
 from devstack import monitoring as devstack_monitoring
+from devstack import operator as devstack_operator
 from devstack import sales as devstack_sales
 from devstack.stack import MAX_NODES, Stack
 
@@ -52,23 +53,34 @@ def up(
         help="Nomad client nodes on this machine (2: a second node with its own Consul agent; the pool spreads "
         "over both). Remembered; default: what the stack had, 1 for a new stack.",
     ),
+    operator_admins: str | None = typer.Option(
+        None, envvar=devstack_operator.ADMINS_VARIABLE, show_default=False,
+        help="Telegram user ids (comma-separated) the operator bot serves and alerts; "
+        f"default: the stand-in's demo operator {devstack_operator.DEMO_OPERATOR_ID}.",
+    ),
 ) -> None:
     """Start the whole system locally: Consul, Vault, Nomad, PostgreSQL, Redis, the Telegram and YooKassa
-    stand-ins, the reconciler, the warm pool job, the pool scaler (two instances), the sales bot, and
-    Prometheus with Alertmanager on Nomad; wait until all is healthy."""
+    stand-ins, the reconciler, the warm pool job, the pool scaler (two instances), the sales bot, the
+    operator bot, and Prometheus with Alertmanager (alerting the operator bot) on Nomad; wait until all
+    is healthy."""
     stack = Stack(root, system=True)
     try:
+        # Refused in one line before anything starts, not in the bot's allocation log later.
+        admins = devstack_operator.parse_admins(operator_admins) if operator_admins is not None else None
         with console.status("starting the local stack") as status:
             stack.up(progress=lambda msg: status.update(msg), nodes=nodes)
             if slots:
                 status.update(f"starting {slots} warm pool slots on Nomad (each imports aiogram: ~3 s of CPU)")
                 asyncio.run(_deploy_pool(stack, slots))
+            status.update("starting the operator bot on Nomad")
+            operator = asyncio.run(_deploy_operator(stack, admins))
             status.update("starting Prometheus and Alertmanager on Nomad")
-            monitoring = asyncio.run(_deploy_monitoring(stack))
+            monitoring = asyncio.run(_deploy_monitoring(stack, operator.alertmanager_url))
     except BotpoolError as exc:
         fail(exc)
     console.print("[green]botpool local stack is up[/green]")
-    for name, address in {**stack.addresses(), **monitoring}.items():
+    bots = {"Operator bot": f"{operator.base_url} (@{operator.username})"}
+    for name, address in {**stack.addresses(), **bots, **monitoring}.items():
         console.print(f"  {name:<18} {address}")
     console.print(f"  {'credentials':<18} source {root / 'stack.env'}")
 
@@ -96,10 +108,22 @@ async def _deploy_pool(stack: Stack, slots: int) -> None:
         await protocol.wait_until(consul, lambda snap: len(snap.slots) >= slots, timeout_s=300)
 
 
-async def _deploy_monitoring(stack: Stack) -> dict[str, str]:
+async def _deploy_operator(stack: Stack, admins: str | None) -> devstack_operator.OperatorDeployment:
+    """Submit the operator bot (every time: a changed secrets file restarts it) and wait until it answers."""
+    operator = await devstack_operator.prepare(stack, admins=admins)
+    async with wiring.nomad(cfg.load(cfg.NomadSettings, stack.env())) as nomad:
+        await jobspec.submit_operator(
+            nomad, env=operator.env, env_file=str(operator.env_file), secrets_version=operator.secrets_version,
+            webhook_port=operator.webhook_port,
+        )
+    await devstack_operator.wait_healthy(operator)
+    return operator
+
+
+async def _deploy_monitoring(stack: Stack, operator_webhook_url: str) -> dict[str, str]:
     """Submit the monitoring job (every time: an edited monitoring/ file takes effect) and wait until it is ready."""
     async with wiring.nomad(cfg.load(cfg.NomadSettings, stack.env())) as nomad:
-        addresses = await devstack_monitoring.deploy(nomad, stack.state)
+        addresses = await devstack_monitoring.deploy(nomad, stack.state, operator_webhook_url=operator_webhook_url)
     await devstack_monitoring.wait_ready(stack.state)
     return addresses
 

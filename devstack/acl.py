@@ -29,6 +29,7 @@ CONSUL_AUTH_METHOD = "nomad-workloads"
 #: Which job's task identity gets which Consul policy (binding rules on the ``nomad_job_id`` claim).
 CONSUL_JOB_ROLES = {
     "bot-pool": "slot", "pool-scaler": "scaler", "sales-bot": "sales-bot", "monitoring": "monitoring",
+    "operator-bot": "operator-bot",
 }
 #: Nomad policies bound to a job's workload identity: the scaler's task may scale the pool as itself.
 NOMAD_JOB_ROLES = {"pool-scaler": ("scaler", "scaler", "scaler")}
