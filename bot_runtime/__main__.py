@@ -22,7 +22,7 @@ with startgate.turn():
 
 async def main() -> None:
     """Start the health endpoint, join the pool and run until SIGTERM (Nomad's stop signal)."""
-    with wiring.exit_on_configuration_error("bot_runtime"):
+    with wiring.exit_on_error("bot_runtime"):
         settings = cfg.load(RuntimeSettings)
         consul_settings = settings.consul()
     log = logs.setup("bot_runtime", level=settings.log_level)

@@ -10,7 +10,9 @@ included, in the reverse order of opening.
 
 Settings errors have one style too: ``exit_on_configuration_error`` turns a
 ``ConfigurationError`` into one line on stderr naming the variable and exit
-status 2 (what Nomad shows as the task's failure reason), never a traceback.
+status 2 (what Nomad shows as the task's failure reason), never a traceback;
+``exit_on_error``, which every service's ``__main__`` uses, adds that any other
+error ending the service is one log line and exit status 1.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import structlog
 from botpool import settings as cfg
 from botpool.clients import consul as consul_client
 from botpool.errors import ConfigurationError
+from botpool.logs import redact
 
 if TYPE_CHECKING:
     # Imported where used instead: a waiting pool slot goes through this module for its Consul
@@ -60,6 +63,27 @@ def exit_on_configuration_error(program: str) -> Iterator[None]:
         yield
     except ConfigurationError as exc:
         configuration_exit(program, exc)
+
+
+@contextlib.contextmanager
+def exit_on_error(program: str) -> Iterator[None]:
+    """Wrap a service's whole run: a configuration error is one line and status 2, any other error that ends
+    the service is one log line (type and redacted message) and status 1, never a traceback on stderr.
+
+    Why not let Python print it: the operator reads the task's log, where a traceback is forty lines of
+    library frames around one sentence, and may carry a DSN or token the redaction never saw. Nomad
+    restarts a task that exits 1, so nothing is lost by exiting.
+    """
+    try:
+        yield
+    except ConfigurationError as exc:
+        configuration_exit(program, exc)
+    except Exception as exc:
+        structlog.get_logger(program).error(
+            "stopped by an error; exiting so the scheduler restarts it",
+            error=f"{type(exc).__name__}: {redact(str(exc))[:300]}",
+        )
+        raise SystemExit(1) from None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.env_file:
         load_dotenv(args.env_file, override=False)
-    with wiring.exit_on_configuration_error("operator_bot"):
+    with wiring.exit_on_error("operator_bot"):
         settings = OperatorSettings.load()
         logs.setup("operator_bot", level=settings.bot.log_level)
         asyncio.run(run(settings))

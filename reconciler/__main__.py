@@ -34,7 +34,7 @@ log = structlog.get_logger("reconciler")
 
 async def main() -> int:
     """Connect, campaign for leadership and reconcile until SIGTERM; the exit status (1: a task ended early)."""
-    with wiring.exit_on_configuration_error("reconciler"):
+    with wiring.exit_on_error("reconciler"):
         settings = wiring.ControlPlaneSettings.load()
         nomad_settings = cfg.load(cfg.NomadSettings)
         metrics_settings = cfg.load(MetricsSettings)

@@ -22,7 +22,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.env_file:
         load_dotenv(args.env_file, override=False)
-    with wiring.exit_on_configuration_error("sales_bot"):
+    with wiring.exit_on_error("sales_bot"):
         settings = SalesSettings.load()
         logs.setup("sales_bot", level=settings.sales.log_level)
         asyncio.run(run(settings))

@@ -18,7 +18,7 @@ from scaler.service import Scaler
 
 async def main() -> None:
     """Load settings, connect, run until SIGTERM/SIGINT, then resign leadership and exit cleanly."""
-    with wiring.exit_on_configuration_error("scaler"):
+    with wiring.exit_on_error("scaler"):
         settings = scaler_settings.load()
         consul_settings = cfg.load(cfg.ConsulSettings)
         nomad_settings = cfg.load(cfg.NomadSettings)

@@ -50,3 +50,23 @@ def test_a_bad_admin_list_stops_the_start_with_one_line() -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "OPERATOR_ADMINS" in lines[0] and "Telegram user ids" in lines[0], done.stderr
     assert "123:abc" not in done.stderr
+
+
+def test_a_start_that_fails_is_one_log_line_and_status_1_not_a_traceback() -> None:
+    """The database (or Telegram) refusing the bot at start: the operator reads one line, and Nomad restarts it."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
+        "OPERATOR_BOT_TOKEN": "123:abc", "OPERATOR_ADMINS": "42",
+        "BOTPOOL_DATABASE_URL": "postgresql://nobody:s3cret-pw@127.0.0.1:1/botpool",
+        "TELEGRAM_API_BASE": "http://127.0.0.1:1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "operator_bot"], env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output
+    lines = [line for line in output.strip().splitlines() if line]
+    assert len(lines) == 1 and "stopped by an error" in lines[0], output
+    assert "s3cret-pw" not in output and "123:abc" not in output
