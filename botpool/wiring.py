@@ -199,9 +199,9 @@ async def database(settings: cfg.DatabaseSettings, *, max_size: int = 4) -> Asyn
 @contextlib.asynccontextmanager
 async def redis_admin(settings: cfg.RedisSettings) -> AsyncIterator[aioredis.Redis]:
     """The Redis connection that creates tenants' ACL users, closed afterwards."""
-    import redis.asyncio as aioredis
+    from botpool.clients import redis as redis_client
 
-    client = aioredis.Redis.from_url(settings.url.get_secret_value())
+    client = redis_client.from_url(settings.url.get_secret_value())
     try:
         yield client
     finally:

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from botpool import settings as cfg
 from botpool import wiring
+from botpool.clients import redis as redis_client
 from botpool.commerce import notifications
 from botpool.commerce.checker import PendingChecker
 from botpool.commerce.tariffs import TariffSettings
@@ -87,9 +88,9 @@ async def run(settings: SalesSettings) -> None:
     bot = Bot(settings.sales.token.get_secret_value(), session=session,
               default=DefaultBotProperties(parse_mode="HTML"))
     check_session = AiohttpSession(api=api)
-    # A connection idle for 5 s is pinged before use and replaced if Redis restarted meanwhile: without it
-    # each pooled connection fails one buyer's update after a restart (seen in tests/sales after test_outage).
-    fsm_redis = aioredis.Redis.from_url(settings.plane.redis.url.get_secret_value(), health_check_interval=5)
+    # Retried on a dropped connection (botpool.clients.redis): without it each pooled connection failed one
+    # buyer's update after a Redis restart (seen in tests/sales after test_outage: a managed bot's creation lost).
+    fsm_redis = redis_client.from_url(settings.plane.redis.url.get_secret_value(), health_check_interval=5)
     stop = asyncio.Event()
     try:
         async with wiring.control_plane(settings.plane, db_max_size=10) as plane:
