@@ -14,8 +14,7 @@ import structlog
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update, User
 
-from botpool.logs import redact
-from botpool.outages import is_outage
+from botpool.outages import report_and_apologise
 from operator_bot.context import Ops
 from operator_bot.texts import OperatorTr, catalog
 
@@ -54,21 +53,6 @@ async def _refuse(event: TelegramObject, tr: OperatorTr) -> None:
 
 async def error_boundary(event: ErrorEvent, **data: Any) -> None:
     """The dispatcher's error handler: log without secrets and answer the operator in one sentence."""
-    exc, update = event.exception, event.update
-    outage = is_outage(exc)
-    if outage:
-        log.warning("update failed: dependency unavailable", update_id=update.update_id, error=type(exc).__name__)
-    else:
-        log.error("update failed", update_id=update.update_id, error=type(exc).__name__,
-                  detail=redact(str(exc))[:300])
     user: User | None = data.get("event_from_user")
     tr: OperatorTr = data.get("tr") or OperatorTr(catalog(), user.language_code if user else None)
-    text = tr("outage") if outage else tr("error")
-    inner = update.event
-    try:
-        if isinstance(inner, CallbackQuery):
-            await inner.answer(text, show_alert=True)
-        elif isinstance(inner, Message) and inner.chat.type == "private":
-            await inner.answer(text)
-    except Exception as send_exc:
-        log.warning("could not apologise", error=type(send_exc).__name__)
+    await report_and_apologise(event, tr, log)

@@ -12,10 +12,9 @@ from typing import Any
 
 import structlog
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, User
+from aiogram.types import ErrorEvent, TelegramObject, User
 
-from botpool.logs import redact
-from botpool.outages import is_outage
+from botpool.outages import report_and_apologise
 from sales_bot.context import Sales
 from sales_bot.texts import SalesTr, catalog
 
@@ -48,21 +47,6 @@ async def error_boundary(event: ErrorEvent, **data: Any) -> None:
     silence. A dependency outage gets "try again in a minute" and one warning line; anything else is a
     bug, logged with its redacted message.
     """
-    exc, update = event.exception, event.update
-    outage = is_outage(exc)
-    if outage:
-        log.warning("update failed: dependency unavailable", update_id=update.update_id, error=type(exc).__name__)
-    else:
-        log.error("update failed", update_id=update.update_id, error=type(exc).__name__,
-                  detail=redact(str(exc))[:300])
     user: User | None = data.get("event_from_user")
     tr: SalesTr = data.get("tr") or SalesTr(catalog(), user.language_code if user else None)
-    text = tr("outage") if outage else tr("error")
-    inner = update.event
-    try:
-        if isinstance(inner, CallbackQuery):
-            await inner.answer(text, show_alert=True)
-        elif isinstance(inner, Message) and inner.chat.type == "private":
-            await inner.answer(text)
-    except Exception as send_exc:
-        log.warning("could not apologise", error=type(send_exc).__name__)
+    await report_and_apologise(event, tr, log)
