@@ -566,10 +566,7 @@ class Rig:
         return [t.tenant_id for t, ok in zip(held, results, strict=True) if not ok]
 
     async def _lost_bookings(self) -> int:
-        """Bookings the bot confirmed to a client that the tenant's database does not hold.
-
-        The bookers keep booking meanwhile, so each is checked against one snapshot of who was told "booked".
-        """
+        """Bookings confirmed to a client (one snapshot of who was told, as bookers go on) that the database lacks."""
         conn = await asyncpg.connect(self.stack.env()["BOTPOOL_DATABASE_URL"])
         try:
             lost = 0
