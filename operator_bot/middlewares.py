@@ -14,11 +14,14 @@ import structlog
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update, User
 
+from botpool.i18n import N_
 from botpool.outages import report_and_apologise
 from operator_bot.context import Ops
 from operator_bot.texts import OperatorTr, catalog
 
 log = structlog.get_logger("operator_bot")
+#: The texts ``report_and_apologise`` answers with, written out here so the extraction keeps them.
+APOLOGIES = (N_("outage"), N_("error"))
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

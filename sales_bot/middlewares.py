@@ -14,11 +14,14 @@ import structlog
 from aiogram import BaseMiddleware
 from aiogram.types import ErrorEvent, TelegramObject, User
 
+from botpool.i18n import N_
 from botpool.outages import report_and_apologise
 from sales_bot.context import Sales
 from sales_bot.texts import SalesTr, catalog
 
 log = structlog.get_logger("sales_bot")
+#: The texts ``report_and_apologise`` answers with, written out here so the extraction keeps them.
+APOLOGIES = (N_("outage"), N_("error"))
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
