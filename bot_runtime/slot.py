@@ -58,6 +58,8 @@ class Slot:
         #: The slot's entry in the Consul UI's per-state services, and Nomad's registration it mirrors.
         self.view = ConsulView(consul)
         self._nomad_service_id: str | None = None
+        #: Set when a released slot leaves the pool to start afresh (``run`` then returns True).
+        self._recycle = asyncio.Event()
 
     # ------------------------------------------------------------------ health
     def probe(self) -> tuple[Health, str]:
@@ -166,6 +168,13 @@ class Slot:
     # ------------------------------------------------------------------ claims
     async def _on_claim(self, claim: Claim | None) -> None:
         if claim is None:
+            if self.settings.recycle and self.state.mode is SlotMode.ACTIVE:
+                # Never published as WAITING again: no buyer can be sent here while the process restarts.
+                log.info("tenant released; the slot starts afresh", slot=self.index, tenant_id=self.state.tenant_id)
+                await self.bot.stop()
+                self.claim = None
+                self._recycle.set()
+                return
             if self.state.mode is not SlotMode.WAITING or self.state.tenant_id:
                 await self._deactivate()
             return
@@ -284,8 +293,14 @@ class Slot:
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not security
                 delay = min(delay * 2, 10.0)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Join the pool, follow our claim until ``stop``, then leave the pool (session destroyed)."""
+    async def run(self, stop: asyncio.Event) -> bool:
+        """Join the pool, follow our claim until ``stop``, then leave the pool (session destroyed).
+
+        Returns True when the slot left to be recycled: its tenant was released and the process should
+        start afresh (``bot_runtime.__main__`` execs itself, keeping its pid, so Nomad sees no restart).
+        Leaving first deletes our record (the session's keys go with it), so the pool counts this slot
+        neither free nor busy until the fresh process joins again, a second or two later.
+        """
         await self._resilient(self._open_session, "join")
         log.info("slot waiting", slot=self.index, alloc=self.settings.alloc_id)
         if self.settings.prewarm:
@@ -296,12 +311,15 @@ class Slot:
         guard = asyncio.create_task(self._resilient(self._guard_session, "session"))
         fence = asyncio.create_task(self.fence.watch(self._on_pause))
         stopper = asyncio.create_task(stop.wait())
+        recycler = asyncio.create_task(self._recycle.wait())
         try:
-            done, _ = await asyncio.wait({watcher, guard, fence, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in done - {stopper}:
+            done, _ = await asyncio.wait(
+                {watcher, guard, fence, stopper, recycler}, return_when=asyncio.FIRST_COMPLETED,
+            )
+            for task in done - {stopper, recycler}:
                 task.result()
         finally:
-            for task in (watcher, guard, fence, stopper):
+            for task in (watcher, guard, fence, stopper, recycler):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -309,6 +327,7 @@ class Slot:
             await self.view.hide(self.index)
             with contextlib.suppress(Exception):
                 await self.consul.session.destroy(self.state.session)
+        return self._recycle.is_set() and not stop.is_set()
 
     async def _on_pause(self, paused: float) -> None:
         """After a freeze past the check's tolerance: stop the tenant's bot and report the attempt failed.

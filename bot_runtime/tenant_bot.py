@@ -48,8 +48,9 @@ if TYPE_CHECKING:
 def prewarm() -> None:
     """Pay the tenant side's one-time costs now, while waiting, instead of inside a buyer's activation.
 
-    Imports what ``TenantBot.start`` imports and builds a dispatcher for a placeholder tenant, which makes
-    aiogram and pydantic do their first-use work (handler signatures, generic response models). Nothing
+    Imports what ``TenantBot.start`` imports, builds the Bot API validators the bot needs first
+    (``lazytypes.warm``) and a dispatcher for a placeholder tenant, which makes aiogram and pydantic do
+    their first-use work (handler signatures, generic response models). Nothing
     connects anywhere: the Redis client is never used, and the dispatcher is dropped.
     """
     from typing import Any, cast
@@ -61,6 +62,9 @@ def prewarm() -> None:
     import botpool.db.migrations
     import botpool.tenancy.provision  # noqa: F401 - imported for its one-time cost
     from bot_runtime.booking import BookingConfig, create_dispatcher
+    from botpool import lazytypes
+
+    lazytypes.warm()
 
     config = BookingConfig(tenant_id="t_prewarm", company_name="prewarm", admin_telegram_id=1)
     create_dispatcher(db=cast(Any, None), redis=aioredis.Redis(), key_prefix="prewarm:", config=config)

@@ -32,5 +32,7 @@ if [ -z "$UV" ]; then
   fi
   UV=.botpool/uv/bin/uv
 fi
-"$UV" sync --frozen --python python3 -q
+# --compile-bytecode: every slot starts by importing aiogram; without .pyc files (uv does not write them,
+# nor does Python under PYTHONDONTWRITEBYTECODE) each start compiles it again, about 1.5 s of CPU more.
+"$UV" sync --frozen --python python3 -q --compile-bytecode
 echo "dependencies ready (uv: $UV)"

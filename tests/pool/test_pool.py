@@ -119,11 +119,17 @@ async def test_activation_answers_and_release_returns_slot(
     again = await activator.activate(spec_for(tenant_id, bot, "Barber One"))
     assert again.slot_index == result.slot_index
 
+    served = (await protocol.snapshot(pool.consul)).slots[0]
     assert await activator.release(tenant_id) == 0
+    # The slot comes back free as a fresh process of the same allocation (recycled: nothing the tenant
+    # left stays in its memory).
     snap = await protocol.wait_until(
-        pool.consul, lambda s: s.slots[0].mode is SlotMode.WAITING and 0 not in s.claims, timeout_s=15
+        pool.consul,
+        lambda s: 0 in s.slots and s.slots[0].mode is SlotMode.WAITING and 0 not in s.claims,
+        timeout_s=15,
     )
     assert snap.slots[0].tenant_id is None
+    assert snap.slots[0].alloc_id == served.alloc_id and snap.slots[0].started_at > served.started_at
     await view_of(pool, "slots-active", lambda entries: not any(
         e["Service"]["Meta"].get("tenant") == tenant_id for e in entries))
     # The released tenant's bot no longer answers from the slot.
@@ -133,6 +139,12 @@ async def test_activation_answers_and_release_returns_slot(
         await telegram_standin.control.wait_for_message(
             bot, CLIENT.id, after_message_id=max(m["message_id"] for m in before), timeout=2
         )
+    # The recycled slot serves its next buyer.
+    nxt = await new_bot(telegram_standin, "recycled")
+    nxt_tenant = new_tenant_id()
+    assert (await activator.activate(spec_for(nxt_tenant, nxt, "Barber Two"))).slot_index == 0
+    await answers_start(telegram_standin, nxt, "Barber Two")
+    assert await activator.release(nxt_tenant) == 0
 
 
 async def test_twenty_concurrent_activations_from_four_processes(
@@ -360,7 +372,8 @@ async def test_expired_tenant_is_released_by_the_reconciler(
         # This tenant gets no grace period (grace_days is per tenant; the default 3 days has its own tests).
         await conn.execute("UPDATE control.tenants SET grace_days = 0 WHERE tenant_id = $1", tenant_id)
         await protocol.wait_until(
-            pool.consul, lambda s: tenant_id not in s.tenants and s.slots[result.slot_index].tenant_id is None,
+            pool.consul,
+            lambda s: tenant_id not in s.tenants and all(slot.tenant_id != tenant_id for slot in s.slots.values()),
             timeout_s=30,
         )
         assert await conn.fetchval("SELECT status FROM control.tenants WHERE tenant_id = $1", tenant_id) == "released"
