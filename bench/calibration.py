@@ -1,0 +1,109 @@
+"""This machine's own yardsticks, measured in the same run as a benchmark, so its figures can be read across machines.
+
+An absolute figure cannot tell a slower machine from a slower program: 77 ms of bot time per update
+may be a regression, or a laptop half as fast as the machine the docs were written on. So every
+benchmark measures, at its start and while the machine is still quiet, three things that depend
+only on the machine and the locked environment, never on our code:
+
+- ``import_s`` and ``import_rss_mb``: the wall time and peak RSS of a bare ``import aiogram.types``
+  in a fresh interpreter (what every slot pays before it can wait for a tenant);
+- ``cpu_s``: a fixed, deterministic pure-Python loop (the interpreter's speed on this CPU).
+
+Each benchmark then reports its headline figures also divided by one of them (``ratios``): a batch
+of slots healthy in 2.1 import-times, 6 ms of bot CPU per calibration-second. The ratio stays put when
+only the machine changes and moves when the program does, which is what a reader comparing two
+tables needs to know.
+
+    uv run --frozen python -m bench.calibration
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from typing import Any
+
+#: Runs of each measurement; the median is reported (one cold run, e.g. a first import that
+#: compiles bytecode, does not move it).
+RUNS = 3
+#: Iterations of the CPU loop: about 0.6 s on the reference machine (AMD EPYC, 2 cores, idle).
+CPU_ROUNDS = 300_000
+#: What the import measurement runs: the library every slot loads before it waits, nothing of ours.
+IMPORT_CODE = "import aiogram.types"
+
+
+def _import_once() -> tuple[float, float]:
+    """Spawn a fresh interpreter that only imports aiogram.types; its wall time and peak RSS (MB).
+
+    ``os.wait4`` gives this one child's resource usage (``RUSAGE_CHILDREN`` would be the maximum
+    over every child this process ever waited for).
+    """
+    started = time.perf_counter()
+    pid = os.posix_spawn(sys.executable, [sys.executable, "-c", IMPORT_CODE], os.environ)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"the calibration import ({IMPORT_CODE!r} in {sys.executable}) exited with {code}")
+    return elapsed, usage.ru_maxrss / 1024  # Linux reports ru_maxrss in KiB
+
+
+def cpu_loop(rounds: int = CPU_ROUNDS) -> int:
+    """A fixed mix of what a bot's Python does (dicts, strings, small lists, integer arithmetic).
+
+    Deterministic and allocation-light, so its time depends on the CPU and the interpreter only;
+    the returned checksum keeps the work from being optimised away and proves it was the same work.
+    """
+    checksum = 0
+    for i in range(rounds):
+        record: dict[str, str] = {"id": str(i), "name": f"client-{i % 97}", "slot": str((i * 7) % 48)}
+        text = record["name"].upper() + ":" + record["slot"]
+        parts = sorted([i % 13, i % 7, i % 11, i % 5, i % 3])
+        checksum = (checksum * 31 + len(text) + sum(parts) + text.lower().find("t-")) % 1_000_000_007
+    return checksum
+
+
+def _cpu_once() -> float:
+    started = time.perf_counter()
+    cpu_loop()
+    return time.perf_counter() - started
+
+
+def measure() -> dict[str, float]:
+    """Measure the calibration now (median of ``RUNS`` each); call it before a benchmark's stack starts."""
+    imports = [_import_once() for _ in range(RUNS)]
+    cpu = [_cpu_once() for _ in range(RUNS)]
+    return {
+        "import_s": round(statistics.median(t for t, _ in imports), 3),
+        "import_rss_mb": round(statistics.median(m for _, m in imports), 1),
+        "cpu_s": round(statistics.median(cpu), 3),
+    }
+
+
+def ratio_key(figure: str, basis: str) -> str:
+    """The key a ratio is reported under, e.g. ``batch_healthy_s/import_s`` (readers find it by this)."""
+    return f"{figure}/{basis}"
+
+
+def ratios(figures: dict[str, float | None], calibration: dict[str, Any], basis: dict[str, str]) -> dict[str, float]:
+    """Each figure divided by the calibration figure ``basis`` names for it, under ``ratio_key``.
+
+    A figure that was not measured (None) or has no basis, or a basis missing from the calibration,
+    gives no ratio rather than a made-up one.
+    """
+    out: dict[str, float] = {}
+    for figure, value in figures.items():
+        name = basis.get(figure)
+        if name is None or value is None:
+            continue
+        base = calibration.get(name)
+        if isinstance(base, int | float) and base > 0:
+            out[ratio_key(figure, name)] = float(f"{value / base:.3g}")
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure()))
