@@ -24,12 +24,13 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 #: Runs of each measurement; the median is reported (one cold run, e.g. a first import that
 #: compiles bytecode, does not move it).
 RUNS = 3
-#: Iterations of the CPU loop: about 0.6 s on the reference machine (AMD EPYC, 2 cores, idle).
+#: Iterations of the CPU loop: about 0.5-0.7 s on the development machine (AMD EPYC, 2 cores).
 CPU_ROUNDS = 300_000
 #: What the import measurement runs: the library every slot loads before it waits, nothing of ours.
 IMPORT_CODE = "import aiogram.types"
@@ -88,18 +89,20 @@ def ratio_key(figure: str, basis: str) -> str:
     return f"{figure}/{basis}"
 
 
-def ratios(figures: dict[str, float | None], calibration: dict[str, Any], basis: dict[str, str]) -> dict[str, float]:
-    """Each figure divided by the calibration figure ``basis`` names for it, under ``ratio_key``.
+def ratios(
+    figures: Mapping[str, Any], calibration: Mapping[str, Any], basis: Mapping[str, str]
+) -> dict[str, float]:
+    """Each figure ``basis`` names a calibration figure for, divided by it, under ``ratio_key``.
 
-    A figure that was not measured (None) or has no basis, or a basis missing from the calibration,
-    gives no ratio rather than a made-up one.
+    ``figures`` may be a benchmark's whole result: only the figures in ``basis`` are used. One that
+    was not measured (None, not a number) or a basis missing from the calibration gives no ratio
+    rather than a made-up one.
     """
     out: dict[str, float] = {}
-    for figure, value in figures.items():
-        name = basis.get(figure)
-        if name is None or value is None:
+    for figure, name in basis.items():
+        value, base = figures.get(figure), calibration.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        base = calibration.get(name)
         if isinstance(base, int | float) and base > 0:
             out[ratio_key(figure, name)] = float(f"{value / base:.3g}")
     return out
