@@ -264,7 +264,7 @@ def render(directory: Path) -> str:
             continue
         result = results[benchmark] = load(path)
         if result is None:
-            table.append(Row(benchmark, "—", f"failed: no result line in {path.name}", "", "", "no"))
+            table.append(Row(benchmark, "—", f"failed: no JSON result (see {benchmark}.log)", "", "", "no"))
             continue
         table.extend(rows(benchmark, result))
     lines = [*header(results), "",
