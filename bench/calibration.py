@@ -9,6 +9,11 @@ only on the machine and the locked environment, never on our code:
   in a fresh interpreter (what every slot pays before it can wait for a tenant);
 - ``cpu_s``: a fixed, deterministic pure-Python loop (the interpreter's speed on this CPU).
 
+``bytecode_cached`` is the share of aiogram's modules that have a compiled ``.pyc`` for this
+interpreter. Without them (``uv sync`` does not compile, and ``PYTHONDONTWRITEBYTECODE=1`` keeps the
+interpreter from saving them) every import compiles aiogram from source, which costs seconds: a
+calibration is only comparable to another with the same value, and so are the slots' start times.
+
 Each benchmark then reports its headline figures also divided by one of them (``ratios``): a batch
 of slots healthy in 2.1 import-times, 6 ms of bot CPU per calibration-second. The ratio stays put when
 only the machine changes and moves when the program does, which is what a reader comparing two
@@ -19,12 +24,14 @@ tables needs to know.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import statistics
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 #: Runs of each measurement; the median is reported (one cold run, e.g. a first import that
@@ -73,6 +80,17 @@ def _cpu_once() -> float:
     return time.perf_counter() - started
 
 
+def bytecode_cached(package: str = "aiogram") -> float:
+    """The share of ``package``'s modules with a ``.pyc`` this interpreter would load instead of compiling."""
+    spec = importlib.util.find_spec(package)
+    roots = (spec.submodule_search_locations or []) if spec else []
+    sources = [path for root in roots for path in Path(root).rglob("*.py")]
+    if not sources:
+        return 0.0
+    cached = sum(Path(importlib.util.cache_from_source(str(path))).exists() for path in sources)
+    return round(cached / len(sources), 2)
+
+
 def measure() -> dict[str, float]:
     """Measure the calibration now (median of ``RUNS`` each); call it before a benchmark's stack starts."""
     imports = [_import_once() for _ in range(RUNS)]
@@ -81,6 +99,7 @@ def measure() -> dict[str, float]:
         "import_s": round(statistics.median(t for t, _ in imports), 3),
         "import_rss_mb": round(statistics.median(m for _, m in imports), 1),
         "cpu_s": round(statistics.median(cpu), 3),
+        "bytecode_cached": bytecode_cached(),
     }
 
 

@@ -245,7 +245,8 @@ def header(results: Mapping[str, dict[str, Any] | None]) -> list[str]:
             f"Calibration ({len(calibrations)} runs, each benchmark's ratios use its own): "
             f"`import aiogram.types` {spread(values('import_s'), 's')} (import_s), "
             f"peak RSS {spread(values('import_rss_mb'), 'MB')} (import_rss_mb); "
-            f"CPU loop {spread(values('cpu_s'), 's')} (cpu_s)"
+            f"CPU loop {spread(values('cpu_s'), 's')} (cpu_s); "
+            f"share of aiogram's modules with compiled bytecode {spread(values('bytecode_cached'), '')}"
         )
     else:
         lines.append("Calibration: none measured (results from before bench.calibration)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from bench import calibration, report
 
-CALIBRATION = {"import_s": 4.0, "import_rss_mb": 168.0, "cpu_s": 0.5}
+CALIBRATION = {"import_s": 4.0, "import_rss_mb": 168.0, "cpu_s": 0.5, "bytecode_cached": 1.0}
 MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gb": 23.5, "python": "3.11.9"}
 
 
@@ -114,6 +114,7 @@ def test_header_names_the_machine_and_the_calibration(tmp_path: Path) -> None:
     assert "4 s (import_s)" in head[1]
     assert "168 MB (import_rss_mb)" in head[1]
     assert "0.5 s (cpu_s)" in head[1]
+    assert "compiled bytecode 1" in head[1]
 
 
 def test_a_figure_not_measured_gets_no_ratio() -> None:
