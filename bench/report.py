@@ -242,7 +242,8 @@ def header(results: Mapping[str, dict[str, Any] | None]) -> list[str]:
             return [float(c[key]) for c in calibrations if isinstance(c.get(key), int | float)]
 
         lines.append(
-            f"Calibration ({len(calibrations)} runs, each benchmark's ratios use its own): "
+            f"Calibration ({len(calibrations)} run{'s' if len(calibrations) > 1 else ''}, "
+            "each benchmark's ratios use its own): "
             f"`import aiogram.types` {spread(values('import_s'), 's')} (import_s), "
             f"peak RSS {spread(values('import_rss_mb'), 'MB')} (import_rss_mb); "
             f"CPU loop {spread(values('cpu_s'), 's')} (cpu_s); "
