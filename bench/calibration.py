@@ -6,8 +6,10 @@ benchmark measures, at its start and while the machine is still quiet, three thi
 only on the machine and the locked environment, never on our code:
 
 - ``import_s`` and ``import_rss_mb``: the wall time and peak RSS of a bare ``import aiogram.types``
-  in a fresh interpreter (what every slot pays before it can wait for a tenant);
-- ``cpu_s``: a fixed, deterministic pure-Python loop (the interpreter's speed on this CPU).
+  in a fresh interpreter (what every slot pays before it can wait for a tenant); ``import_cpu_s``,
+  that interpreter's CPU time, tells a busy machine (wall time well above it) from a slow one;
+- ``cpu_s``: the CPU time of a fixed, deterministic pure-Python loop (the interpreter's speed on
+  this CPU; CPU time rather than wall time, so a neighbour sharing the cores does not count).
 
 ``bytecode_cached`` is the share of aiogram's modules that have a compiled ``.pyc`` for this
 interpreter. Without them (``uv sync`` does not compile, and ``PYTHONDONTWRITEBYTECODE=1`` keeps the
@@ -26,8 +28,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -37,26 +39,33 @@ from typing import Any
 #: Runs of each measurement; the median is reported (one cold run, e.g. a first import that
 #: compiles bytecode, does not move it).
 RUNS = 3
-#: Iterations of the CPU loop: about 0.5-0.7 s on the development machine (AMD EPYC, 2 cores).
+#: Iterations of the CPU loop: about 0.5-0.7 s of CPU on the 2-core development machine.
 CPU_ROUNDS = 300_000
 #: What the import measurement runs: the library every slot loads before it waits, nothing of ours.
 IMPORT_CODE = "import aiogram.types"
+#: Run after the import: the interpreter reports its own peak RSS (VmHWM, in kB) and CPU seconds.
+#: The kernel's per-child ``ru_maxrss`` is no use here: a child spawned with vfork (as ``posix_spawn``
+#: and ``subprocess`` do) inherits the parent's high-water mark, so a benchmark that has already
+#: imported much would report its own size instead of the import's.
+REPORT_CODE = (
+    "import os\n"
+    "hwm = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
+    "print(hwm, sum(os.times()[:2]))"
+)
 
 
-def _import_once() -> tuple[float, float]:
-    """Spawn a fresh interpreter that only imports aiogram.types; its wall time and peak RSS (MB).
-
-    ``os.wait4`` gives this one child's resource usage (``RUSAGE_CHILDREN`` would be the maximum
-    over every child this process ever waited for).
-    """
+def _import_once() -> tuple[float, float, float]:
+    """Run a fresh interpreter that only imports aiogram.types: its wall time, peak RSS (MB) and CPU seconds."""
     started = time.perf_counter()
-    pid = os.posix_spawn(sys.executable, [sys.executable, "-c", IMPORT_CODE], os.environ)
-    _, status, usage = os.wait4(pid, 0)
+    done = subprocess.run(
+        [sys.executable, "-c", f"{IMPORT_CODE}\n{REPORT_CODE}"], capture_output=True, text=True, check=False
+    )
     elapsed = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"the calibration import ({IMPORT_CODE!r} in {sys.executable}) exited with {code}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux reports ru_maxrss in KiB
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no error output"])[-1]
+        raise RuntimeError(f"the calibration import ({IMPORT_CODE!r} in {sys.executable}) failed: {last}")
+    hwm_kb, cpu_s = done.stdout.split()
+    return elapsed, int(hwm_kb) / 1024, float(cpu_s)
 
 
 def cpu_loop(rounds: int = CPU_ROUNDS) -> int:
@@ -75,9 +84,10 @@ def cpu_loop(rounds: int = CPU_ROUNDS) -> int:
 
 
 def _cpu_once() -> float:
-    started = time.perf_counter()
+    """CPU seconds (not wall time) of one loop, so another process sharing the cores does not count."""
+    started = time.process_time()
     cpu_loop()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def bytecode_cached(package: str = "aiogram") -> float:
@@ -96,8 +106,9 @@ def measure() -> dict[str, float]:
     imports = [_import_once() for _ in range(RUNS)]
     cpu = [_cpu_once() for _ in range(RUNS)]
     return {
-        "import_s": round(statistics.median(t for t, _ in imports), 3),
-        "import_rss_mb": round(statistics.median(m for _, m in imports), 1),
+        "import_s": round(statistics.median(t for t, _, _ in imports), 3),
+        "import_cpu_s": round(statistics.median(c for _, _, c in imports), 3),
+        "import_rss_mb": round(statistics.median(m for _, m, _ in imports), 1),
         "cpu_s": round(statistics.median(cpu), 3),
         "bytecode_cached": bytecode_cached(),
     }

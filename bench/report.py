@@ -244,7 +244,8 @@ def header(results: Mapping[str, dict[str, Any] | None]) -> list[str]:
         lines.append(
             f"Calibration ({len(calibrations)} run{'s' if len(calibrations) > 1 else ''}, "
             "each benchmark's ratios use its own): "
-            f"`import aiogram.types` {spread(values('import_s'), 's')} (import_s), "
+            f"`import aiogram.types` {spread(values('import_s'), 's')} (import_s; "
+            f"{spread(values('import_cpu_s'), 's')} of CPU), "
             f"peak RSS {spread(values('import_rss_mb'), 'MB')} (import_rss_mb); "
             f"CPU loop {spread(values('cpu_s'), 's')} (cpu_s); "
             f"share of aiogram's modules with compiled bytecode {spread(values('bytecode_cached'), '')}"
