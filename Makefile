@@ -7,10 +7,10 @@ RUN := $(UV) run --frozen
 PY_SOURCES := botpool botpool_cli bot_runtime reconciler scaler sales_bot operator_bot devstack tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help deps binaries up down reset status doctor lint test bench texts clean
+.PHONY: help deps binaries up down reset status doctor lint test bench bench-report texts clean
 
 help: ## List the targets and what they do.
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 deps: ## Install Debian packages (PostgreSQL 15, Redis 7, Prometheus, Alertmanager), uv and the locked Python environment.
 	@scripts/install-deps.sh
@@ -56,8 +56,15 @@ texts: deps ## Sync every text catalog with the keys the code uses (new ones emp
 
 BENCHMARKS := bench/activation.py bench/scaling.py bench/booking.py bench/purchase.py bench/faults.py
 
-bench: binaries ## Run the benchmarks (each on its own throwaway stack); each prints one JSON object last.
-	@for b in $(BENCHMARKS); do echo "== $$b"; $(RUN) python $$b || exit 1; done
+bench: binaries ## Run the benchmarks (each on its own throwaway stack), save each one's JSON line in .bench/, print the table.
+	@set -o pipefail; mkdir -p .bench; rm -f .bench/*.json; failed=0; \
+	for b in $(BENCHMARKS); do name=$$(basename $$b .py); echo "== $$b"; \
+	  $(RUN) python $$b | tee .bench/$$name.log || failed=1; tail -n 1 .bench/$$name.log > .bench/$$name.json; \
+	done; \
+	$(RUN) python -m bench.report .bench; exit $$failed
+
+bench-report: ## Print the table of the last `make bench` again (from .bench/, markdown for docs/performance.md).
+	@$(RUN) python -m bench.report .bench
 
 clean: down ## Stop the stack, remove stacks interrupted test runs left in /tmp, and caches (not the binaries).
 	@$(RUN) botpool clean

@@ -10,7 +10,8 @@ have not served a tenant) next to a bare Python process that only imports
 aiogram (the floor); the largest RSS of a slot that served the warm runs and
 went back to WAITING; and CPU used by 50 idle waiting slots over 60 s.
 
-Last line: one JSON object (seconds and MB).
+Last line: one JSON object (seconds and MB), with ``calibration`` (``bench.calibration``, measured
+before the stack starts) and the headline figures' ``ratios`` to it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 import psutil
 from pydantic import SecretStr
 
+from bench import calibration
 from bench.harness import bench_system
 from bench.machine import describe
 from botpool import jobspec
@@ -107,6 +109,7 @@ async def one_activation(
 
 
 async def main() -> None:
+    calib = calibration.measure()  # before the stack starts: the machine is still quiet
     async with bench_system() as system:
         nomad, consul, control, act = system.nomad, system.consul, system.control, system.activator
         await jobspec.submit_pool(nomad, count=4, env=system.slot_env)
@@ -147,6 +150,12 @@ async def main() -> None:
             "targets": {"p99_s": 1.0, "ratio": 10, "rss_over_floor_mb": 25, "idle_cpu_pct": 5},
             "machine": describe(),
         }
+        result["rss_over_floor_mb"] = round(statistics.median(rss) - floor, 1)
+        result["calibration"] = calib
+        result["ratios"] = calibration.ratios(result, calib, {
+            "p99": "cpu_s", "cold_median": "import_s", "rss_mb": "import_rss_mb",
+            "rss_after_serving_mb": "import_rss_mb", "idle_cpu_pct": "cpu_s",
+        })
     print(json.dumps(result))
 
 

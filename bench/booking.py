@@ -6,11 +6,13 @@ What it measures: simulated clients walk the real booking flow against the
 Telegram stand-in (``/book`` -> service -> any master -> day -> time ->
 confirm -> ``/my`` -> open -> cancel -> yes), while the bot polls the stand-in
 exactly as in production. ``updates_per_s`` is how many updates the bot
-finished per second in the measured window; ``p99_ms`` is the 99th
+finished per second in the measured window (``bot_cpu_ms_per_update``: the bot process's
+CPU time over that window per update); ``p99_ms`` is the 99th
 percentile of the bot's time per update (a booking step) excluding the
 time spent waiting for the stand-in's answers to its Bot API calls (the
 stand-in runs on the same machine and is not what is measured). The last
-line of output is one JSON object.
+line of output is one JSON object, with ``calibration`` (``bench.calibration``,
+measured before any server starts) and the figures' ``ratios`` to it.
 
 Servers: PostgreSQL and Redis from ``BOTPOOL_DATABASE_URL`` /
 ``BOTPOOL_REDIS_URL`` or ``--pg-dsn`` / ``--redis-url`` (e.g. the stack of
@@ -61,6 +63,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
 
+from bench import calibration
 from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher
 from bot_runtime.booking.domain.availability import local_today
 from botpool.db import migrations
@@ -435,6 +438,7 @@ def main() -> None:
         asyncio.run(generate(parser.parse_args()))
         return
     args = parse_args()
+    calib = calibration.measure()  # before the stack starts: the machine is still quiet
     stack = None
     if not args.pg_dsn or not args.redis_url:
         # No stack named: run on a throwaway one of our own (free ports), as the other benchmarks do.
@@ -449,6 +453,9 @@ def main() -> None:
     finally:
         if stack is not None:
             stack.reset()
+    result["targets"] = {"updates_per_s": 300, "p99_ms": 50, "bot_cpu_ms_per_update": 2.5, "errors": 0}
+    result["calibration"] = calib
+    result["ratios"] = calibration.ratios(result, calib, {"bot_cpu_ms_per_update": "cpu_s", "p99_ms": "cpu_s"})
     print(
         f"{result['updates']} updates in {result['window_s']} s from {result['users']} clients: "
         f"{result['updates_per_s']} updates/s; bot time per update p50 {result['p50_ms']} ms, "

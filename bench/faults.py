@@ -11,8 +11,9 @@ as tests/faults). Each fault is injected in turn; per fault it reports:
 - ``lost_activations``, ``lost_bookings``, ``double_served``, ``orphan_claims``: must be 0.
 
 Targets (docs/operating.md): recovery <= 10 s after a slot or leader is killed,
-<= 30 s after a backing service restarts or a node is lost or drained. ``calibration`` is this machine's time
-for a fixed CPU task over the reference machine's (as in bench/purchase.py).
+<= 30 s after a backing service restarts or a node is lost or drained. ``calibration`` is this machine's
+yardsticks measured before the stack starts (``bench.calibration``); ``ratios`` each recovery over the
+time of a bare aiogram import (what a restarted slot pays first).
 
     uv run --frozen python -m bench.faults [fault ...]
 
@@ -27,9 +28,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import calibration
 from bench.harness import bench_system
 from bench.machine import describe
-from bench.purchase import calibration
 from devstack.faults import FAULTS, running_rig
 from devstack.services import control_env as control_env_of
 
@@ -44,7 +45,7 @@ def target_for(fault: str) -> float:
 
 async def main(faults: list[str]) -> None:
     """Run the chosen faults (all by default) on one system and print the reports."""
-    calib = calibration()
+    calib = calibration.measure()  # before the stack starts: the machine is still quiet
     async with bench_system(nodes=2) as system:
         control_env = control_env_of(system.stack.state, role="reconciler")
         workdir = Path(tempfile.mkdtemp(prefix="botpool-faults-", dir=system.stack.root))
@@ -56,6 +57,7 @@ async def main(faults: list[str]) -> None:
                 report = await rig.inject(fault)
                 print(json.dumps(report.as_dict()), flush=True)
             reports = [r.as_dict() for r in rig.reports]
+    recoveries = {f"{r['fault']}.recovery_s": float(r["recovery_s"]) for r in reports}
     result = {
         "faults": {r["fault"]: {k: v for k, v in r.items() if k != "fault"} for r in reports},
         "totals": {
@@ -65,6 +67,7 @@ async def main(faults: list[str]) -> None:
         "targets": {"recovery_s": {f: target_for(f) for f in faults}, "lost_activations": 0, "lost_bookings": 0,
                     "double_served": 0},
         "calibration": calib,
+        "ratios": calibration.ratios(recoveries, calib, dict.fromkeys(recoveries, "import_s")),
         "machine": describe(),
     }
     print(json.dumps(result))

@@ -11,9 +11,9 @@ the order's transitions, Vault, provisioning, the slot's claim and acknowledgeme
 new bot's answer (``bench.cpu``): where the latency goes when 20 buyers share two cores.
 
 Also counted: orders lost (paid but not active with exactly one "ready" at the end; must be 0) and
-double activations (more than one tenant or "ready" for one bot; must be 0). ``calibration`` is the
-time of a fixed CPU-bound task on this run divided by its time on the reference machine (docs/sales.md),
-so a slower or busier machine's numbers can be read in proportion.
+double activations (more than one tenant or "ready" for one bot; must be 0). ``calibration`` is this
+machine's yardsticks measured at the start of the run (``bench.calibration``) and ``ratios`` the latencies
+divided by them, so a slower or busier machine's numbers can be read in proportion.
 
 Last line: one JSON object.
 """
@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
-import time
 import uuid
 
 import asyncpg
 
-from bench import cpu
+from bench import calibration, cpu
 from bench.harness import bench_system
 from bench.machine import describe
 from botpool import jobspec
@@ -43,8 +41,6 @@ from devstack.standins.yookassa import runner as yookassa_runner
 from devstack.standins.yookassa.client import YooKassaControl
 
 BUYERS = int(os.environ.get("BENCH_BUYERS", "20"))
-#: Seconds the calibration task takes on the reference machine (AMD EPYC, 2 cores, idle).
-REFERENCE_CALIBRATION_S = 0.25
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -53,17 +49,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-def calibration() -> float:
-    """This machine's time for a fixed CPU task over the reference time (1.0: as fast as the reference)."""
-    data = b"x" * 1_000_000
-    started = time.perf_counter()
-    for _ in range(200):
-        data = hashlib.sha256(data).digest() * 31250
-    return round((time.perf_counter() - started) / REFERENCE_CALIBRATION_S, 2)
-
-
 async def main() -> None:
-    calib = calibration()
+    calib = calibration.measure()  # before the stack starts: the machine is still quiet
     async with bench_system() as system:
         stack, control = system.stack, system.control
         root = stack.root
@@ -136,15 +123,17 @@ async def main() -> None:
     ok = [x for x in latencies if x is not None]
     lost = BUYERS - sum(1 for r in rows if r["status"] == "active") + sum(1 for n in readies if n == 0)
     doubles = sum(1 for r in rows if r["n"] > 1) + sum(1 for n in readies if n > 1)
+    p99 = round(percentile(ok, 99), 3) if ok else None
     result = {
         "buyers": BUYERS,
         "p50": round(percentile(ok, 50), 3) if ok else None,
         "p95": round(percentile(ok, 95), 3) if ok else None,
-        "p99": round(percentile(ok, 99), 3) if ok else None,
+        "p99": p99,
         "answered": len(ok), "orders_lost": lost, "double_activations": doubles,
         "targets": {"p99_s": 1.0, "orders_lost": 0, "double_activations": 0},
         "cpu_s_by_component": cpu_spent,
         "calibration": calib,
+        "ratios": calibration.ratios({"p99": p99}, calib, {"p99": "cpu_s"}),
         "machine": describe(),
     }
     print(json.dumps(result))

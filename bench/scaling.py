@@ -18,7 +18,8 @@ stand-in), as buyers would make them.
   plus the machine's used-memory growth over the ramp. ``stable`` says whether
   all 100 stayed passing with no restart for ``HOLD_S`` seconds afterwards.
 
-Last line: one JSON object.
+Last line: one JSON object, with ``calibration`` (``bench.calibration``, measured before the stack
+starts) and the headline figures' ``ratios`` to it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 import psutil
 from pydantic import SecretStr
 
+from bench import calibration
 from bench.activation import slot_processes
 from bench.harness import bench_system
 from bench.machine import describe
@@ -99,6 +101,7 @@ def pss_gb() -> float:
 
 async def main() -> None:
     logs.setup("bench", level="WARNING", json=False)  # the in-process scaler's decisions would bury the result
+    calib = calibration.measure()  # before the stack starts: the machine is still quiet
     async with bench_system() as system:
         nomad, consul, control, act = system.nomad, system.consul, system.control, system.activator
         slot_env = system.slot_env
@@ -173,9 +176,15 @@ async def main() -> None:
                 "rounds": ROUNDS, "ramp_from": START, "ramp_to": RAMP_TO,
                 "ramp_s": round(ramp_s, 1), "ramp_mem_gb": round(ramp_mem_gb, 2),
                 "ramp_used_growth_gb": round(used_growth_gb, 2), "stable": stable, "hold_s": HOLD_S,
-                "targets": {"reaction_s": 1.0, "batch_healthy_s": 12, "ramp_to": 100},
+                "targets": {"reaction_s": 1.0, "batch_healthy_s": 12, "ramp_to": 100, "ramp_mem_gb": 10,
+                            "batch_healthy_s/import_s": 2.5},
                 "machine": describe(),
             }
+            result["ramp_pss_mb_per_slot"] = round(ramp_mem_gb * 1024 / RAMP_TO, 1)
+            result["calibration"] = calib
+            result["ratios"] = calibration.ratios(result, calib, {
+                "batch_healthy_s": "import_s", "ramp_s": "import_s", "ramp_pss_mb_per_slot": "import_rss_mb",
+            })
         finally:
             stop.set()
     print(json.dumps(result))
