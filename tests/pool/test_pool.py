@@ -365,7 +365,7 @@ async def test_expired_tenant_is_released_by_the_reconciler(
     spec = dataclasses.replace(
         spec_for(tenant_id, bot, "Short Lease"), paid_until=datetime.now(UTC) + timedelta(seconds=6)
     )
-    result = await activator.activate(spec)
+    await activator.activate(spec)
     await answers_start(telegram_standin, bot, "Short Lease")
     conn = await asyncpg.connect(postgres.dsn)
     try:
