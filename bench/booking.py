@@ -56,9 +56,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import redis.asyncio as aioredis
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Update
@@ -66,6 +64,7 @@ from aiogram.types import Update
 from bench import calibration
 from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher
 from bot_runtime.booking.domain.availability import local_today
+from botpool import botapi, wiring
 from botpool.db import migrations
 from devstack.booking_seed import seed_salon, seed_year
 from devstack.stack import Stack
@@ -296,7 +295,7 @@ async def run(args: argparse.Namespace) -> JsonDict:
         await pool.execute("UPDATE settings SET max_active_per_client = 100")
         info = await control.create_bot(f"bench{uuid.uuid4().hex[:8]}_bot")
         config = BookingConfig(tenant_id=schema, company_name="Bench salon", admin_telegram_id=99_999, timezone=tz.key)
-        session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
+        session = botapi.session(base_url)
         session.middleware(ApiTimer())
         bot = Bot(info.token, session=session)
         dp = create_dispatcher(db=pool, redis=redis, key_prefix=prefix, config=config)
@@ -435,7 +434,7 @@ def main() -> None:
         parser.add_argument("--seconds", type=float, required=True)
         parser.add_argument("--warmup", type=float, required=True)
         parser.add_argument("--seed", type=int, required=True)
-        asyncio.run(generate(parser.parse_args()))
+        wiring.run(generate(parser.parse_args()))
         return
     args = parse_args()
     calib = calibration.measure()  # before the stack starts: the machine is still quiet
@@ -449,7 +448,7 @@ def main() -> None:
         env = stack.env()
         args.pg_dsn, args.redis_url = env["BOTPOOL_DATABASE_URL"], env["BOTPOOL_REDIS_URL"]
     try:
-        result = asyncio.run(run(args))
+        result = wiring.run(run(args))  # the loop the slots run on
     finally:
         if stack is not None:
             stack.reset()

@@ -55,6 +55,7 @@ HEADLINES: dict[str, tuple[Headline, ...]] = {
         Headline("rss_mb", "MB", ratio="rss_mb/import_rss_mb"),
         Headline("rss_over_floor_mb", "MB", target="rss_over_floor_mb"),
         Headline("rss_after_serving_mb", "MB", ratio="rss_after_serving_mb/import_rss_mb"),
+        Headline("rss_after_serving_over_fresh_mb", "MB", target="rss_after_serving_over_fresh_mb"),
         Headline("idle_cpu_pct", "%", target="idle_cpu_pct", ratio="idle_cpu_pct/cpu_s"),
     ),
     "scaling": (

@@ -48,7 +48,7 @@ async def main() -> bool:
 
 
 if __name__ == "__main__":
-    if asyncio.run(main()):
+    if wiring.run(main()):
         # The same process, started afresh: everything the tenant left in memory is gone, and Nomad (which
         # tracks the pid) sees neither an exit nor a restart. Every descriptor but stdout and stderr is
         # close-on-exec, so the health port and Consul connections close with the old image.

@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
@@ -36,6 +34,7 @@ from bot_runtime.dependencies import DependencyWatch
 from bot_runtime.fence import PauseFence
 from bot_runtime.metrics import SlotMetrics
 from bot_runtime.settings import RuntimeSettings
+from botpool import botapi
 from botpool.errors import ActivationFailed, InvalidBotToken
 from botpool.logs import redact
 from botpool.tenancy.package import TenantPackage
@@ -158,7 +157,7 @@ class TenantBot:
         from botpool.tenancy.provision import redis_prefix
 
         s = self._settings
-        session = AiohttpSession(api=TelegramAPIServer.from_base(str(s.telegram_api_base).rstrip("/")))
+        session = botapi.session(str(s.telegram_api_base))
         bot = Bot(package.bot_token.get_secret_value(), session=session)
         token = TokenWatch()
         session.middleware(token)

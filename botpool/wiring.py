@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 from urllib.parse import urlparse
 
 import structlog
+import uvloop
 
 from botpool import settings as cfg
 from botpool.clients import consul as consul_client
@@ -48,6 +49,21 @@ VAULT_RENEW_RETRY_S = 60.0
 
 #: Exit status of a process that refused to start because of its settings (as ``sysexits``' usage error).
 EXIT_CONFIGURATION = 2
+
+
+_T = TypeVar("_T")
+
+
+def run(main: Coroutine[object, object, _T]) -> _T:
+    """Run a service's main coroutine to its end on uvloop, the event loop every long-running service uses.
+
+    A booking bot spends most of each update in the event loop and its transports (the Bot API
+    requests, PostgreSQL and Redis round trips), which uvloop runs in C: on the booking benchmark it
+    is the largest single cut in CPU per update (docs/performance.md). One function, so the services,
+    the benchmarks and the tests' subprocesses all run on the same loop.
+    """
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def configuration_exit(program: str, exc: ConfigurationError) -> NoReturn:

@@ -7,7 +7,6 @@ already in the environment win.
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from botpool import lazytypes
 
@@ -29,7 +28,7 @@ def main() -> None:
     with wiring.exit_on_error("operator_bot"):
         settings = OperatorSettings.load()
         logs.setup("operator_bot", level=settings.bot.log_level)
-        asyncio.run(run(settings))
+        wiring.run(run(settings))
 
 
 if __name__ == "__main__":

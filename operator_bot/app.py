@@ -15,12 +15,10 @@ from dataclasses import dataclass
 import structlog
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
+from botpool import botapi, wiring
 from botpool import settings as cfg
-from botpool import wiring
 from botpool.pool.reading import PoolSource
 from botpool.pool.scaling import PoolTarget
 from operator_bot import platform_alerts
@@ -68,8 +66,7 @@ def create_dispatcher(ops: Ops) -> Dispatcher:
 async def run(settings: OperatorSettings) -> None:
     """Serve until SIGTERM/SIGINT; then stop polling and the watch, close everything."""
     catalog()  # refuse to start without compiled texts
-    api = TelegramAPIServer.from_base(str(settings.telegram.api_base).rstrip("/"))
-    session = AiohttpSession(api=api)
+    session = botapi.session(str(settings.telegram.api_base))
     bot = Bot(settings.bot.token.get_secret_value(), session=session,
               default=DefaultBotProperties(parse_mode="HTML"))
     stop = asyncio.Event()

@@ -7,7 +7,6 @@ and argv); values already in the environment win.
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from botpool import lazytypes
 
@@ -29,7 +28,7 @@ def main() -> None:
     with wiring.exit_on_error("sales_bot"):
         settings = SalesSettings.load()
         logs.setup("sales_bot", level=settings.sales.log_level)
-        asyncio.run(run(settings))
+        wiring.run(run(settings))
 
 
 if __name__ == "__main__":

@@ -17,14 +17,12 @@ import redis.asyncio as aioredis
 import structlog
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiohttp import web
 
+from botpool import botapi, wiring
 from botpool import settings as cfg
-from botpool import wiring
 from botpool.clients import redis as redis_client
 from botpool.commerce import notifications
 from botpool.commerce.checker import PendingChecker
@@ -83,11 +81,10 @@ def create_dispatcher(sales: Sales, redis: aioredis.Redis, prefix: str) -> Dispa
 async def run(settings: SalesSettings) -> None:
     """Serve until SIGTERM/SIGINT; then stop polling, let activations in flight finish, close everything."""
     catalog()  # refuse to start without compiled texts
-    api = TelegramAPIServer.from_base(str(settings.telegram.api_base).rstrip("/"))
-    session = AiohttpSession(api=api)
+    session = botapi.session(str(settings.telegram.api_base))
     bot = Bot(settings.sales.token.get_secret_value(), session=session,
               default=DefaultBotProperties(parse_mode="HTML"))
-    check_session = AiohttpSession(api=api)
+    check_session = botapi.session(str(settings.telegram.api_base))
     # Retried on a dropped connection (botpool.clients.redis): without it each pooled connection failed one
     # buyer's update after a Redis restart (seen in tests/sales after test_outage: a managed bot's creation lost).
     fsm_redis = redis_client.from_url(settings.plane.redis.url.get_secret_value(), health_check_interval=5)
