@@ -43,10 +43,13 @@ class RuntimeSettings(BaseSettings):
     log_level: str = Field("INFO", alias="BOTPOOL_LOG_LEVEL")
     #: Import the tenant side while waiting (about 14 MB per slot) so an activation does not pay for it.
     prewarm: bool = Field(True, alias="SLOT_PREWARM")
-    #: After its tenant is released, start afresh in the same process (exec) instead of waiting on as it
-    #: is: a slot that served grows (the tenant's validators, pools and buffers; 209 MB after 60 tenants,
-    #: 95 MB fresh) and the next buyer would get the bigger one. See ``Slot.run``.
+    #: After its tenant is released, a slot that stayed bigger than when it was fresh by more than
+    #: ``recycle_growth_mb`` (after giving back what it can, ``bot_runtime.memory.trim``) starts afresh in
+    #: the same process (exec) instead of waiting on as it is; 0 starts afresh after every tenant. Without
+    #: it, slots grew with every tenant they served (209 MB after 60 tenants against 181 MB fresh). A
+    #: fresh start costs about 1.5 s of CPU, hence a threshold rather than every time. See ``Slot.run``.
     recycle: bool = Field(True, alias="SLOT_RECYCLE")
+    recycle_growth_mb: float = Field(10.0, alias="SLOT_RECYCLE_GROWTH_MB", ge=0)
 
     @property
     def vault_token_file(self) -> Path:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from consul.aio import Consul
 
+from bot_runtime import memory
 from bot_runtime.fence import PauseFence
 from bot_runtime.health import Health
 from bot_runtime.metrics import SlotMetrics
@@ -60,6 +61,8 @@ class Slot:
         self._nomad_service_id: str | None = None
         #: Set when a released slot leaves the pool to start afresh (``run`` then returns True).
         self._recycle = asyncio.Event()
+        #: RSS (MB) once joined and prewarmed, before any tenant; None until then.
+        self._fresh_mb: float | None = None
 
     # ------------------------------------------------------------------ health
     def probe(self) -> tuple[Health, str]:
@@ -167,11 +170,12 @@ class Slot:
 
     # ------------------------------------------------------------------ claims
     async def _on_claim(self, claim: Claim | None) -> None:
+        if self._recycle.is_set():
+            return  # leaving to start afresh: nothing more is taken here
         if claim is None:
-            if self.settings.recycle and self.state.mode is SlotMode.ACTIVE:
+            if self.state.mode is SlotMode.ACTIVE and await self._grown_after_release():
                 # Never published as WAITING again: no buyer can be sent here while the process restarts.
                 log.info("tenant released; the slot starts afresh", slot=self.index, tenant_id=self.state.tenant_id)
-                await self.bot.stop()
                 self.claim = None
                 self._recycle.set()
                 return
@@ -258,6 +262,15 @@ class Slot:
         await self._set(mode=SlotMode.WAITING, tenant_id=None, bot_username=None, activated_at=None,
                         attempt=attempt, error=error[:300])
 
+    async def _grown_after_release(self) -> bool:
+        """Stop the released tenant's bot, give back freed memory, and say whether the slot must start afresh."""
+        await self.bot.stop()
+        if not self.settings.recycle:
+            return False
+        memory.trim()
+        grown = memory.rss_mb() - (self._fresh_mb or 0.0)
+        return self._fresh_mb is None or grown > self.settings.recycle_growth_mb
+
     async def _deactivate(self) -> None:
         tenant_id = self.state.tenant_id
         await self.bot.stop()
@@ -307,6 +320,9 @@ class Slot:
             # In a worker thread, after joining: the slot is already claimable, and a claim that arrives
             # meanwhile only waits for the import lock instead of paying the imports twice.
             await asyncio.to_thread(prewarm)
+        # What this slot weighs before any tenant: the yardstick of "grown" after a release.
+        memory.trim()
+        self._fresh_mb = memory.rss_mb()
         watcher = asyncio.create_task(self._resilient(self._watch_claims, "claims"))
         guard = asyncio.create_task(self._resilient(self._guard_session, "session"))
         fence = asyncio.create_task(self.fence.watch(self._on_pause))
@@ -369,5 +385,5 @@ class Slot:
                     if self.state.mode is SlotMode.ACTIVATING:
                         await self._fail(f"start_failed: {type(exc).__name__}")
             index = new_index
-            if self.state.mode is SlotMode.ACTIVE and not self.bot.healthy:
+            if self.state.mode is SlotMode.ACTIVE and not self.bot.healthy and not self._recycle.is_set():
                 log.error("tenant bot stopped polling", slot=self.index, tenant_id=self.state.tenant_id)

@@ -125,7 +125,8 @@ async def _deploy_monitoring(stack: Stack, operator_webhook_url: str) -> dict[st
     async with wiring.nomad(cfg.load(cfg.NomadSettings, stack.env())) as nomad:
         addresses = await devstack_monitoring.deploy(nomad, stack.state, operator_webhook_url=operator_webhook_url)
     await devstack_monitoring.wait_ready(stack.state)
-    return addresses
+    seen = await devstack_monitoring.wait_targets_up(stack.state)
+    return {**addresses, "Prometheus": f"{addresses['Prometheus']} ({seen.summary()})"}
 
 
 def down(root: Path = RootOption) -> None:
@@ -169,6 +170,13 @@ def status(root: Path = RootOption) -> None:
             table.add_row(row.name, str(row.pid or "-"), health, row.version)
             healthy &= row.healthy
         console.print(table)
+        monitoring = asyncio.run(devstack_monitoring.health(stack.state))
+        if monitoring:
+            table = Table("monitoring", "health", title="Prometheus and Alertmanager")
+            for name, (ok, detail) in monitoring.items():
+                table.add_row(name, f"[green]{escape(detail)}[/green]" if ok else f"[red]{escape(detail)}[/red]")
+                healthy &= ok
+            console.print(table)
     try:
         asyncio.run(print_pool(root))
     except BotpoolError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 import httpx
 
@@ -93,3 +94,76 @@ async def wait_ready(state: StackState, *, timeout_s: float = 180.0) -> None:
                         "see `nomad alloc logs -job monitoring`"
                     )
                 await asyncio.sleep(0.5)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What Prometheus's Targets page says: how many of its active targets are up, and which are not."""
+
+    up: int
+    total: int
+    down: tuple[str, ...]
+
+    @property
+    def all_up(self) -> bool:
+        """Every target scraped successfully (and there is at least one)."""
+        return self.total > 0 and self.up == self.total
+
+    def summary(self) -> str:
+        """One line for people: "14/14 targets up", or which are not and why."""
+        line = f"{self.up}/{self.total} targets up"
+        return line if not self.down else f"{line}; not up: {', '.join(self.down)}"
+
+
+async def targets(state: StackState) -> Targets:
+    """Ask Prometheus (``/api/v1/targets``) how its botpool targets are; raises ``httpx.HTTPError``."""
+    base = addresses(state)["Prometheus"]
+    async with httpx.AsyncClient(timeout=3.0) as client:
+        response = await client.get(f"{base}/api/v1/targets", params={"state": "active"})
+        response.raise_for_status()
+    active = response.json()["data"]["activeTargets"]
+    down = tuple(
+        f"{t['labels'].get('job', '?')} {t['labels'].get('instance', t.get('scrapeUrl', '?'))} ({t['health']}"
+        + (f": {t['lastError']}" if t.get("lastError") else "")
+        + ")"
+        for t in active
+        if t.get("health") != "up"
+    )
+    return Targets(up=len(active) - len(down), total=len(active), down=down)
+
+
+async def wait_targets_up(state: StackState, *, timeout_s: float = 60.0) -> Targets:
+    """Wait until Prometheus has scraped every target it discovered; the last reading if the time runs out.
+
+    New targets show "unknown" until their first scrape (the scrape interval), and the slots'
+    targets come from a file Nomad renders from Consul, so right after ``up`` they appear one by one.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            seen = await targets(state)
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            seen = Targets(0, 0, (f"Prometheus not readable: {type(exc).__name__}",))
+        if seen.all_up or time.monotonic() > deadline:
+            return seen
+        await asyncio.sleep(1.0)
+
+
+async def health(state: StackState) -> dict[str, tuple[bool, str]]:
+    """For ``botpool status``: each UI's address, whether it is ready, and Prometheus's targets."""
+    out: dict[str, tuple[bool, str]] = {}
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        for name, base in addresses(state).items():
+            try:
+                ready = (await client.get(f"{base}/-/ready")).status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            out[name] = (ready, base if ready else f"{base} (not ready)")
+    if out.get("Prometheus", (False, ""))[0]:
+        base = addresses(state)["Prometheus"]
+        try:
+            seen = await targets(state)
+            out["Prometheus"] = (seen.all_up, f"{base}: {seen.summary()}")
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            out["Prometheus"] = (False, f"{base}: targets not readable ({type(exc).__name__})")
+    return out

@@ -107,7 +107,7 @@ async def running(stack: Stack, telegram_standin: TelegramStandin, webhook: Webh
 
 
 async def test_prometheus_scrapes_every_service_tagged_metrics(
-    running: Monitoring, consul_addr: str, consul_management_token: str
+    running: Monitoring, stack: Stack, consul_addr: str, consul_management_token: str
 ) -> None:
     async with httpx.AsyncClient(timeout=5) as client:
 
@@ -151,6 +151,14 @@ async def test_prometheus_scrapes_every_service_tagged_metrics(
             return result if slot_allocs <= {r["metric"].get("alloc_id") for r in result} else None
 
         await _until(slot_series, "the slots' botpool_slot_state series did not appear")
+
+    # What `botpool up` and `botpool status` print: every target up, and both UIs ready.
+    seen = await monitoring.wait_targets_up(stack.state)
+    assert seen.all_up and seen.total == len(targets), seen.summary()
+    assert seen.summary() == f"{len(targets)}/{len(targets)} targets up"
+    shown = await monitoring.health(stack.state)
+    assert shown["Alertmanager"] == (True, running.alertmanager)
+    assert shown["Prometheus"] == (True, f"{running.prometheus}: {seen.summary()}")
 
 
 async def test_alertmanager_delivers_an_alert_to_the_operator_webhook(running: Monitoring, webhook: Webhook) -> None:

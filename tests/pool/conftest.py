@@ -38,8 +38,13 @@ def activator_token(stack: Stack) -> str:
 
 @pytest.fixture(scope="session")
 def slot_env(stack: Stack, telegram_standin: TelegramStandin) -> dict[str, str]:
-    """What a slot needs to know: where Consul, Vault, Telegram, PostgreSQL and Redis are (no credentials)."""
-    return stack.slot_env(telegram_standin.base_url)
+    """What a slot needs to know: where Consul, Vault, Telegram, PostgreSQL and Redis are (no credentials).
+
+    Every released slot of this pool starts afresh (``SLOT_RECYCLE_GROWTH_MB=0``; the default waits
+    until a slot grew 10 MB): the strictest setting, so the suites that share this pool (pool, sales,
+    reconciler, security, operator) all go through a slot's fresh start after each release.
+    """
+    return {**stack.slot_env(telegram_standin.base_url), "SLOT_RECYCLE_GROWTH_MB": "0"}
 
 
 @pytest.fixture(scope="session")
