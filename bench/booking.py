@@ -65,6 +65,7 @@ from bench import calibration
 from bot_runtime.booking import MIGRATIONS, BookingConfig, create_dispatcher
 from bot_runtime.booking.domain.availability import local_today
 from botpool import botapi, wiring
+from botpool.clients.postgres import keep_session
 from botpool.db import migrations
 from devstack.booking_seed import seed_salon, seed_year
 from devstack.stack import Stack
@@ -280,8 +281,9 @@ async def run(args: argparse.Namespace) -> JsonDict:
     prefix = f"bench:{schema}:"
     tz = ZoneInfo("Europe/Moscow")
     await prepare_schema(args.pg_dsn, schema)
-    pool = await asyncpg.create_pool(
-        args.pg_dsn, min_size=4, max_size=args.pool, server_settings={"search_path": f"{schema}, public"}
+    pool = await asyncpg.create_pool(  # as a slot opens its tenant's pool (bot_runtime.tenant_bot)
+        args.pg_dsn, min_size=4, max_size=args.pool, reset=keep_session,
+        server_settings={"search_path": f"{schema}, public"},
     )
     redis = aioredis.Redis.from_url(args.redis_url)
     standin = await runner.start(Path(tempfile.mkdtemp(prefix="botpool-bench-standin-")) / "standin.log",

@@ -152,7 +152,7 @@ class TenantBot:
 
         from bot_runtime.booking import MIGRATIONS, BookingConfig, ReminderWorker, create_dispatcher
         from bot_runtime.ratelimit import RateLimitMiddleware
-        from botpool.clients.postgres import create_pool
+        from botpool.clients.postgres import create_pool, keep_session
         from botpool.db import migrations
         from botpool.tenancy.provision import redis_prefix
 
@@ -178,7 +178,7 @@ class TenantBot:
             db = await create_pool(
                 host=s.tenant_pg_host, port=s.tenant_pg_port, database=s.tenant_pg_database,
                 user=package.tenant_id, password=package.db_password.get_secret_value(),
-                min_size=1, max_size=4,
+                min_size=1, max_size=4, reset=keep_session,
                 server_settings={"search_path": f"{package.tenant_id}, public", "application_name": "botpool-slot"},
             )
             async with db.acquire() as conn:

@@ -64,26 +64,12 @@ def import_types() -> bool:
 def warm() -> None:
     """Build the validators a tenant's booking bot needs first, so activation does not.
 
-    Update is every incoming update; the responses are those of the Bot API
-    methods the booking bot calls (getUpdates, getMe, sendMessage and its
-    edits, answerCallbackQuery, deleteMessage, sendDocument). Anything rarer
-    completes itself on first use, in milliseconds.
+    Update is every incoming update, Message and User the answers of its most frequent Bot API
+    calls (the booking bot pins the ``Response[...]`` models around them when its dispatcher is
+    built: ``bot_runtime.booking.perf``). Anything rarer completes itself on first use, in
+    milliseconds.
     """
-    from aiogram import methods
-    from aiogram.methods.base import Response
     from aiogram.types import Message, Update, User
 
     for model in (Update, Message, User):
         model.model_rebuild()
-    for method in (
-        methods.GetUpdates,
-        methods.GetMe,
-        methods.SendMessage,
-        methods.EditMessageText,
-        methods.EditMessageReplyMarkup,
-        methods.AnswerCallbackQuery,
-        methods.DeleteMessage,
-        methods.SendDocument,
-    ):
-        # What aiogram's session does with every answer: parametrising builds the model and caches it.
-        Response[method.__returning__]  # type: ignore[name-defined]
