@@ -135,7 +135,9 @@ async def main() -> None:
         served = {p.pid for p in slot_processes()}  # these slots have run tenants; the idle ones added next are fresh
         await nomad.scale(jobspec.POOL.id, jobspec.POOL.group, IDLE_SLOTS, message="bench: idle measurement")
         await protocol.wait_until(consul, lambda s: len(s.free()) >= IDLE_SLOTS, timeout_s=600)
-        await asyncio.sleep(5)  # let start-up work (imports, first blocking queries) settle
+        # Let start-up work settle: a slot joins the pool first and then prewarms (about 0.4 s of CPU), so
+        # the last of 50 to join are still prewarming when all are free.
+        await asyncio.sleep(20)
         procs = slot_processes()
         before = {p.pid: sum(p.cpu_times()[:2]) for p in procs}
         await asyncio.sleep(IDLE_SECONDS)

@@ -25,6 +25,7 @@ starts) and the headline figures' ``ratios`` to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -41,7 +42,8 @@ from bench import calibration
 from bench.activation import slot_processes
 from bench.harness import bench_system
 from bench.machine import describe
-from botpool import jobspec, logs
+from botpool import jobspec, logs, wiring
+from botpool import settings as cfg
 from botpool.clients.nomad import NomadClient
 from botpool.pool import keys, protocol
 from botpool.tenancy.activation import TenantSpec
@@ -102,7 +104,7 @@ def pss_gb() -> float:
 async def main() -> None:
     logs.setup("bench", level="WARNING", json=False)  # the in-process scaler's decisions would bury the result
     calib = calibration.measure()  # before the stack starts: the machine is still quiet
-    async with bench_system() as system:
+    async with bench_system() as system, contextlib.AsyncExitStack() as cleanup:
         nomad, consul, control, act = system.nomad, system.consul, system.control, system.activator
         slot_env = system.slot_env
         settings = ScalerSettings.model_validate({
@@ -110,7 +112,13 @@ async def main() -> None:
             "MAX_FREE_BOTS": RAMP_TO, "SCALE_IN_COOLDOWN": 3600, "NOMAD_PORT_http": 0,
             "BOTPOOL_SCALER_INSTANCE": "bench",
         })
-        scaler = Scaler(settings, consul, nomad)
+        # The scaler runs with its own role's Consul and Nomad tokens, as the pool-scaler job does: the
+        # operator's Consul token (the benchmark's own clients) may not register its election service.
+        role = cfg.load(cfg.ConsulSettings, system.stack.role_env("scaler"))
+        role_nomad = cfg.load(cfg.NomadSettings, system.stack.role_env("scaler"))
+        scaler_consul = await cleanup.enter_async_context(wiring.consul(role))
+        scaler_nomad = await cleanup.enter_async_context(wiring.nomad(role_nomad))
+        scaler = Scaler(settings, scaler_consul, scaler_nomad)
         stop = asyncio.Event()
         tenants: list[str] = []
 

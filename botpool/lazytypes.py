@@ -66,10 +66,15 @@ def warm() -> None:
 
     Update is every incoming update, Message and User the answers of its most frequent Bot API
     calls (the booking bot pins the ``Response[...]`` models around them when its dispatcher is
-    built: ``bot_runtime.booking.perf``). Anything rarer completes itself on first use, in
-    milliseconds.
+    built: ``bot_runtime.booking.perf``), and keyboards go with nearly every answer. Anything rarer
+    completes itself on first use, in milliseconds.
     """
-    from aiogram.types import Message, Update, User
+    from aiogram import types
 
-    for model in (Update, Message, User):
+    for model in (
+        types.Update, types.Message, types.User,  # every update, most answers
+        # What a bot builds for nearly every answer: keyboards.
+        types.InlineKeyboardMarkup, types.InlineKeyboardButton, types.ReplyKeyboardMarkup, types.KeyboardButton,
+        types.ReplyKeyboardRemove,
+    ):
         model.model_rebuild()
