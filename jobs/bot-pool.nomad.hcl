@@ -59,8 +59,8 @@ variable "memory_mb" {
 
 variable "cpu_mhz" {
   type        = number
-  default     = 50
-  description = "Scheduling share, not a cap: 50 idle slots use under 5 % of one core together (bench/activation.py), and 100 slots x 50 MHz fit the 2-core (5192 MHz) dev node."
+  default     = 40
+  description = "Scheduling share, not a cap: an idle slot uses about 3 MHz (50 idle slots 6 % of one core, bench/activation.py), and 100 slots x 40 MHz fit a 2-core node of 4600 MHz (2.3 GHz; 50 MHz stopped the ramp at 91 slots there)."
 }
 
 job "bot-pool" {
