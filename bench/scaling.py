@@ -114,10 +114,9 @@ async def main() -> None:
         })
         # The scaler runs with its own role's Consul and Nomad tokens, as the pool-scaler job does: the
         # operator's Consul token (the benchmark's own clients) may not register its election service.
-        role = cfg.load(cfg.ConsulSettings, system.stack.role_env("scaler"))
-        role_nomad = cfg.load(cfg.NomadSettings, system.stack.role_env("scaler"))
-        scaler_consul = await cleanup.enter_async_context(wiring.consul(role))
-        scaler_nomad = await cleanup.enter_async_context(wiring.nomad(role_nomad))
+        role_env = system.stack.role_env("scaler")
+        scaler_consul = await cleanup.enter_async_context(wiring.consul(cfg.load(cfg.ConsulSettings, role_env)))
+        scaler_nomad = await cleanup.enter_async_context(wiring.nomad(cfg.load(cfg.NomadSettings, role_env)))
         scaler = Scaler(settings, scaler_consul, scaler_nomad)
         stop = asyncio.Event()
         tenants: list[str] = []

@@ -13,12 +13,13 @@ process that must stay light.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import os
 
 #: Bytes per page, to turn statm's page counts into bytes.
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+#: glibc's ``malloc_trim``, looked up once among the symbols the process already has (musl has none).
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)
 
 
 def rss_mb() -> float:
@@ -31,12 +32,5 @@ def rss_mb() -> float:
 def trim() -> None:
     """Collect garbage and hand the heap's free pages back to the system (glibc only; elsewhere a no-op)."""
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    try:
-        libc = ctypes.CDLL(name)
-        malloc_trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return  # not glibc (musl has no malloc_trim): the collection above is all there is
-    malloc_trim(0)
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)

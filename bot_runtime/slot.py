@@ -61,8 +61,8 @@ class Slot:
         self._nomad_service_id: str | None = None
         #: Set when a released slot leaves the pool to start afresh (``run`` then returns True).
         self._recycle = asyncio.Event()
-        #: RSS (MB) once joined and prewarmed, before any tenant; None until then.
-        self._fresh_mb: float | None = None
+        #: RSS (MB) once joined and prewarmed, before any tenant (set before claims are watched).
+        self._fresh_mb = 0.0
 
     # ------------------------------------------------------------------ health
     def probe(self) -> tuple[Health, str]:
@@ -173,12 +173,15 @@ class Slot:
         if self._recycle.is_set():
             return  # leaving to start afresh: nothing more is taken here
         if claim is None:
-            if self.state.mode is SlotMode.ACTIVE and await self._grown_after_release():
-                # Never published as WAITING again: no buyer can be sent here while the process restarts.
-                log.info("tenant released; the slot starts afresh", slot=self.index, tenant_id=self.state.tenant_id)
-                self.claim = None
-                self._recycle.set()
-                return
+            if self.state.mode is SlotMode.ACTIVE:
+                await self.bot.stop()
+                if self._outgrown():
+                    # Never published as WAITING again: no buyer can be sent here while the process restarts.
+                    log.info("tenant released; the slot starts afresh", slot=self.index,
+                             tenant_id=self.state.tenant_id)
+                    self.claim = None
+                    self._recycle.set()
+                    return
             if self.state.mode is not SlotMode.WAITING or self.state.tenant_id:
                 await self._deactivate()
             return
@@ -262,14 +265,12 @@ class Slot:
         await self._set(mode=SlotMode.WAITING, tenant_id=None, bot_username=None, activated_at=None,
                         attempt=attempt, error=error[:300])
 
-    async def _grown_after_release(self) -> bool:
-        """Stop the released tenant's bot, give back freed memory, and say whether the slot must start afresh."""
-        await self.bot.stop()
+    def _outgrown(self) -> bool:
+        """After a tenant's bot stopped: give back freed memory, and say whether the slot must start afresh."""
         if not self.settings.recycle:
             return False
         memory.trim()
-        grown = memory.rss_mb() - (self._fresh_mb or 0.0)
-        return self._fresh_mb is None or grown > self.settings.recycle_growth_mb
+        return memory.rss_mb() - self._fresh_mb > self.settings.recycle_growth_mb
 
     async def _deactivate(self) -> None:
         tenant_id = self.state.tenant_id

@@ -16,8 +16,7 @@ from typing import Any, cast
 import asyncpg
 import redis.asyncio as aioredis
 from aiogram import BaseMiddleware, Dispatcher
-from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import DefaultKeyBuilder, StateType, StorageKey
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
@@ -39,61 +38,38 @@ __all__ = ["MIGRATIONS", "BookingConfig", "Clock", "ReminderWorker", "create_dis
 
 
 class SharedRedisStorage(RedisStorage):
-    """aiogram's Redis FSM storage, data read through a cache in the process, leaving the Redis client open.
+    """aiogram's Redis FSM storage, its data read through a cache in the process, leaving the Redis client open.
 
-    Every update reads the user's state (aiogram's FSM middleware) and most read its data: two
-    Redis round trips before any work, and on the booking benchmark the socket writes of round
-    trips were the largest part of the bot's CPU per update. A tenant's FSM keys have exactly one
-    writer, the one process serving the tenant (a slot serves one tenant, a tenant has one slot),
-    so the last value this process wrote or read is the value in Redis: data reads are served
-    from here after the first (the state is still read from Redis, see ``get_state``), and every
-    write still goes to Redis first (durable, so a move to another
-    slot continues where the user was). The cache holds the raw stored text and decodes it on
-    each read, so a caller changing the dict it got cannot change the cache. At most ``CACHED``
+    Most updates read the user's FSM data, one Redis round trip each, and on the booking benchmark
+    the socket writes of round trips were the largest part of the bot's CPU per update. A tenant's
+    FSM keys have exactly one writer, the one process serving the tenant (a slot serves one tenant,
+    a tenant has one slot), so the last data this process wrote or read is the data in Redis: reads
+    are served from here after the first, and every write still goes to Redis first (durable, so a
+    move to another slot continues where the user was). The cache holds the stored text and decodes
+    it on each read, so a caller changing the dict it got cannot change the cache. At most ``CACHED``
     keys, least recently used dropped first.
+
+    The state is not cached: aiogram reads it first thing in every update, and that read is what
+    tells a user at once that Redis is away (the error boundary's apology) before a handler shows
+    them a screen whose next step could not be saved.
 
     ``Dispatcher`` closes its storage when polling stops; the stock storage would close the
     connection pool the runtime shares with other code, so ``close`` does nothing.
     """
 
-    #: Keys (a user's state or data) kept in the cache.
+    #: Users' data kept in the cache.
     CACHED = 4096
 
     def __init__(self, redis: aioredis.Redis, *, key_builder: DefaultKeyBuilder) -> None:
         """Use ``redis`` (the runtime's client) with ``key_builder``'s key names, as aiogram's storage does."""
         super().__init__(redis, key_builder=key_builder)
-        self._cache: OrderedDict[str, str | None] = OrderedDict()
+        self._data: OrderedDict[str, str | None] = OrderedDict()
 
-    def _remember(self, redis_key: str, value: str | bytes | None) -> None:
-        self._cache[redis_key] = value.decode("utf-8") if isinstance(value, bytes) else value
-        self._cache.move_to_end(redis_key)
-        while len(self._cache) > self.CACHED:
-            self._cache.popitem(last=False)
-
-    async def _read(self, redis_key: str) -> str | None:
-        if redis_key in self._cache:
-            self._cache.move_to_end(redis_key)
-            return self._cache[redis_key]
-        value = await self.redis.get(redis_key)
-        self._remember(redis_key, value)
-        return self._cache[redis_key]
-
-    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        """Write the state to Redis, then remember it."""
-        await super().set_state(key, state)
-        value = state.state if isinstance(state, State) else state
-        self._remember(self.key_builder.build(key, "state"), value)
-
-    async def get_state(self, key: StorageKey) -> str | None:
-        """The user's state, always from Redis (and remembered).
-
-        Not served from the cache: aiogram reads the state first thing in every update, and that
-        read is what tells a user at once that Redis is away (the error boundary's apology) before
-        a handler shows them a screen whose next step could not be saved.
-        """
-        value = await self.redis.get(self.key_builder.build(key, "state"))
-        self._remember(self.key_builder.build(key, "state"), value)
-        return self._cache[self.key_builder.build(key, "state")]
+    def _remember(self, redis_key: str, text: str | None) -> None:
+        self._data[redis_key] = text
+        self._data.move_to_end(redis_key)
+        while len(self._data) > self.CACHED:
+            self._data.popitem(last=False)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """Write the data to Redis, then remember it as stored."""
@@ -101,9 +77,16 @@ class SharedRedisStorage(RedisStorage):
         self._remember(self.key_builder.build(key, "data"), self.json_dumps(data) if data else None)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        """The user's data, decoded afresh from the cached text (or Redis the first time)."""
-        value = await self._read(self.key_builder.build(key, "data"))
-        return {} if value is None else cast(dict[str, Any], self.json_loads(value))
+        """The user's data, decoded afresh from the cached text (from Redis the first time)."""
+        redis_key = self.key_builder.build(key, "data")
+        if redis_key in self._data:
+            self._data.move_to_end(redis_key)
+            text = self._data[redis_key]
+        else:
+            value = await self.redis.get(redis_key)
+            text = value.decode("utf-8") if isinstance(value, bytes) else value
+            self._remember(redis_key, text)
+        return {} if text is None else cast(dict[str, Any], self.json_loads(text))
 
     async def close(self) -> None:
         """Do nothing: the runtime owns and closes the Redis client."""

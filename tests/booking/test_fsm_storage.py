@@ -74,7 +74,7 @@ async def test_the_cache_keeps_only_the_most_recent_keys(redis: aioredis.Redis, 
     fsm = storage(redis, redis_prefix)
     fsm.CACHED = 3
     for user in range(5):
-        await fsm.set_state(StorageKey(bot_id=1, chat_id=user, user_id=user), f"S:{user}")
-    assert len(fsm._cache) == 3
+        await fsm.set_data(StorageKey(bot_id=1, chat_id=user, user_id=user), {"S": user})
+    assert len(fsm._data) == 3
     # Dropped from the cache, still in Redis.
-    assert await fsm.get_state(StorageKey(bot_id=1, chat_id=0, user_id=0)) == "S:0"
+    assert await fsm.get_data(StorageKey(bot_id=1, chat_id=0, user_id=0)) == {"S": 0}
