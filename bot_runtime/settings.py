@@ -25,6 +25,8 @@ class RuntimeSettings(BaseSettings):
     alloc_id: str = Field(alias="NOMAD_ALLOC_ID", min_length=8)
     alloc_index: int = Field(alias="NOMAD_ALLOC_INDEX", ge=0)
     health_port: int = Field(alias="NOMAD_PORT_http", ge=1, le=65535)
+    #: The address Nomad gave the slot's port; shown as the address of the slot's catalog node.
+    advertise_address: str = Field("127.0.0.1", alias="NOMAD_IP_http")
     consul_addr: AnyHttpUrl = Field(AnyHttpUrl("http://127.0.0.1:8500"), alias="CONSUL_HTTP_ADDR")
     vault_addr: AnyHttpUrl = Field(AnyHttpUrl("http://127.0.0.1:8200"), alias="VAULT_ADDR")
     vault_kv_mount: str = Field("secret", alias="BOTPOOL_VAULT_KV_MOUNT")

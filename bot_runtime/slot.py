@@ -1,11 +1,15 @@
 """A pool slot's life: WAITING → ACTIVATING → ACTIVE → WAITING, driven by its claim in Consul.
 
-The slot publishes ``slots/<index>`` under a Consul session bound to its own
-service check, so a dead or unhealthy slot disappears from the pool by itself.
-It watches ``claims/<index>`` with blocking queries (never a sleep loop) and
-accepts only claims addressed to its current session: a claim left over from a
-previous incarnation of this allocation (the process was killed and restarted)
-is not consumed and not mistaken for tampering; the reconciler re-issues it.
+The slot publishes its state as the meta of its own catalog node,
+``slot-<allocation id>``: its Consul token may write that node and no other
+key or node, so no slot can change another slot's state or any claim. It is
+counted in the pool only while Nomad's registration of its allocation passes
+its health checks, so a dead or frozen slot leaves the pool by itself. It
+watches ``claims/<index>`` with blocking queries (never a sleep loop) and
+accepts only claims addressed to this incarnation (a random id drawn at every
+start): a claim left over from a previous incarnation of this allocation (the
+process was killed and restarted) is not consumed and not mistaken for
+tampering; the reconciler re-issues it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -28,7 +33,7 @@ from bot_runtime.tenant_bot import TenantBot, prewarm
 from bot_runtime.view import ConsulView
 from botpool import alerts
 from botpool.clients import vault as vault_client
-from botpool.clients.consul import create_session, is_transient
+from botpool.clients.consul import is_transient, register_node
 from botpool.errors import BotpoolError, HandoffRefused, HandoffUnavailable, InvalidBotToken
 from botpool.pool import handoff, keys, protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
@@ -49,13 +54,14 @@ class Slot:
         self.metrics = SlotMetrics(self.index)
         self.bot = TenantBot(settings, self.fence, self.metrics)
         self.state = SlotState(
-            index=self.index, alloc_id=settings.alloc_id, mode=SlotMode.WAITING, session="",
+            index=self.index, alloc_id=settings.alloc_id, mode=SlotMode.WAITING, session=uuid.uuid4().hex,
             started_at=utcnow(),
         )
+        #: The catalog node this slot publishes its state on; its token may write this node alone.
+        self.node = keys.slot_node(settings.alloc_id)
         self.claim: Claim | None = None
         #: The last claim attempt this slot tried; a failed one is never tried twice (its wrap is single-use).
         self._tried: str | None = None
-        self._session_lock = asyncio.Lock()
         #: The slot's entry in the Consul UI's per-state services, and Nomad's registration it mirrors.
         self.view = ConsulView(consul)
         self._nomad_service_id: str | None = None
@@ -80,14 +86,15 @@ class Slot:
             return Health.PASSING, f"ACTIVE tenant={self.state.tenant_id} @{self.state.bot_username} slot={self.index}"
         return Health.PASSING, f"{mode.value.upper()} slot={self.index} alloc={self.settings.alloc_id[:8]}"
 
-    # ----------------------------------------------------------------- session
+    # ------------------------------------------------------------------ record
     async def _service_check_id(self) -> str:
         """Wait (blocking queries) until Nomad's service check for this allocation is not critical; return its id.
 
-        "warning" counts: it is what a serving slot reports while PostgreSQL or
-        Redis is down (see ``bot_runtime.health``), Consul accepts a session on
-        such a check, and a slot that lost its session then must rejoin at once
-        instead of waiting for the outage to end.
+        Joining before then would publish a state no reader counts (a slot is
+        in the pool only while Nomad's registration of it is alive), and the
+        Consul UI's view needs the registration's id. "warning" counts: it is
+        what a serving slot reports while PostgreSQL or Redis is down (see
+        ``bot_runtime.health``).
         """
         index = None
         while True:
@@ -99,74 +106,33 @@ class Slot:
                     self._nomad_service_id = str(check["ServiceID"])
                     return str(check["CheckID"])
 
-    async def _open_session(self) -> None:
-        """Create a session bound to our service check and take our slot key (clearing a dead incarnation)."""
-        check_id = await self._service_check_id()
-        self.state.session = await create_session(
-            self.consul, name=f"bot-pool-slot-{self.index}", behavior="delete",
-            service_checks=[check_id], lock_delay_s=0,
-        )
-        while True:
-            _, entry = await self.consul.kv.get(keys.slot(self.index))
-            if entry and entry.get("Session") and entry["Session"] != self.state.session:
-                previous = await protocol.decode(self.consul, SlotState, entry)
-                if previous is not None and previous.alloc_id == self.settings.alloc_id:
-                    # Same allocation, so that process is dead (Nomad restarted the task): end its session.
-                    await self.consul.session.destroy(entry["Session"])
-                    continue
-                # Another allocation still holds this index (being stopped): wait until its key goes.
-                await self.consul.kv.get(keys.slot(self.index), index=int(entry["ModifyIndex"]), wait="15s")
-                continue
-            if await self._publish():
-                return
+    async def _join(self) -> None:
+        """Publish our state once Nomad's check of this allocation passes (replacing a dead incarnation's)."""
+        await self._service_check_id()
+        await self._publish()
 
-    async def _publish(self) -> bool:
-        """Write our state under our session; False if the key is held by someone else."""
-        ok = await self.consul.kv.put(keys.slot(self.index), self.state.to_json(), acquire=self.state.session)
-        if ok and self._nomad_service_id:
+    async def _publish(self) -> None:
+        """Write our state as our node's meta (a catalog write only our own token may make)."""
+        await register_node(self.consul, self.node, self.settings.advertise_address, self.state.to_meta())
+        if self._nomad_service_id:
             await self.view.show(self.state, self._nomad_service_id)  # for people; never fails the slot
-        return bool(ok)
 
     async def _set(self, **changes: object) -> None:
         self.state = self.state.model_copy(update=changes)
         self.metrics.set_state(self.state.mode)
-        if not await self._publish():
-            await self._rejoin("slot key held by another session")
+        await self._publish()
 
-    async def _rejoin(self, why: str) -> None:
-        """Our session was invalidated (a check failed under load, Consul restarted): take the slot key again."""
-        async with self._session_lock:
-            _, entry = await self.consul.kv.get(keys.slot(self.index))
-            if entry is not None and entry.get("Session") == self.state.session:
-                return  # another task already rejoined
-            log.warning("slot session lost; rejoining the pool", slot=self.index, reason=why)
-            await self._open_session()
-            await self._readopt_claim()
-
-    async def _guard_session(self) -> None:
-        """Watch our own slot key (blocking queries): if it vanished or is not ours, rejoin."""
+    async def _guard_record(self) -> None:
+        """Watch our own node (blocking queries): if it vanished (removed by hand, data lost), publish it again."""
         index = None
         while True:
-            new_index, entry = await self.consul.kv.get(keys.slot(self.index), index=index, wait="30s")
+            new_index, node = await self.consul.catalog.node(self.node, index=index, wait="30s")
             new_index = int(new_index)
             index = None if index is not None and new_index < index else new_index
-            if entry is None or entry.get("Session") != self.state.session:
-                await self._rejoin("slot key gone")
+            if not node or not node.get("Node"):
+                log.warning("slot state record gone; publishing it again", slot=self.index)
+                await self._publish()
                 index = None
-
-    async def _readopt_claim(self) -> None:
-        """After a session change while serving, point our claim at the new session (CAS, so a reconciler wins ties)."""
-        if self.claim is None:
-            return
-        _, entry = await self.consul.kv.get(keys.claim(self.index))
-        if entry is None:
-            return
-        current = await protocol.decode(self.consul, Claim, entry)
-        if current is None or current.attempt != self.claim.attempt:
-            return
-        updated = current.model_copy(update={"slot_session": self.state.session})
-        if await self.consul.kv.put(keys.claim(self.index), updated.to_json(), cas=current.modify_index):
-            self.claim = updated
 
     # ------------------------------------------------------------------ claims
     async def _on_claim(self, claim: Claim | None) -> None:
@@ -191,7 +157,7 @@ class Slot:
             if self.state.mode is not SlotMode.DRAINING:
                 await self._set(mode=SlotMode.DRAINING, tenant_id=None, attempt=claim.attempt, error=None)
             return
-        if claim.slot_session != self.state.session:
+        if claim.slot_session != self.state.session or claim.alloc_id != self.settings.alloc_id:
             return  # left over from a previous incarnation: not ours to consume
         if self.claim is not None and self.claim.attempt == claim.attempt:
             self.claim = claim
@@ -308,14 +274,14 @@ class Slot:
                 delay = min(delay * 2, 10.0)
 
     async def run(self, stop: asyncio.Event) -> bool:
-        """Join the pool, follow our claim until ``stop``, then leave the pool (session destroyed).
+        """Join the pool, follow our claim until ``stop``, then leave the pool (our node removed).
 
         Returns True when the slot left to be recycled: its tenant was released and the process should
         start afresh (``bot_runtime.__main__`` execs itself, keeping its pid, so Nomad sees no restart).
-        Leaving first deletes our record (the session's keys go with it), so the pool counts this slot
-        neither free nor busy until the fresh process joins again, a second or two later.
+        Leaving first removes our record, so the pool counts this slot neither free nor busy until the
+        fresh process (a new incarnation) joins again, a second or two later.
         """
-        await self._resilient(self._open_session, "join")
+        await self._resilient(self._join, "join")
         log.info("slot waiting", slot=self.index, alloc=self.settings.alloc_id)
         if self.settings.prewarm:
             # In a worker thread, after joining: the slot is already claimable, and a claim that arrives
@@ -325,7 +291,7 @@ class Slot:
         memory.trim()
         self._fresh_mb = memory.rss_mb()
         watcher = asyncio.create_task(self._resilient(self._watch_claims, "claims"))
-        guard = asyncio.create_task(self._resilient(self._guard_session, "session"))
+        guard = asyncio.create_task(self._resilient(self._guard_record, "record"))
         fence = asyncio.create_task(self.fence.watch(self._on_pause))
         stopper = asyncio.create_task(stop.wait())
         recycler = asyncio.create_task(self._recycle.wait())
@@ -343,7 +309,7 @@ class Slot:
             await self.bot.stop()
             await self.view.hide(self.index)
             with contextlib.suppress(Exception):
-                await self.consul.session.destroy(self.state.session)
+                await self.consul.catalog.deregister(self.node)
         return self._recycle.is_set() and not stop.is_set()
 
     async def _on_pause(self, paused: float) -> None:

@@ -1,7 +1,7 @@
 # The reconciler and the activator it runs: claims slots for tenants
 # (claims/ and tenants/ in one transaction), withdraws them, raises alerts,
-# and elects its leader (botpool/leaders/reconciler). It reads slot records
-# but never writes them: those are the slots' own.
+# and elects its leader (botpool/leaders/reconciler). It reads slots' state
+# (their catalog nodes) and removes the state of slots Nomad no longer runs.
 key_prefix "botpool/" {
   policy = "read"
 }
@@ -33,4 +33,11 @@ service_prefix "" {
 }
 node_prefix "" {
   policy = "read"
+}
+# Removes the state node of a slot whose allocation Nomad no longer has (it was killed before it could
+# remove it). Consul's node rule cannot tell removing from writing, so the reconciler could also write a
+# slot's state; it is trusted with every claim already, and a snapshot counts a slot only while Nomad's
+# registration of it is alive.
+node_prefix "slot-" {
+  policy = "write"
 }

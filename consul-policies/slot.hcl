@@ -1,28 +1,18 @@
 # A pool slot (job bot-pool), from its Consul workload identity (binding rule
-# on nomad_job_id == "bot-pool"). It reads the pool, publishes its own record
-# under slots/ (session-bound), acknowledges its claim under claims/ (CAS),
-# raises an alert when it refuses a tampered handoff (alerts/), and watches
-# its own registration's health checks.
+# on nomad_job_id == "bot-pool"). It reads the pool (claims, tenants' records,
+# leaving nodes), raises an alert when it refuses a tampered handoff
+# (alerts/), and watches its own registration's health checks.
 #
-# The limit of one shared identity: every slot holds the same policy, so a slot
-# can write ANOTHER slot's record or claim acknowledgement. Consul cannot narrow
-# a key rule per allocation. What a forged record cannot do is move a handoff:
-# the activator delivers only to the allocation the Nomad client registered in
-# the catalog for that index (service bot-pool-slot, meta alloc_id), which a
-# slot's token cannot write (service read only). docs/handoff.md.
+# It writes no pool key. Its state goes on its own catalog node,
+# slot-<allocation id>: a second binding rule gives each login the node
+# identity of that name (bind type "node", bind name
+# "slot-${value.nomad_allocation_id}"), which grants write on that one node.
+# So a slot cannot write another slot's state, nor any claim, nor a tenant's
+# record (docs/security.md; tests/pool/test_acl.py).
 key_prefix "botpool/pool/" {
   policy = "read"
 }
-key_prefix "botpool/pool/slots/" {
-  policy = "write"
-}
-key_prefix "botpool/pool/claims/" {
-  policy = "write"
-}
 key_prefix "botpool/alerts/" {
-  policy = "write"
-}
-session_prefix "" {
   policy = "write"
 }
 service_prefix "" {

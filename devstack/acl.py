@@ -31,6 +31,9 @@ CONSUL_JOB_ROLES = {
     "bot-pool": "slot", "pool-scaler": "scaler", "sales-bot": "sales-bot", "monitoring": "monitoring",
     "operator-bot": "operator-bot",
 }
+#: Jobs whose every task login also gets a node identity named from its allocation (``slot-<allocation id>``):
+#: the one catalog node a slot may write, on which it publishes its state (``botpool.pool.keys.slot_node``).
+CONSUL_JOB_NODE_IDENTITIES = {"bot-pool": "slot-${value.nomad_allocation_id}"}
 #: Nomad policies bound to a job's workload identity: the scaler's task may scale the pool as itself.
 NOMAD_JOB_ROLES = {"pool-scaler": ("scaler", "scaler", "scaler")}
 #: Roles whose Consul token the stack makes (the slot's comes from its workload identity instead).
@@ -123,7 +126,12 @@ def consul_workload_identity(base: str, nomad_base: str, state: StackState) -> N
 
     The auth method trusts tokens Nomad signs (its JWKS URL) for the audience
     ``consul.io``; one binding rule per job gives that job's tasks their role's
-    policy. A job with no rule (anything else) gets no token at all.
+    policy. A job with no rule (anything else) gets no token at all. A pool
+    slot's login also gets the node identity ``slot-<its allocation id>``
+    (bind type "node", the name computed from the identity's
+    ``nomad_allocation_id`` claim): Consul has no templated key rules, but it
+    computes an identity's name at login, so this is how each slot gets a
+    write no other slot has.
     """
     headers = {"X-Consul-Token": consul_token(state, "management")}
     method: dict[str, Any] = {
@@ -140,6 +148,7 @@ def consul_workload_identity(base: str, nomad_base: str, state: StackState) -> N
                 "nomad_job_id": "nomad_job_id",
                 "nomad_task": "nomad_task",
                 "nomad_service": "nomad_service",
+                "nomad_allocation_id": "nomad_allocation_id",
             },
         },
     }
@@ -150,16 +159,23 @@ def consul_workload_identity(base: str, nomad_base: str, state: StackState) -> N
         f"{base}/v1/acl/binding-rules", params={"authmethod": CONSUL_AUTH_METHOD}, headers=headers, timeout=10
     )
     _ok(rules)
-    by_selector = {rule["Selector"]: rule for rule in rules.json()}
+    existing = {(rule["Selector"], rule["BindType"]): rule for rule in rules.json()}
+    wanted: list[dict[str, str]] = []
     for job, role in CONSUL_JOB_ROLES.items():
         selector = f'value.nomad_job_id == "{job}" and "nomad_service" not in value'
-        rule = {
-            "AuthMethod": CONSUL_AUTH_METHOD, "Selector": selector, "BindType": "policy",
-            "BindName": policy_name(role), "Description": f"tasks of job {job} get role {role}",
-        }
-        found = by_selector.get(selector)
+        wanted.append({
+            "Selector": selector, "BindType": "policy", "BindName": policy_name(role),
+            "Description": f"tasks of job {job} get role {role}",
+        })
+        if job in CONSUL_JOB_NODE_IDENTITIES:
+            wanted.append({
+                "Selector": selector, "BindType": "node", "BindName": CONSUL_JOB_NODE_IDENTITIES[job],
+                "Description": f"each allocation of job {job} may write its own state node",
+            })
+    for rule in wanted:
+        found = existing.get((rule["Selector"], rule["BindType"]))
         url = f"{base}/v1/acl/binding-rule" + (f"/{found['ID']}" if found else "")
-        _ok(httpx.put(url, headers=headers, json=rule, timeout=10))
+        _ok(httpx.put(url, headers=headers, json={"AuthMethod": CONSUL_AUTH_METHOD, **rule}, timeout=10))
 
 
 # ------------------------------------------------------------------- Nomad

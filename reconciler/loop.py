@@ -47,7 +47,7 @@ RESERVATION_MAX_AGE_S = 60.0
 class Timing:
     """How long a problem must persist before it is repaired, how often to look, and how retries are paced."""
 
-    #: A claim whose slot is gone or was replaced is moved after this long (lets a slot re-adopt its claim).
+    #: A claim whose slot is gone or was replaced is moved after this long (a check failing once is no death).
     orphan_grace_s: float = 2.0
     #: An activation not acknowledged within this long is retried on another slot.
     ack_timeout_s: float = 20.0
@@ -181,6 +181,14 @@ class Reconciler:
 
         self._start_moves(sorted(movable, key=lambda m: m[0]), snap, actions, now)
         await self._sweep_reservations(snap, actions)
+
+        for alloc_id in sorted(snap.unregistered):
+            key = f"gone-slot:{alloc_id}"
+            problems.add(key)
+            if self._persisting(key, self.timing.orphan_grace_s) and await self._guarded(
+                "", "remove a gone slot's state", protocol.remove_slot_record(self.activator.consul, alloc_id)
+            ):
+                self._did(actions, "remove_slot_record", f"removed the state of allocation {alloc_id}, gone from Nomad")
 
         for stale in set(self._first_seen) - problems:
             del self._first_seen[stale]
@@ -388,7 +396,7 @@ class Reconciler:
 
     async def run(self, stop: asyncio.Event, leader: LeaderElection) -> None:
         """Reconcile on every pool change and every tick while leader, until ``stop``; survives any error."""
-        index = 0
+        since: protocol.PoolIndex | None = None
         pause = 1.0
         failing: str | None = None
         while not stop.is_set():
@@ -397,12 +405,12 @@ class Reconciler:
                 continue
             try:
                 snap = await protocol.snapshot(
-                    self.activator.consul, index=index or None, wait=f"{int(self.timing.tick_s)}s"
+                    self.activator.consul, since=since, wait=f"{int(self.timing.tick_s)}s"
                 )
-                index = 0 if snap.index < index else snap.index
+                since = snap.index
                 actions = await self.reconcile_once(snap)
             except Exception as exc:
-                index = 0  # read afresh: the failure may have been Consul itself
+                since = None  # read afresh: the failure may have been Consul itself
                 described = _describe(exc)
                 if described != failing:  # once per distinct failure, not once per pass
                     log.error("reconcile pass failed; retrying", error=described, retry_in_s=pause)

@@ -1,8 +1,9 @@
-"""Consul access through py-consul's asyncio client, plus the session call it lacks.
+"""Consul access through py-consul's asyncio client, plus the two calls it gets wrong.
 
 py-consul cannot create a session bound to *service* checks (``ServiceChecks``),
-which is how a slot's keys vanish as soon as Consul sees the slot unhealthy,
-so ``create_session`` sends that request through the client's own HTTP layer.
+and its ``catalog.register`` sends node meta as a query parameter, which
+Consul's register endpoint ignores. ``create_session`` and ``register_node``
+send those requests through the client's own HTTP layer instead.
 """
 
 from __future__ import annotations
@@ -75,3 +76,16 @@ async def create_session(
         CB.json(), "/v1/session/create", data=json.dumps(body), headers=client.prepare_headers(None)
     )
     return result["ID"]
+
+
+async def register_node(client: consul.aio.Consul, node: str, address: str, meta: dict[str, str]) -> None:
+    """Register (or replace) an agentless catalog node with ``meta`` as its node meta; raises if Consul refuses.
+
+    The whole meta is replaced on every call, so a field dropped from ``meta`` is dropped from the node.
+    """
+    body = {"Node": node, "Address": address, "NodeMeta": meta}
+    ok = await client.http.put(
+        CB.boolean(), "/v1/catalog/register", data=json.dumps(body), headers=client.prepare_headers(None)
+    )
+    if not ok:
+        raise ConsulException(f"Consul did not register node {node}")

@@ -1,10 +1,9 @@
-"""Every Consul key botpool uses, named in one place (as arq names its Redis keys)."""
+"""Every Consul key and catalog name botpool uses, named in one place (as arq names its Redis keys)."""
 
 from __future__ import annotations
 
 ROOT = "botpool/"
 POOL = ROOT + "pool/"
-SLOTS = POOL + "slots/"
 CLAIMS = POOL + "claims/"
 TENANTS = POOL + "tenants/"
 #: The pool allocations on draining, ineligible or down Nomad nodes (``botpool.pool.nodes``): never free.
@@ -15,10 +14,17 @@ LEADERS = ROOT + "leaders/"
 #: Consul service name every slot registers (jobs/bot-pool.nomad.hcl must match).
 SLOT_SERVICE = "bot-pool-slot"
 
+#: Prefix of the catalog node each slot publishes its state on (``slot-<allocation id>``). The node's name
+#: is the allocation's own: a slot's Consul token carries the node identity of that name alone (binding
+#: rule on the workload identity's ``nomad_allocation_id``), so no slot can write another slot's state.
+SLOT_NODE_PREFIX = "slot-"
+#: Node meta marking a slot's state node, so one catalog query lists them all.
+SLOT_NODE_META = ("botpool", "slot")
 
-def slot(index: int) -> str:
-    """Key of the state a slot publishes about itself (session-bound, ephemeral)."""
-    return f"{SLOTS}{index:04d}"
+
+def slot_node(alloc_id: str) -> str:
+    """Catalog node on which the slot of allocation ``alloc_id`` publishes its state (its meta)."""
+    return f"{SLOT_NODE_PREFIX}{alloc_id}"
 
 
 def claim(index: int) -> str:
@@ -42,5 +48,5 @@ def leader(role: str) -> str:
 
 
 def index_of(key: str) -> int:
-    """Slot index encoded at the end of a ``slots/`` or ``claims/`` key."""
+    """Slot index encoded at the end of a ``claims/`` key."""
     return int(key.rsplit("/", 1)[1])

@@ -66,11 +66,16 @@ class Record(BaseModel):
         try:
             return cls.model_validate_json(value)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
-                for error in exc.errors(include_url=False, include_context=False, include_input=False)
-            )
-            raise MalformedRecord(f"unreadable {cls.__name__}: {problems}") from None
+            raise cls.malformed(exc) from None
+
+    @classmethod
+    def malformed(cls, exc: ValidationError) -> MalformedRecord:
+        """The ``MalformedRecord`` for a failed validation: the fields at fault and why, never their values."""
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_context=False, include_input=False)
+        )
+        return MalformedRecord(f"unreadable {cls.__name__}: {problems}")
 
 
 class KvRecord(Record):
@@ -103,12 +108,22 @@ class SlotMode(enum.StrEnum):
     DRAINING = "draining"
 
 
-class SlotState(KvRecord):
-    """What a slot publishes about itself under ``slots/<index>``."""
+class SlotState(Record):
+    """What a slot publishes about itself: the meta of its own catalog node, ``slot-<alloc_id>``.
+
+    A catalog node rather than a key because a node is the one thing Consul lets
+    a token write for a name computed from its login: the slot's token carries
+    the node identity ``slot-<its allocation id>`` and nothing else writable, so
+    no slot can publish, change or delete another slot's state. Node meta holds
+    strings only; every field is written as its JSON text and read back typed.
+    """
 
     index: int
     alloc_id: str
     mode: SlotMode
+    #: This incarnation of the slot process (a fresh random id at every start): a claim names it, so a
+    #: restarted process never consumes a claim meant for the one before it. Called ``session`` on the
+    #: wire, which claims have always carried as ``slot_session``.
     session: str
     started_at: UtcDatetime
     tenant_id: str | None = None
@@ -116,6 +131,32 @@ class SlotState(KvRecord):
     activated_at: UtcDatetime | None = None
     attempt: str | None = None
     error: str | None = None
+    #: The node's ``ModifyIndex`` when read, never published.
+    modify_index: int = Field(default=0, exclude=True)
+
+    @classmethod
+    def from_node(cls, node: dict[str, Any]) -> Self:
+        """Decode a catalog node's meta; ``MalformedRecord`` if it is not a slot's state, or names another allocation.
+
+        The node's name is the authenticated part (only that allocation's token can write it), so a state
+        whose ``alloc_id`` differs from the name is refused rather than believed.
+        """
+        meta = {k: v for k, v in (node.get("Meta") or {}).items() if k in cls.model_fields}
+        try:
+            record = cls.model_validate(meta)
+        except ValidationError as exc:
+            raise cls.malformed(exc) from None
+        if f"slot-{record.alloc_id}" != node.get("Node"):
+            raise MalformedRecord(f"unreadable {cls.__name__}: names another allocation than its node")
+        record.modify_index = int(node.get("ModifyIndex", 0))
+        return record
+
+    def to_meta(self) -> dict[str, str]:
+        """The node meta to publish: each set field as its JSON text (meta values are strings of at most 512)."""
+        meta = {"botpool": "slot"}
+        for name, value in self.model_dump(mode="json", exclude_none=True).items():
+            meta[name] = value if isinstance(value, str) else str(value)
+        return meta
 
 
 class ClaimKind(enum.StrEnum):

@@ -1,12 +1,25 @@
 """Claim, release and watch pool slots atomically through Consul.
 
+The pool is read from three places at once (``snapshot``):
+
+- **each slot's state**: the meta of its own catalog node ``slot-<alloc id>``,
+  which only that allocation's Consul token may write (``SlotState``);
+- **Nomad's registration** of service ``bot-pool-slot``: which allocation
+  holds which index (meta written by the Nomad client, which no slot can
+  write) and whether its health check passes. A slot is in the pool only
+  while Nomad registered its allocation at the index it states and its checks
+  are not critical, so a dead, frozen or lying slot drops out by itself;
+- **the KV prefix** ``botpool/pool/``: claims, tenants' records and the
+  leaving nodes, written by the control plane only (no slot may write there).
+
 ``claim`` takes the **lowest-index** free healthy slot so busy slots pack at
 low indexes: Nomad removes the highest name indexes when the group shrinks, so
 packing low is what lets the scaler shrink without touching a busy slot. The
-claim, the tenant's slot record and a check that the slot is still the same
-waiting slot go in **one Consul transaction**, so concurrent claimers in any
-number of processes can never hand one slot to two tenants or two slots to
-one tenant.
+claim and the tenant's slot record go in **one Consul transaction**
+(create-only), so concurrent claimers in any number of processes can never
+hand one slot to two tenants or two slots to one tenant. The claim names the
+slot's incarnation: a slot that restarted or started afresh since it was read
+never consumes it, and the activator and reconciler see the mismatch at once.
 
 A value under the prefix that cannot be read (written by hand, or by a
 version with an incompatible record) is skipped: the rest of the pool stays
@@ -59,19 +72,31 @@ R = TypeVar("R", bound=KvRecord)
 _reported: set[tuple[str, int]] = set()
 
 
+@dataclass(frozen=True)
+class PoolIndex:
+    """Consul's index of each of the three reads a snapshot combines; a watch blocks on all three."""
+
+    kv: int = 0
+    nodes: int = 0
+    health: int = 0
+
+
 @dataclass
 class PoolSnapshot:
-    """A consistent read of the whole pool prefix at one Consul index."""
+    """One read of the whole pool: the slots alive in Nomad's registration, and the pool prefix's records."""
 
-    index: int
+    index: PoolIndex
     slots: dict[int, SlotState] = field(default_factory=dict)
     claims: dict[int, Claim] = field(default_factory=dict)
     tenants: dict[str, tuple[int, int]] = field(default_factory=dict)  # tenant -> (slot index, modify index)
-    unreadable: dict[str, int] = field(default_factory=dict)  # key -> modify index, for values skipped
+    #: Keys (or ``catalog node <name>``) whose values were skipped as unreadable -> their modify index.
+    unreadable: dict[str, int] = field(default_factory=dict)
     #: Allocations on nodes that are draining, ineligible or down (``botpool.pool.nodes``): never offered.
     leaving: frozenset[str] = frozenset()
     #: ModifyIndex of the published leaving record (0: none published), which every claim checks.
     leaving_index: int = 0
+    #: Allocations with a state node but no registration in Nomad at all: gone; the reconciler removes the node.
+    unregistered: set[str] = field(default_factory=set)
 
     def free(self) -> list[SlotState]:
         """Waiting slots with no claim and not on a leaving node, lowest index first: what a buyer can get now."""
@@ -172,22 +197,25 @@ async def decode(consul: Consul, record: type[R], entry: dict[str, Any]) -> R | 
         return None
 
 
-async def snapshot(consul: Consul, *, index: int | None = None, wait: str = "30s") -> PoolSnapshot:
-    """Read the pool prefix; with ``index`` this is a blocking query that returns on change.
+async def snapshot(consul: Consul, *, since: PoolIndex | None = None, wait: str = "30s") -> PoolSnapshot:
+    """Read the pool; with ``since`` first wait (blocking queries, at most ``wait``) until any of its sources moved.
 
     Unreadable values are skipped and listed in ``unreadable`` (and reported once), never raised.
     """
-    new_index, entries = await consul.kv.get(keys.POOL, recurse=True, index=index, wait=wait if index else None)
-    snap = PoolSnapshot(index=int(new_index))
+    if since is not None:
+        await _changed(consul, since, wait)
+    (kv_index, entries), (nodes_index, nodes), (health_index, instances) = await asyncio.gather(
+        consul.kv.get(keys.POOL, recurse=True),
+        consul.catalog.nodes(node_meta=dict([keys.SLOT_NODE_META])),
+        consul.health.service(keys.SLOT_SERVICE),
+    )
+    snap = PoolSnapshot(index=PoolIndex(int(kv_index), int(nodes_index), int(health_index)))
     for entry in entries or []:
         key: str = entry["Key"]
         if entry.get("Value") is None:
             continue
         try:
-            if key.startswith(keys.SLOTS):
-                state = SlotState.from_kv(entry)
-                snap.slots[state.index] = state
-            elif key.startswith(keys.CLAIMS):
+            if key.startswith(keys.CLAIMS):
                 snap.claims[keys.index_of(key)] = Claim.from_kv(entry)
             elif key.startswith(keys.TENANTS):
                 snap.tenants[key[len(keys.TENANTS) :]] = (tenant_slot_index(entry), int(entry["ModifyIndex"]))
@@ -197,22 +225,92 @@ async def snapshot(consul: Consul, *, index: int | None = None, wait: str = "30s
         except (MalformedRecord, ValueError) as exc:  # ValueError: a key not ending in a slot index
             snap.unreadable[key] = int(entry["ModifyIndex"])
             await report_unreadable(consul, key, int(entry["ModifyIndex"]), str(exc))
-    if index is None or snap.index != index:
-        _reported.intersection_update(snap.unreadable.items())
+    registered = registrations(instances or [])
+    alive = {alloc_id: index for alloc_id, (index, up) in registered.items() if up}
+    for node in nodes or []:
+        try:
+            state = SlotState.from_node(node)
+        except MalformedRecord as exc:
+            label, modify_index = f"catalog node {node.get('Node', '')}", int(node.get("ModifyIndex", 0))
+            snap.unreadable[label] = modify_index
+            await report_unreadable(consul, label, modify_index, str(exc))
+            continue
+        if state.alloc_id not in registered:
+            snap.unregistered.add(state.alloc_id)
+        if alive.get(state.alloc_id) != state.index:
+            continue  # not (or no longer) an allocation Nomad runs and checks at that index
+        present = snap.slots.get(state.index)
+        if present is None or _incumbent(state, present, snap.claims.get(state.index)):
+            snap.slots[state.index] = state
+    _reported.intersection_update(snap.unreadable.items())
     return snap
 
 
+def registrations(instances: list[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
+    """Allocation id → (pool index, alive) for every ``bot-pool-slot`` instance Nomad registered.
+
+    The index and allocation come from the registration's meta, written by the
+    Nomad client from its own variables (``jobs/bot-pool.nomad.hcl``) with a
+    token no slot holds: this is the one place a slot's index is taken from.
+    Alive means no check of the instance (nor of its node) is critical;
+    "warning" is alive: a serving slot reports it while PostgreSQL or Redis is
+    down (``bot_runtime.health``), and it still serves.
+    """
+    found: dict[str, tuple[int, bool]] = {}
+    for instance in instances:
+        meta = (instance.get("Service") or {}).get("Meta") or {}
+        up = not any(check.get("Status") == "critical" for check in instance.get("Checks") or [])
+        alloc_id, index = meta.get("alloc_id"), str(meta.get("alloc_index", ""))
+        if alloc_id and index.isdecimal():
+            found[str(alloc_id)] = (int(index), up or found.get(str(alloc_id), (0, False))[1])
+    return found
+
+
+def _incumbent(state: SlotState, present: SlotState, claim: Claim | None) -> bool:
+    """Whether ``state`` rather than ``present`` is the slot at an index two live allocations share.
+
+    That happens only while Nomad replaces an allocation (an update, a
+    reschedule): the one a claim names keeps the index, otherwise the one
+    that started first, so a tenant never sees its slot swapped under it.
+    """
+    if claim is not None and claim.alloc_id in (state.alloc_id, present.alloc_id):
+        return claim.alloc_id == state.alloc_id
+    return state.started_at < present.started_at
+
+
+async def _changed(consul: Consul, since: PoolIndex, wait: str) -> None:
+    """Return once any of the pool's three sources moved past ``since``, or after ``wait``.
+
+    Three blocking queries race; the first to return ends the wait and the
+    others are cancelled (their connections closed), so a watcher holds at
+    most three requests at a time.
+    """
+    queries = [
+        asyncio.create_task(consul.kv.get(keys.POOL, recurse=True, index=since.kv or None, wait=wait)),
+        asyncio.create_task(
+            consul.catalog.nodes(node_meta=dict([keys.SLOT_NODE_META]), index=since.nodes or None, wait=wait)
+        ),
+        asyncio.create_task(consul.health.service(keys.SLOT_SERVICE, index=since.health or None, wait=wait)),
+    ]
+    try:
+        done, _ = await asyncio.wait(queries, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in queries:
+            task.cancel()
+        await asyncio.gather(*queries, return_exceptions=True)
+
+
 async def watch(consul: Consul, *, wait: str = "30s") -> AsyncIterator[PoolSnapshot]:
-    """Yield pool snapshots as they change (blocking queries; the index resets if it goes backwards)."""
-    index = 0
+    """Yield pool snapshots as they change (blocking queries on all three sources, no sleep loop)."""
+    snap = await snapshot(consul)
+    yield snap
     while True:
-        snap = await snapshot(consul, index=index or None, wait=wait)
-        if snap.index < index:
-            index = 0
-            continue
-        if snap.index != index:
-            yield snap
-        index = snap.index
+        changed = await snapshot(consul, since=snap.index, wait=wait)
+        if changed.index != snap.index:
+            yield changed
+        snap = changed
 
 
 #: Called once a claim of this process has won, to hand the tenant's secret to that slot (through Vault).
@@ -260,10 +358,7 @@ async def claim(
             kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session=slot.session,
             alloc_id=slot.alloc_id, claimed_at=utcnow(), tenant_id=tenant_id,
         )
-        ops = [
-            kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
-            kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=replaces),
-        ]
+        ops = [kv_op("cas", keys.claim(slot.index), value=record.to_json(), index=replaces)]
         if held is not None:
             # A stale record (its claim or its slot is gone): replace it, but only if nobody changed it meanwhile.
             ops.append(kv_op("cas", keys.tenant(tenant_id), value=str(slot.index), index=held[1]))
@@ -281,7 +376,7 @@ async def claim(
             ops.append(kv_op("check-not-exists", keys.LEAVING))
         results = await transact(consul, ops)
         if results is not None:
-            record.modify_index = int(results[1]["KV"]["ModifyIndex"])
+            record.modify_index = int(results[0]["KV"]["ModifyIndex"])
             try:
                 await deliver(slot, record)
             except BaseException:
@@ -308,9 +403,9 @@ def _reservation(snap: PoolSnapshot, reserved: Claim | None) -> tuple[SlotState 
 async def reserve(consul: Consul, snap: PoolSnapshot, slot: SlotState, reason: str) -> Claim | None:
     """Fence one free slot of ``snap`` for a tenant about to move onto it; the fence, or None if the slot was taken.
 
-    Checked like a claim (the slot unchanged, no claim on it, the leaving
-    record unchanged), so a reservation never lands on a slot someone else got
-    first. ``claim(..., reserved=fence)`` turns it into the tenant's claim;
+    Checked like a claim (no claim on the slot, the leaving record unchanged),
+    so a reservation never lands on a slot someone else got first.
+    ``claim(..., reserved=fence)`` turns it into the tenant's claim;
     ``drop_claim`` gives it back.
     """
     fence = Claim(
@@ -318,7 +413,6 @@ async def reserve(consul: Consul, snap: PoolSnapshot, slot: SlotState, reason: s
         claimed_at=utcnow(), reason=reason,
     )
     ops = [
-        kv_op("check-index", keys.slot(slot.index), index=slot.modify_index),
         kv_op("cas", keys.claim(slot.index), value=fence.to_json(), index=0),
         kv_op("check-index", keys.LEAVING, index=snap.leaving_index) if snap.leaving_index
         else kv_op("check-not-exists", keys.LEAVING),
@@ -326,7 +420,7 @@ async def reserve(consul: Consul, snap: PoolSnapshot, slot: SlotState, reason: s
     results = await transact(consul, ops)
     if results is None:
         return None
-    fence.modify_index = int(results[1]["KV"]["ModifyIndex"])
+    fence.modify_index = int(results[0]["KV"]["ModifyIndex"])
     return fence
 
 
@@ -357,6 +451,11 @@ async def drop_claim(consul: Consul, index: int, claim_record: Claim) -> bool:
         if held is not None and held[0] == index:
             ops.append(kv_op("delete-cas", keys.tenant(claim_record.tenant_id), index=held[1]))
     return await transact(consul, ops) is not None
+
+
+async def remove_slot_record(consul: Consul, alloc_id: str) -> bool:
+    """Remove the state node of an allocation Nomad no longer has (killed, so it could not remove it itself)."""
+    return bool(await consul.catalog.deregister(keys.slot_node(alloc_id)))
 
 
 async def wait_until(

@@ -14,9 +14,10 @@ Why these sources:
   last timestamp drives the scale-in cooldown (so the cooldown survives a
   restart too). The job itself gives ``scaling { min max }``, re-read only
   when the job's modify index moves.
-- **Consul KV** ``botpool/pool/``: every slot's self-published state (held by
-  a session bound to the slot's own health check, so a dead slot's key is
-  gone) and every claim (tenant assignments and scale-in fences).
+- **Consul** (``botpool.pool.protocol.snapshot``): every slot's self-published
+  state (its own catalog node, counted only while Nomad's registration of its
+  allocation is alive) and every claim in ``botpool/pool/`` (tenant
+  assignments and scale-in fences).
 - **Consul health** of service ``bot-pool-slot``: a slot counts as free only
   while its check is passing, so a slot being deregistered is never offered.
 - **Leaving nodes** (``botpool.pool.nodes``, published in the same pool
@@ -256,7 +257,7 @@ class PoolSource:
             return PoolReading(
                 at=time.time(), job_found=False, desired=0, placed=0, running=0, job_modify_index=0,
                 scaling_min=0, scaling_max=None, last_scale_at=None, slots=slots, claims=claims,
-                consul_index=snap.index, orphans=orphans, leaving=snap.leaving,
+                consul_index=snap.index.kv, orphans=orphans, leaving=snap.leaving,
             )
         group = (status.get("TaskGroups") or {}).get(self.group) or {}
         events = [e for e in group.get("Events") or [] if not e.get("Error") and e.get("Count") is not None]
@@ -274,7 +275,7 @@ class PoolSource:
             last_scale_at=last / 1e9 if last is not None else None,
             slots=slots,
             claims=claims,
-            consul_index=snap.index,
+            consul_index=snap.index.kv,
             orphans=orphans,
             leaving=snap.leaving,
         )

@@ -17,8 +17,8 @@ from a fresh reading.
 highest name indexes whatever they run. So, in order:
 
 1. every slot at an index >= the new count must be free in the reading;
-2. **fence** them: one Consul transaction that, per slot, checks the slot's
-   key is unchanged and creates a FENCE claim with CAS (index 0). A buyer's
+2. **fence** them: one Consul transaction that, per slot, creates a FENCE
+   claim with CAS (index 0). A buyer's
    claim uses the same CAS on the same key, so exactly one of the two wins;
    if a buyer got there first the whole transaction fails and nothing is
    touched. Each fenced slot publishes DRAINING, so nothing else lands on it;
@@ -210,12 +210,11 @@ class PoolTarget:
                 kind=ClaimKind.FENCE, attempt=attempt, slot_session=slot.session, alloc_id=slot.alloc_id,
                 claimed_at=now, reason=why,
             )
-            ops.append(protocol.kv_op("check-index", keys.slot(i), index=slot.modify_index))
             ops.append(protocol.kv_op("cas", keys.claim(i), value=fence.to_json(), index=0))
         results = await protocol.transact(self.consul, ops)
         if results is None:
             return None
-        return {i: int(results[2 * n + 1]["KV"]["ModifyIndex"]) for n, i in enumerate(doomed)}
+        return {i: int(results[n]["KV"]["ModifyIndex"]) for n, i in enumerate(doomed)}
 
     async def _unfence(self, placed: dict[int, int]) -> None:
         """Remove our fences (each only if unchanged), returning those slots to WAITING."""

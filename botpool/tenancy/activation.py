@@ -42,12 +42,11 @@ from botpool.errors import (
     ActivationFailed,
     ActivationPending,
     ClaimConflict,
-    HandoffRefused,
     InvalidTenantSpec,
     PoolExhausted,
     TenantSecretMissing,
 )
-from botpool.pool import handoff, protocol, registration
+from botpool.pool import handoff, protocol
 from botpool.pool.model import Claim, SlotMode, SlotState
 from botpool.tenancy import provision, rotation, store
 from botpool.tenancy import spec as spec_rules
@@ -328,15 +327,12 @@ class Activator:
                 wrapped = await self._read_wrapped(tenant_id)
                 wrapped_at = time.monotonic()
             try:
-                deliver = self.deliverer(wrapped, excluded)
                 return await protocol.claim(
-                    self.consul, tenant_id, deliver, exclude=excluded, reserved=None if excluded else reserved
+                    self.consul, tenant_id, self.deliverer(wrapped), exclude=excluded,
+                    reserved=None if excluded else reserved,
                 )
             except (PoolExhausted, ClaimConflict):
                 pass  # none free right now, or others won every race: wait for the pool to change
-            except HandoffRefused as exc:
-                # The slot's record names no Nomad allocation (written by hand or forged): the claim was withdrawn.
-                log.warning("handoff not delivered; claim withdrawn", tenant_id=tenant_id, error=str(exc))
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s")
@@ -348,34 +344,17 @@ class Activator:
             except TimeoutError:
                 raise PoolExhausted(f"no free slot for {tenant_id} within {self.pool_wait_s:.0f} s") from None
 
-    def deliverer(self, wrapped: vault_client.Wrapped, excluded: set[int] | None = None) -> protocol.Deliver:
+    def deliverer(self, wrapped: vault_client.Wrapped) -> protocol.Deliver:
         """Hand ``wrapped`` to the slot a claim won, through Vault, at that allocation's own handoff path.
 
         Only that allocation's Vault token can read the path (docs/handoff.md),
         so nobody else reading Consul, another slot included, gets the token.
-        A slot whose record names no Nomad allocation, or an allocation other
-        than the one Nomad registered in Consul's catalog for that index (a
-        record rewritten by another slot to draw the handoff to itself), is
-        excluded from this activation and gets nothing.
+        The allocation is the one Nomad registered at the claimed index: a slot
+        enters a pool snapshot only through Nomad's registration of it
+        (``protocol.snapshot``), which no slot can write.
         """
 
         async def deliver(slot: SlotState, claim: Claim) -> None:
-            try:
-                handoff.secret_path(claim.alloc_id, claim.attempt)
-                registered = await registration.registered_allocations(self.consul, slot.index)
-                if claim.alloc_id not in registered:
-                    log.warning(
-                        "slot record disagrees with Nomad's registration; no handoff delivered",
-                        slot=slot.index, record_alloc_id=claim.alloc_id, registered=sorted(registered),
-                    )
-                    raise HandoffRefused(
-                        f"slot {slot.index}'s record names allocation {claim.alloc_id}, which Nomad did not "
-                        "register for that index"
-                    )
-            except HandoffRefused:
-                if excluded is not None:
-                    excluded.add(slot.index)
-                raise
             entry = handoff.Handoff(
                 tenant_id=claim.tenant_id or "", attempt=claim.attempt, alloc_id=claim.alloc_id,
                 wrap_token=wrapped.token,
@@ -392,6 +371,8 @@ class Activator:
             current = snap.claims.get(index)
             if current is None or current.attempt != claim.attempt:
                 return True  # the claim was taken away (released or reconciled)
+            if state is not None and state.session != claim.slot_session:
+                return True  # the slot started afresh since it was claimed: this incarnation never takes it
             if state is None or state.attempt != claim.attempt:
                 return False
             return state.mode is SlotMode.ACTIVE or bool(state.error)
@@ -404,6 +385,8 @@ class Activator:
         current = snap.claims.get(index)
         if current is None or current.attempt != claim.attempt or state is None:
             return _Ack(False, f"the claim on slot {index} was withdrawn")
+        if state.session != claim.slot_session:
+            return _Ack(False, f"slot {index} started afresh after it was claimed")
         if state.mode is SlotMode.ACTIVE:
             return _Ack(True, state.bot_username or "")
         return _Ack(False, state.error or "unknown failure")

@@ -3,29 +3,23 @@
 The stack runs Consul and Nomad with ACLs on and nothing allowed by default.
 A slot's Consul token is the one Nomad gave it from its workload identity
 (read here from the slot's own secrets directory); it holds no Nomad token at
-all. The activator delivers a handoff only to the allocation Nomad registered
-in Consul's catalog for the claimed index, so a slot record rewritten by
-another slot draws nothing.
+all. Its one write in the pool is its own state node, ``slot-<its allocation
+id>``: another slot's state, any claim, any pool key are refused, and a slot
+that lies about its index in its own state is not believed, since a slot's
+index is taken from Nomad's registration of it.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-import structlog
 
 from botpool import jobspec
-from botpool.clients.vault import Wrapped
-from botpool.errors import HandoffRefused
-from botpool.pool import handoff, keys, protocol
-from botpool.pool.model import Claim, ClaimKind, SlotState
-from botpool.tenancy.activation import Activator
+from botpool.pool import keys, protocol
 from devstack.stack import Stack
-from tests.fixtures.stack import VaultHandle
 from tests.pool.conftest import Pool
 
 
@@ -43,17 +37,37 @@ async def two_slots(pool: Pool) -> tuple[str, str, int, int]:
     return first.alloc_id, second.alloc_id, first.index, second.index
 
 
-def test_a_slots_consul_token_is_refused_outside_its_own_part_of_the_pool(
+def test_a_slots_consul_token_writes_its_own_state_and_nothing_else(
     pool: Pool, stack: Stack, two_slots: tuple[str, str, int, int]
 ) -> None:
-    thief_alloc, _victim_alloc, _thief_index, victim_index = two_slots
+    thief_alloc, victim_alloc, thief_index, victim_index = two_slots
     base = stack.env()["CONSUL_HTTP_ADDR"]
     token = consul_token_of(pool, thief_alloc)
     assert token not in stack.state.secrets.values(), "the slot's token is its own, from its workload identity"
     slot = httpx.Client(base_url=base, headers={"X-Consul-Token": token}, timeout=10)
     with slot:
-        assert slot.get(f"/v1/kv/{keys.POOL}", params={"recurse": "true"}).status_code == 200, "it reads the pool"
+        # It reads the pool: its own claim key answers "none" (404), where a refused read is a 403.
+        assert slot.get(f"/v1/kv/{keys.claim(thief_index)}").status_code == 404
+        own = slot.get(f"/v1/catalog/node/{keys.slot_node(thief_alloc)}").json()["Node"]
+        victim = slot.get(f"/v1/catalog/node/{keys.slot_node(victim_alloc)}").json()["Node"]
+        assert victim["Meta"]["index"] == str(victim_index), "it reads every slot's state"
+        # Its own state, written back as it is: the one write it has.
+        rewrite = {"Node": own["Node"], "Address": own["Address"], "NodeMeta": own["Meta"]}
+        assert slot.put("/v1/catalog/register", json=rewrite).status_code == 200
+        forged_state = {**victim["Meta"], "mode": "draining", "session": "forged"}
         refused = {
+            "another slot's state": slot.put(
+                "/v1/catalog/register",
+                json={"Node": victim["Node"], "Address": victim["Address"], "NodeMeta": forged_state},
+            ),
+            "removing another slot's state": slot.put("/v1/catalog/deregister", json={"Node": victim["Node"]}),
+            "a state node of a made-up allocation": slot.put(
+                "/v1/catalog/register",
+                json={"Node": keys.slot_node(str(uuid.uuid4())), "Address": "127.0.0.1", "NodeMeta": own["Meta"]},
+            ),
+            "a claim on another slot": slot.put(f"/v1/kv/{keys.claim(victim_index)}", content="{}"),
+            "a claim on its own slot": slot.put(f"/v1/kv/{keys.claim(thief_index)}", content="{}"),
+            "the leaving record": slot.put(f"/v1/kv/{keys.LEAVING}", content="{}"),
             "a tenant record": slot.put(f"/v1/kv/{keys.tenant('t_stolen0001')}", content=str(victim_index)),
             "the scaler's leader lock": slot.put(f"/v1/kv/{keys.leader('scaler')}", content="me"),
             "the reconciler's leader lock": slot.put(f"/v1/kv/{keys.leader('reconciler')}", content="me"),
@@ -66,14 +80,22 @@ def test_a_slots_consul_token_is_refused_outside_its_own_part_of_the_pool(
             "the ACL system": slot.get("/v1/acl/tokens"),
         }
         assert {what: resp.status_code for what, resp in refused.items()} == dict.fromkeys(refused, 403)
+        # A transaction reports a refused operation as a failed one (409), with Consul's reason.
+        txn = slot.put("/v1/txn", json=[{"KV": {"Verb": "delete", "Key": keys.claim(victim_index)}}])
+        assert txn.status_code == 409 and "Permission denied" in txn.text, txn.text
+        after = slot.get(f"/v1/catalog/node/{keys.slot_node(victim_alloc)}").json()["Node"]
+        assert after["Meta"] == victim["Meta"], "the other slot's state is unchanged"
 
 
 def test_anonymous_requests_are_refused_by_consul_and_nomad(
     stack: Stack, two_slots: tuple[str, str, int, int]
 ) -> None:
     env = stack.env()
-    slot_key = keys.slot(two_slots[2])  # a record that exists
-    assert httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/{slot_key}", timeout=10).status_code == 403
+    states = httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/catalog/nodes",
+                       params={"node-meta": ":".join(keys.SLOT_NODE_META)}, timeout=10)
+    assert states.status_code == 200 and states.json() == [], "slots' states are filtered out of an anonymous read"
+    node = httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/catalog/node/{keys.slot_node(two_slots[0])}", timeout=10)
+    assert node.json() is None, "nor can one be read by name"
     listing = httpx.get(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/{keys.POOL}?recurse", timeout=10)
     assert listing.status_code == 404, "Consul filters a listing down to nothing rather than refusing it"
     assert httpx.put(f"{env['CONSUL_HTTP_ADDR']}/v1/kv/{keys.claim(0)}", content="x", timeout=10).status_code == 403
@@ -103,38 +125,21 @@ def test_a_slot_cannot_scale_the_pool_and_the_scaler_can_but_cannot_submit_a_job
     assert submitted.status_code == 403, submitted.text
 
 
-async def test_the_activator_delivers_nothing_to_a_slot_record_nomad_did_not_register(
-    pool: Pool, activator: Activator, vault: VaultHandle,
-    two_slots: tuple[str, str, int, int],
+async def test_a_slot_that_claims_another_index_in_its_own_state_is_not_believed(
+    pool: Pool, stack: Stack, two_slots: tuple[str, str, int, int]
 ) -> None:
-    thief_alloc, victim_alloc, _thief_index, victim_index = two_slots
-    wrapped = Wrapped(token=f"s.{uuid.uuid4().hex}", creation_path="secret/data/tenants/t_x", ttl_s=60)
-
-    def claim_naming(alloc_id: str) -> Claim:
-        return Claim(kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session="s", alloc_id=alloc_id,
-                     claimed_at=datetime.now(UTC), tenant_id="t_forgery001")
-
-    slot = await _snapshot_slot(pool, victim_index)
-    forged = claim_naming(thief_alloc)  # the victim's record rewritten with the thief's allocation id
-    excluded: set[int] = set()
-    with structlog.testing.capture_logs() as logs, pytest.raises(HandoffRefused):
-        await activator.deliverer(wrapped, excluded)(slot, forged)
-    assert excluded == {victim_index}, "the slot is left out of this activation"
-    assert any("disagrees with Nomad's registration" in e["event"] for e in logs)
-    assert _handoff_exists(vault, thief_alloc, forged.attempt) is False, "nothing reached the thief's path"
-
-    honest = claim_naming(victim_alloc)
-    await activator.deliverer(wrapped, set())(slot, honest)
-    assert _handoff_exists(vault, victim_alloc, honest.attempt) is True, "the registered allocation gets it"
-
-
-async def _snapshot_slot(pool: Pool, index: int) -> SlotState:
-    snap = await protocol.snapshot(pool.consul)
-    return snap.slots[index]
-
-
-def _handoff_exists(vault: VaultHandle, alloc_id: str, attempt: str) -> bool:
-    path = handoff.secret_path(alloc_id, attempt)
-    resp = httpx.get(f"{vault.addr}/v1/secret/data/{path}", headers={"X-Vault-Token": vault.token}, timeout=10)
-    assert resp.status_code in (200, 404), resp.text
-    return resp.status_code == 200
+    thief_alloc, victim_alloc, thief_index, victim_index = two_slots
+    headers = {"X-Consul-Token": consul_token_of(pool, thief_alloc)}
+    async with httpx.AsyncClient(base_url=stack.env()["CONSUL_HTTP_ADDR"], headers=headers, timeout=10) as slot:
+        own = (await slot.get(f"/v1/catalog/node/{keys.slot_node(thief_alloc)}")).json()["Node"]
+        register = {"Node": own["Node"], "Address": own["Address"]}
+        lie = {**own["Meta"], "index": str(victim_index)}
+        assert (await slot.put("/v1/catalog/register", json={**register, "NodeMeta": lie})).status_code == 200
+        try:
+            snap = await protocol.wait_until(pool.consul, lambda s: thief_index not in s.slots, timeout_s=10)
+            assert snap.slots[victim_index].alloc_id == victim_alloc, "the index is still the slot Nomad put there"
+            assert thief_alloc not in {s.alloc_id for s in snap.slots.values()}, "the liar is counted nowhere"
+        finally:
+            (await slot.put("/v1/catalog/register", json={**register, "NodeMeta": own["Meta"]})).raise_for_status()
+    snap = await protocol.wait_until(pool.consul, lambda s: thief_index in s.slots, timeout_s=10)
+    assert snap.slots[thief_index].alloc_id == thief_alloc
