@@ -33,7 +33,7 @@ from bot_runtime.tenant_bot import TenantBot, prewarm
 from bot_runtime.view import ConsulView
 from botpool import alerts
 from botpool.clients import vault as vault_client
-from botpool.clients.consul import is_transient, register_node
+from botpool.clients.consul import deregister_node, is_transient, register_node
 from botpool.errors import BotpoolError, HandoffRefused, HandoffUnavailable, InvalidBotToken
 from botpool.pool import handoff, keys, protocol
 from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
@@ -309,7 +309,7 @@ class Slot:
             await self.bot.stop()
             await self.view.hide(self.index)
             with contextlib.suppress(Exception):
-                await self.consul.catalog.deregister(self.node)
+                await deregister_node(self.consul, self.node)
         return self._recycle.is_set() and not stop.is_set()
 
     async def _on_pause(self, paused: float) -> None:

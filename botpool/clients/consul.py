@@ -1,9 +1,11 @@
-"""Consul access through py-consul's asyncio client, plus the two calls it gets wrong.
+"""Consul access through py-consul's asyncio client, plus the calls it lacks or gets wrong.
 
-py-consul cannot create a session bound to *service* checks (``ServiceChecks``),
-and its ``catalog.register`` sends node meta as a query parameter, which
-Consul's register endpoint ignores. ``create_session`` and ``register_node``
-send those requests through the client's own HTTP layer instead.
+py-consul cannot create a session bound to *service* checks (``ServiceChecks``);
+its ``catalog.register`` sends node meta as a query parameter, which Consul's
+register endpoint ignores; and with a token its ``catalog.deregister`` puts a
+``WriteRequest`` field in the body, which Consul rejects (400).
+``create_session``, ``register_node`` and ``deregister_node`` send those
+requests through the client's own HTTP layer instead.
 """
 
 from __future__ import annotations
@@ -89,3 +91,11 @@ async def register_node(client: consul.aio.Consul, node: str, address: str, meta
     )
     if not ok:
         raise ConsulException(f"Consul did not register node {node}")
+
+
+async def deregister_node(client: consul.aio.Consul, node: str) -> bool:
+    """Remove an agentless catalog node and everything on it; True if Consul did (also when it was gone already)."""
+    ok: bool = await client.http.put(
+        CB.boolean(), "/v1/catalog/deregister", data=json.dumps({"Node": node}), headers=client.prepare_headers(None)
+    )
+    return ok

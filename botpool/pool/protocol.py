@@ -49,6 +49,7 @@ import structlog
 from consul.aio import Consul
 
 from botpool import alerts
+from botpool.clients.consul import deregister_node
 from botpool.errors import AccessDenied, ClaimConflict, PoolExhausted
 from botpool.pool import keys
 from botpool.pool.model import (
@@ -455,7 +456,7 @@ async def drop_claim(consul: Consul, index: int, claim_record: Claim) -> bool:
 
 async def remove_slot_record(consul: Consul, alloc_id: str) -> bool:
     """Remove the state node of an allocation Nomad no longer has (killed, so it could not remove it itself)."""
-    return bool(await consul.catalog.deregister(keys.slot_node(alloc_id)))
+    return await deregister_node(consul, keys.slot_node(alloc_id))
 
 
 async def wait_until(

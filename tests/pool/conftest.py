@@ -24,6 +24,7 @@ from devstack import services, vault_access
 from devstack.stack import Stack
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
 from tests.fixtures.telegram import TelegramStandin
+from tests.pool.fakes import clear_fake_slots
 
 
 @pytest.fixture(scope="session")
@@ -120,11 +121,13 @@ class Pool:
 async def _purge(nomad: NomadClient, consul: Consul) -> None:
     if await nomad.job(jobspec.POOL.id) is not None:
         await nomad.stop(jobspec.POOL.id, purge=True)
-    # Slots remove their own keys as they stop; wait for that, then drop leftovers (claims, tenants).
+    # Slots remove their own state as they stop; wait for that, then drop leftovers (claims, tenants, the
+    # state of slots that were killed).
     with contextlib.suppress(TimeoutError):
         await protocol.wait_until(consul, lambda s: not s.slots, timeout_s=30)
     await consul.kv.delete(keys.POOL, recurse=True)
     await consul.kv.delete(keys.ALERTS, recurse=True)
+    await clear_fake_slots(consul)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from consul.aio import Consul
 from botpool import alerts
 from botpool.leader import LeaderRecord
 from botpool.pool import keys, protocol
-from botpool.pool.model import Claim, ClaimKind, MalformedRecord, SlotMode, SlotState, utcnow
+from botpool.pool.model import Claim, ClaimKind, MalformedRecord, SlotMode, SlotState
+from tests.pool.fakes import clear_fake_slots, fake_alloc, fake_slot
 
 WRAP_TOKEN = "hvs.CAESIAwrappingTOKENthatMustNeverLeak0123456789"
 
@@ -55,8 +56,8 @@ def kv(key: str, value: str, modify_index: int = 17) -> dict[str, object]:
 
 
 def test_todays_values_decode_with_aware_utc_times() -> None:
-    slot = SlotState.from_kv(kv(keys.slot(3), OLD_SLOT, 41))
-    assert slot.mode is SlotMode.ACTIVE and slot.tenant_id == "t_salon001" and slot.modify_index == 41
+    slot = SlotState.decode(OLD_SLOT)
+    assert slot.mode is SlotMode.ACTIVE and slot.tenant_id == "t_salon001"
     assert slot.started_at == datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
     assert slot.activated_at == datetime(2026, 3, 1, 10, 5, 30, 1, tzinfo=UTC)
     claim = Claim.from_kv(kv(keys.claim(3), OLD_CLAIM, 42))
@@ -70,14 +71,30 @@ def test_todays_values_decode_with_aware_utc_times() -> None:
     assert LeaderRecord.decode(OLD_LEADER).instance == "reconciler-1"
 
 
-@pytest.mark.parametrize(("record", "old"), [(SlotState, OLD_SLOT), (Claim, OLD_CLAIM), (Claim, OLD_FENCE)])
-def test_values_written_now_are_what_the_previous_version_reads(record: type[SlotState | Claim], old: str) -> None:
+@pytest.mark.parametrize("old", [OLD_CLAIM, OLD_FENCE])
+def test_claims_written_now_are_what_the_previous_version_reads(old: str) -> None:
     # The previous version did ``cls(**json.loads(value))`` and ``datetime.fromisoformat`` on the times:
     # the same keys, the same strings, so it reads a record written now exactly as one it wrote itself.
     # Only a claim's wrap_token is gone (it travels through Vault now); the old dataclass defaulted it to None.
-    written = record.from_kv(kv("any/0001", old)).to_json()
+    written = Claim.from_kv(kv("any/0001", old)).to_json()
     assert json.loads(written) == {k: v for k, v in json.loads(old).items() if k != "wrap_token"}
     assert "modify_index" not in json.loads(written)
+
+
+def test_a_slots_state_goes_through_its_node_meta_unchanged_and_must_name_that_node() -> None:
+    state = SlotState.decode(OLD_SLOT)
+    meta = state.to_meta()
+    assert all(isinstance(v, str) and len(v) <= 512 for v in meta.values()), "node meta holds short strings"
+    assert "error" not in meta, "an unset field is left out, not written as 'None'"
+    node = {"Node": keys.slot_node(state.alloc_id), "Meta": meta, "ModifyIndex": 41}
+    read = SlotState.from_node(node)
+    assert read.model_dump() == state.model_dump() and read.modify_index == 41
+    assert read.started_at == datetime(2026, 3, 1, 10, 0, 0, 123456, tzinfo=UTC)
+    # A state whose node is another allocation's is not believed (only the node's name is authenticated).
+    with pytest.raises(MalformedRecord, match="another allocation"):
+        SlotState.from_node(node | {"Node": keys.slot_node("5f1c2d3e-0000-4000-8000-00000000ffff")})
+    with pytest.raises(MalformedRecord, match="mode"):
+        SlotState.from_node(node | {"Meta": meta | {"mode": "dancing"}})
 
 
 def test_a_newer_version_with_extra_fields_or_fewer_optional_ones_still_decodes() -> None:
@@ -134,19 +151,16 @@ def test_an_unreadable_claim_never_echoes_its_token() -> None:
 # ------------------------------------------------ unreadable values on real Consul
 
 
-def waiting_slot(index: int) -> str:
-    return SlotState(index=index, alloc_id=f"alloc-{index}", mode=SlotMode.WAITING, session=f"sess-{index}",
-                     started_at=utcnow()).to_json()
-
-
 @pytest.fixture
 async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
     """The pool and alert prefixes empty before and after (no Nomad job: slots are written by the test)."""
     await consul.kv.delete(keys.POOL, recurse=True)
     await consul.kv.delete(keys.ALERTS, recurse=True)
+    await clear_fake_slots(consul)
     yield consul
     await consul.kv.delete(keys.POOL, recurse=True)
     await consul.kv.delete(keys.ALERTS, recurse=True)
+    await clear_fake_slots(consul)
 
 
 async def unreadable_alerts(consul: Consul) -> dict[str, int]:
@@ -163,8 +177,9 @@ async def test_garbage_under_a_slot_and_a_claim_key_is_skipped_reported_once_and
 ) -> None:
     consul = empty_pool
     for index in (0, 2, 3):
-        await consul.kv.put(keys.slot(index), waiting_slot(index))
-    await consul.kv.put(keys.slot(1), "{truncated")
+        await fake_slot(consul, index)
+    await fake_slot(consul, 1, meta={"started_at": "{truncated"})
+    bad_slot = f"catalog node {keys.slot_node(fake_alloc(1))}"
     await consul.kv.put(keys.claim(0), f'{{"kind": "tenant", "wrap_token": "{WRAP_TOKEN}"}}')  # slot 0 is taken
     await consul.kv.put(keys.tenant("t_garbled01"), "slot three")
 
@@ -172,7 +187,7 @@ async def test_garbage_under_a_slot_and_a_claim_key_is_skipped_reported_once_and
         for _ in range(3):  # every poll meets the same values
             snap = await protocol.snapshot(consul)
     assert sorted(snap.slots) == [0, 2, 3]
-    assert set(snap.unreadable) == {keys.slot(1), keys.claim(0), keys.tenant("t_garbled01")}
+    assert set(snap.unreadable) == {bad_slot, keys.claim(0), keys.tenant("t_garbled01")}
     assert [s.index for s in snap.free()] == [2, 3]
     warned = [e["key"] for e in logs if e["event"] == "unreadable value skipped"]
     assert sorted(warned) == sorted(snap.unreadable), "one log line per bad key, not one per poll"
@@ -204,10 +219,10 @@ async def test_garbage_under_a_slot_and_a_claim_key_is_skipped_reported_once_and
     assert slot.index == 3
     after = await protocol.snapshot(consul)
     assert after.tenants["t_garbled01"][0] == 2 and after.tenants["t_another01"][0] == 3
-    assert set(after.unreadable) == {keys.slot(1), keys.claim(0)}
+    assert set(after.unreadable) == {bad_slot, keys.claim(0)}
 
     # A new bad value at the same key (a new ModifyIndex) is reported again, once.
-    await consul.kv.put(keys.slot(1), "still not json")
+    await fake_slot(consul, 1, meta={"mode": "still not a mode"})
     await protocol.snapshot(consul)
     await protocol.snapshot(consul)
-    assert (await unreadable_alerts(consul))[keys.slot(1)] == 2
+    assert (await unreadable_alerts(consul))[bad_slot] == 2

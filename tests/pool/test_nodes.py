@@ -18,9 +18,10 @@ from consul.aio import Consul
 from botpool.clients.nomad import NomadClient
 from botpool.errors import PoolExhausted
 from botpool.pool import keys, nodes, protocol
-from botpool.pool.model import Claim, SlotMode, SlotState, utcnow
+from botpool.pool.model import Claim, SlotState
 from devstack import acl
 from devstack.stack import Stack
+from tests.pool.fakes import clear_fake_slots, fake_alloc, fake_slot
 
 
 async def no_handoff(slot: SlotState, claim: Claim) -> None:
@@ -29,10 +30,12 @@ async def no_handoff(slot: SlotState, claim: Claim) -> None:
 
 @pytest.fixture
 async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
-    """The pool prefix empty before and after (slots are written by the test)."""
+    """The pool empty before and after (slots are faked by the test: ``tests.pool.fakes``)."""
     await consul.kv.delete(keys.POOL, recurse=True)
+    await clear_fake_slots(consul)
     yield consul
     await consul.kv.delete(keys.POOL, recurse=True)
+    await clear_fake_slots(consul)
 
 
 async def test_a_node_marked_ineligible_is_leaving_as_nomad_reports_it(stack: Stack) -> None:
@@ -77,12 +80,10 @@ def test_allocations_on_a_draining_node_or_being_migrated_are_leaving() -> None:
 async def test_slots_on_a_leaving_node_are_not_free_and_never_claimed(empty_pool: Consul) -> None:
     consul = empty_pool
     for index in range(3):
-        state = SlotState(index=index, alloc_id=f"alloc-{index}", mode=SlotMode.WAITING, session=f"sess-{index}",
-                          started_at=utcnow())
-        await consul.kv.put(keys.slot(index), state.to_json())
+        await fake_slot(consul, index)
     assert [s.index for s in (await protocol.snapshot(consul)).free()] == [0, 1, 2]
 
-    drain = nodes.Leaving(allocs=["alloc-0", "alloc-1"], nodes={"node-2": "draining"})
+    drain = nodes.Leaving(allocs=[fake_alloc(0), fake_alloc(1)], nodes={"node-2": "draining"})
     assert await nodes.publish(consul, drain)
     assert not await nodes.publish(consul, drain), "an unchanged answer is not written again"
     snap = await protocol.snapshot(consul)
@@ -103,10 +104,8 @@ async def test_slots_on_a_leaving_node_are_not_free_and_never_claimed(empty_pool
 async def test_a_slot_reserved_for_a_moving_tenant_goes_to_that_tenant_and_no_buyer(empty_pool: Consul) -> None:
     consul = empty_pool
     for index in range(2):
-        state = SlotState(index=index, alloc_id=f"alloc-{index}", mode=SlotMode.WAITING, session=f"sess-{index}",
-                          started_at=utcnow())
-        await consul.kv.put(keys.slot(index), state.to_json())
-    await nodes.publish(consul, nodes.Leaving(allocs=["alloc-0"], nodes={"node-2": "draining"}))
+        await fake_slot(consul, index)
+    await nodes.publish(consul, nodes.Leaving(allocs=[fake_alloc(0)], nodes={"node-2": "draining"}))
     snap = await protocol.snapshot(consul)
     fence = await protocol.reserve(consul, snap, snap.free()[0], "move t_moving00001")
     assert fence is not None
