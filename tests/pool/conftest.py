@@ -24,7 +24,7 @@ from devstack import services, vault_access
 from devstack.stack import Stack
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
 from tests.fixtures.telegram import TelegramStandin
-from tests.pool.fakes import clear_fake_slots
+from tests.pool.fakes import clear_slot_states
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +127,7 @@ async def _purge(nomad: NomadClient, consul: Consul) -> None:
         await protocol.wait_until(consul, lambda s: not s.slots, timeout_s=30)
     await consul.kv.delete(keys.POOL, recurse=True)
     await consul.kv.delete(keys.ALERTS, recurse=True)
-    await clear_fake_slots(consul)
+    await clear_slot_states(consul)
 
 
 @pytest.fixture(scope="module")

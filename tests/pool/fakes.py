@@ -47,9 +47,14 @@ async def fake_slot(consul: Consul, index: int, *, meta: dict[str, str] | None =
     return state
 
 
-async def clear_fake_slots(consul: Consul) -> None:
-    """Remove every fake (and every slot state node left behind by slots that were killed)."""
-    await deregister_node(consul, FAKE_CLIENT)
+async def clear_slot_states(consul: Consul) -> None:
+    """Remove every slot's state node: the fakes', and those slots killed before they could remove their own."""
     _, nodes = await consul.catalog.nodes(node_meta=dict([keys.SLOT_NODE_META]))
     for node in nodes or []:
         await deregister_node(consul, node["Node"])
+
+
+async def clear_fake_slots(consul: Consul) -> None:
+    """Remove every fake: the state nodes and the stand-in Nomad client's registrations."""
+    await deregister_node(consul, FAKE_CLIENT)
+    await clear_slot_states(consul)

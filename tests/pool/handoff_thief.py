@@ -61,7 +61,7 @@ async def main(consul_addr: str, vault_addr: str, token_file: Path, own_alloc: s
             listing = await vault.request("LIST", "/v1/secret/metadata/handoff/")
             statuses[f"list {listing.status_code}"] += 1
             # No target yet: wait for the pool to change; then re-read at once, to race as hard as a thief would.
-            snap = await protocol.snapshot(consul, index=None if targets else snap.index, wait="1s")
+            snap = await protocol.snapshot(consul, since=None if targets else snap.index, wait="1s")
     await consul.close()
     print(json.dumps({"targets": sorted(targets), "statuses": dict(statuses), "stolen": stolen}), flush=True)
 
