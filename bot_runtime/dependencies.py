@@ -4,10 +4,10 @@ Why a watch of its own instead of counting failed updates: a quiet bot
 handles no update for hours, yet Consul (and an operator reading its UI)
 should see within seconds that the slot cannot serve, and see it recover.
 Why the slot reports this as *degraded* rather than failing: the outage of a
-shared service hits every slot at once, and a failing check would end every
-slot's session, so the reconciler would move every tenant to other slots
+shared service hits every slot at once, and a failing check would drop every
+slot out of the pool, so the reconciler would move every tenant to other slots
 that cannot reach the service either. Degraded (Consul's "warning") keeps
-the session and the tenant where it is; the bot apologises meanwhile, and
+the slot in the pool and the tenant where it is; the bot apologises meanwhile, and
 both clients (asyncpg's pool, redis-py's) reconnect by themselves.
 """
 

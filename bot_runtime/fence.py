@@ -1,7 +1,7 @@
 """The pause fence: a slot that was frozen longer than its health check tolerates never talks to Telegram again.
 
 A slot stopped (SIGSTOP, a paused VM, a swapped-out process) for longer than its
-check's failure window has lost its session, and the reconciler has moved its
+check's failure window has dropped out of the pool, and the reconciler has moved its
 tenant to another slot meanwhile. On waking, the old slot must not serve the
 tenant beside the new one. A watcher task that notices the jump in the clock is
 not enough on its own: when the process resumes, asyncio runs the callbacks of
@@ -28,7 +28,7 @@ from aiogram.types import TelegramObject
 from botpool.errors import BotpoolError
 
 #: How often the watcher looks at the clock, and the pause after which a slot stops serving: shorter
-#: than the ~5 s a frozen slot needs to lose its session (3 failed 1 s checks) and be replaced.
+#: than the ~5 s a frozen slot needs to drop out of the pool (3 failed 1 s checks) and be replaced.
 PAUSE_TICK_S = 0.5
 PAUSE_LIMIT_S = 4.0
 

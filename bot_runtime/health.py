@@ -3,13 +3,13 @@
 Consul stores the first part of a check's response body as the check output,
 so ``WAITING`` or ``ACTIVE tenant=t_x @bot`` is visible at a glance in the UI.
 It is not always-OK (defect 13 of the earlier implementation): an ACTIVE slot
-whose bot stopped polling answers 503, which makes Consul mark it critical and
-invalidates the slot's session, so the reconciler moves the tenant.
+whose bot stopped polling answers 503, which makes Consul mark it critical, so
+the slot drops out of the pool and the reconciler moves the tenant.
 
 A third state sits between the two: an ACTIVE slot whose bot runs but cannot
 reach PostgreSQL or Redis answers 429, which Consul's HTTP check records as
-"warning" (2xx passing, 429 warning, anything else critical). A warning does
-not invalidate the session, so the reconciler leaves the tenant in place: a
+"warning" (2xx passing, 429 warning, anything else critical). A warning keeps
+the slot in the pool, so the reconciler leaves the tenant in place: a
 shared service being down hits every slot alike, and moving every tenant to
 slots that cannot reach it either would only add churn to the outage.
 """
@@ -27,9 +27,9 @@ class Health(IntEnum):
     """What the slot tells Consul, as the HTTP status Consul's check maps to passing, warning or critical."""
 
     PASSING = 200
-    #: Serving, but a dependency is down: users get an apology; Consul shows "warning" and keeps the session.
+    #: Serving, but a dependency is down: users get an apology; Consul shows "warning"; the slot stays in the pool.
     DEGRADED = 429
-    #: Not serving: Consul marks the check critical, the session ends and the tenant moves.
+    #: Not serving: Consul marks the check critical, the slot drops out and the tenant moves.
     FAILING = 503
 
 

@@ -123,7 +123,7 @@ job "bot-pool" {
       # Three failures in a row before critical: a dead slot (connection refused) leaves
       # the pool in about 3 s, a frozen one (each check waits out its timeout, then the
       # interval: Consul runs one check at a time) in about 5 s; a slot starved of CPU for
-      # a moment (new slots importing aiogram on a small node) does not lose its session,
+      # a moment (new slots importing aiogram on a small node) does not drop out of the pool,
       # since its /health answers in milliseconds once it runs at all. A 2 s timeout made
       # the frozen case 9 s and recovery from it miss the 10 s target (docs/operating.md).
       check {
