@@ -31,7 +31,6 @@ from bot_runtime.metrics import SlotMetrics
 from bot_runtime.settings import RuntimeSettings
 from bot_runtime.tenant_bot import TenantBot, prewarm
 from bot_runtime.view import ConsulView
-from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.clients.consul import deregister_node, is_transient, register_node
 from botpool.errors import BotpoolError, HandoffRefused, HandoffUnavailable, InvalidBotToken
@@ -198,11 +197,8 @@ class Slot:
             await self._fail(f"handoff_unavailable: {exc}")
             return
         except HandoffRefused as exc:
+            # Reported in our state, which only we can write; the activator and the reconciler raise the alert.
             log.error("handoff refused", slot=self.index, tenant_id=tenant_id, reason=str(exc))
-            await alerts.raise_alert(
-                self.consul, "handoff_refused", f"slot {self.index} refused the token handoff for {tenant_id}",
-                slot=self.index, tenant_id=tenant_id, reason=str(exc), attempt=claim.attempt,
-            )
             await self._fail(f"handoff_refused: {exc}")
             return
         try:

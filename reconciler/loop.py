@@ -324,6 +324,8 @@ class Reconciler:
                     failed_rounds=tenant.activation_attempts)
 
         async def work() -> None:
+            if claim is not None and refusal and index is not None:
+                await rotation.alert_refusal(self.activator.consul, index, tenant_id, claim.attempt, refusal)
             if claim is not None and rotation.is_theft(refusal):
                 await rotation.record(self.activator.db, tenant_id, claim.attempt, refusal or "")
             if claim is not None and index is not None:

@@ -274,7 +274,7 @@ class Activator:
                     f"No slot was free for {tenant_id} within {self.pool_wait_s:.0f} s; it stays queued and "
                     "becomes active as soon as a slot is free.",
                 ) from None
-            ack = await self._await_ack(slot.index, claim)
+            ack = await self.await_verdict(slot.index, claim)
             if not ack.ok:
                 last_error = ack.text
                 log.warning("activation attempt failed", tenant_id=tenant_id, slot=slot.index, error=ack.text)
@@ -363,8 +363,18 @@ class Activator:
 
         return deliver
 
-    async def _await_ack(self, index: int, claim: Claim) -> _Ack:
-        """Wait for the slot's verdict: ACTIVE (text = bot username), or a refusal, failure or silence."""
+    async def await_verdict(self, index: int, claim: Claim) -> _Ack:
+        """Wait for the slot's verdict: ACTIVE (text = bot username), or a refusal, failure or silence.
+
+        A refused handoff is reported to the operators here (``rotation.alert_refusal``, once per
+        attempt), from the slot's own state: the slot itself may write no alert.
+        """
+        ack = await self._settled(index, claim)
+        if not ack.ok and ack.text.startswith(rotation.REFUSED):
+            await rotation.alert_refusal(self.consul, index, claim.tenant_id or "", claim.attempt, ack.text)
+        return ack
+
+    async def _settled(self, index: int, claim: Claim) -> _Ack:
 
         def settled(snap: protocol.PoolSnapshot) -> bool:
             state = snap.slots.get(index)

@@ -17,13 +17,17 @@ however many activators, reconcilers and ticks see the same refusal), and then:
   stolen token, which would fail once it is revoked;
 - a **pasted** token cannot be revoked by us: its owner is told once, by the sales bot in the
   chat where they bought it, to revoke it in BotFather and send a new one. A tenant added by an
-  operator (no order, no chat) is left to the operator, who has the slot's ``handoff_refused`` alert.
+  operator (no order, no chat) is left to the operator, who has the ``handoff_refused`` alert.
 
-The one alert per theft is that ``handoff_refused`` alert, raised by the one slot that refused
-the stolen token; nothing here raises another. Every step is conditional on its column still
-being empty and runs under a per-tenant lock, so repeating it (a crash, two activators, two sales
-bot replicas) does it once; a crash halfway repeats the step with fresh passwords, which is safe
-because Vault is written before anything uses them.
+The one alert per refusal is ``handoff_refused`` (``alert_refusal``), raised by whichever of the
+activator waiting for that claim and the reconciler re-homing it sees the refusal first, under an id
+named for the claim attempt, so it appears once. Not by the slot: a slot's Consul token writes
+nothing but its own state, so no slot can forge, or delete, an alert about another.
+
+Every step is conditional on its column still being empty and runs under a per-tenant lock, so
+repeating it (a crash, two activators, two sales bot replicas) does it once; a crash halfway
+repeats the step with fresh passwords, which is safe because Vault is written before anything
+uses them.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from typing import TYPE_CHECKING
 import asyncpg
 import hvac.exceptions
 import structlog
+from consul.aio import Consul
 from pydantic import SecretStr
 
+from botpool import alerts
 from botpool.clients import vault as vault_client
 from botpool.db import Conn
 from botpool.errors import ActivationPending, TenantSecretMissing
@@ -79,6 +85,21 @@ def is_theft(error: str | None) -> bool:
     needless rotation, while the opposite mistake would leave stolen credentials valid.
     """
     return bool(error) and str(error).startswith(REFUSED) and not str(error).startswith(_NOT_THEFT)
+
+
+async def alert_refusal(consul: Consul, index: int, tenant_id: str, attempt: str, error: str) -> None:
+    """Tell the operators, once per claim attempt, that slot ``index`` refused the handoff of ``tenant_id``.
+
+    ``error`` is the slot's own report (``handoff_refused: <why>``) from its state, which only that
+    slot can write; anything else (a failed start, a missing handoff) is no refusal and raises nothing.
+    """
+    if not error.startswith(REFUSED):
+        return
+    await alerts.raise_alert_once(
+        consul, f"handoff-refused-{attempt}", "handoff_refused",
+        f"slot {index} refused the token handoff for {tenant_id}",
+        slot=index, tenant_id=tenant_id, reason=error[len(REFUSED):].strip(), attempt=attempt,
+    )
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ def test_a_slots_consul_token_writes_its_own_state_and_nothing_else(
             "a claim on another slot": slot.put(f"/v1/kv/{keys.claim(victim_index)}", content="{}"),
             "a claim on its own slot": slot.put(f"/v1/kv/{keys.claim(thief_index)}", content="{}"),
             "the leaving record": slot.put(f"/v1/kv/{keys.LEAVING}", content="{}"),
+            "an alert": slot.put(f"/v1/kv/{keys.alert('forged')}", content="{}"),
             "a tenant record": slot.put(f"/v1/kv/{keys.tenant('t_stolen0001')}", content=str(victim_index)),
             "the scaler's leader lock": slot.put(f"/v1/kv/{keys.leader('scaler')}", content="me"),
             "the reconciler's leader lock": slot.put(f"/v1/kv/{keys.leader('reconciler')}", content="me"),

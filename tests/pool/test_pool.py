@@ -265,12 +265,10 @@ async def test_tampered_handoff_is_refused_and_alerted(
         await asyncio.to_thread(handoff.deliver, root_vault, "secret", entry)
 
     slot, claim = await protocol.claim(pool.consul, victim, plant)
-    snap = await protocol.wait_until(
-        pool.consul, lambda s: s.slots[slot.index].attempt == claim.attempt and bool(s.slots[slot.index].error),
-        timeout_s=15,
-    )
-    state = snap.slots[slot.index]
-    assert state.error is not None and state.error.startswith("handoff_refused")
+    verdict = await activator.await_verdict(slot.index, claim)  # what the activator that claimed it waits for
+    assert not verdict.ok and verdict.text.startswith("handoff_refused"), verdict
+    state = (await protocol.snapshot(pool.consul)).slots[slot.index]
+    assert state.attempt == claim.attempt and state.error is not None and state.error.startswith("handoff_refused")
     assert state.mode is SlotMode.WAITING and state.tenant_id is None
     recorded = [a for a in await alerts.list_alerts(pool.consul) if a.details.get("attempt") == claim.attempt]
     assert len(recorded) == 1 and recorded[0].kind == "handoff_refused"
