@@ -31,12 +31,13 @@ from devstack.state import StackState
 
 
 class ConsulClientAgent(HashiCorpService):
-    """The Consul client agent of the second node: the slots of that node register and hold sessions here.
+    """The Consul client agent of the second node: the slots of that node are registered and checked here.
 
     Two Nomad clients must not share one Consul agent (each one's service sync
     deregisters the services it does not own on its agent), and in production
-    every node has its own agent anyway, which its slots' sessions are bound
-    to: losing the node invalidates them. It joins the server over Serf on
+    every node has its own agent anyway, whose node check covers its slots'
+    registrations: losing the node turns them critical, so its slots drop out
+    of the pool. It joins the server over Serf on
     loopback under a node name of its own and keeps its data in its own folder.
     """
 

@@ -22,9 +22,10 @@ from pydantic import SecretStr
 
 from botpool import alerts, jobspec
 from botpool.clients import vault as vault_client
+from botpool.clients.consul import register_node
 from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
-from botpool.pool.model import Claim, ClaimKind, SlotMode, utcnow
+from botpool.pool.model import Claim, ClaimKind, SlotMode, SlotState, utcnow
 from botpool.tenancy import provision, store
 from botpool.tenancy.activation import Activator
 from botpool.tenancy.package import TenantPackage, secret_path
@@ -286,3 +287,22 @@ async def test_an_orphaned_claim_is_not_busy_for_the_scaler_and_is_cleaned_by_th
     await protocol.wait_until(pool.consul, lambda s: 901 not in s.claims, timeout_s=30)
     assert not (await protocol.snapshot(pool.consul)).orphan_claims()
     await protocol.release(pool.consul, tenant_id)
+
+
+async def test_the_state_left_by_a_slot_nomad_no_longer_runs_is_counted_nowhere_and_removed(
+    pool: Pool, reconciler: Path,
+) -> None:
+    # A slot killed with its allocation (a lost node, a purge) never removed its own state node.
+    gone = str(uuid.uuid4())
+    state = SlotState(index=950, alloc_id=gone, mode=SlotMode.WAITING, session="incarnation-of-the-dead",
+                      started_at=utcnow())
+    await register_node(pool.consul, keys.slot_node(gone), "127.0.0.1", state.to_meta())
+    snap = await protocol.snapshot(pool.consul)
+    assert 950 not in snap.slots and gone in snap.unregistered, "no buyer is offered a slot Nomad does not run"
+    async with asyncio.timeout(30):
+        index = None
+        while True:  # blocking queries on the node, as the Consul UI's node list would change
+            index, node = await pool.consul.catalog.node(keys.slot_node(gone), index=index, wait="10s")
+            if not node:
+                break
+    assert gone not in (await protocol.snapshot(pool.consul)).unregistered

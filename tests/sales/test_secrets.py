@@ -6,6 +6,8 @@ Runs last in this package (file order), after every other purchase test left its
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import asyncpg
 import pytest
@@ -43,6 +45,8 @@ async def test_no_secret_anywhere(
     places["slot logs"] = "\n".join(p.read_text(errors="replace") for p in pool.logs())
     _, kv = await consul.kv.get("", recurse=True)
     places["consul"] = "\n".join(f"{e['Key']}={_text(e.get('Value'))}" for e in kv or [])
+    _, nodes = await consul.catalog.nodes()  # the slots' states are node meta
+    places["consul catalog"] = json.dumps(nodes)
     client = aioredis.Redis.from_url(redis_server.url)
     try:
         values = []
