@@ -86,8 +86,8 @@ class Slot:
         return Health.PASSING, f"{mode.value.upper()} slot={self.index} alloc={self.settings.alloc_id[:8]}"
 
     # ------------------------------------------------------------------ record
-    async def _service_check_id(self) -> str:
-        """Wait (blocking queries) until Nomad's service check for this allocation is not critical; return its id.
+    async def _await_registration(self) -> None:
+        """Wait (blocking queries) until Nomad's service check for this allocation is not critical.
 
         Joining before then would publish a state no reader counts (a slot is
         in the pool only while Nomad's registration of it is alive), and the
@@ -103,11 +103,11 @@ class Slot:
                     "passing", "warning",
                 ):
                     self._nomad_service_id = str(check["ServiceID"])
-                    return str(check["CheckID"])
+                    return
 
     async def _join(self) -> None:
         """Publish our state once Nomad's check of this allocation passes (replacing a dead incarnation's)."""
-        await self._service_check_id()
+        await self._await_registration()
         await self._publish()
 
     async def _publish(self) -> None:
