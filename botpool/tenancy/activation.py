@@ -381,9 +381,10 @@ class Activator:
             current = snap.claims.get(index)
             if current is None or current.attempt != claim.attempt:
                 return True  # the claim was taken away (released or reconciled)
-            if state is not None and state.session != claim.slot_session:
-                return True  # the slot started afresh since it was claimed: this incarnation never takes it
-            if state is None or state.attempt != claim.attempt:
+            if state is None or state.alloc_id != claim.alloc_id or state.session != claim.slot_session:
+                # It left the pool (dead, frozen, its node lost) or started afresh: no verdict will come.
+                return True
+            if state.attempt != claim.attempt:
                 return False
             return state.mode is SlotMode.ACTIVE or bool(state.error)
 
@@ -393,8 +394,10 @@ class Activator:
             return _Ack(False, f"slot {index} did not acknowledge within {self.ack_timeout_s:.0f} s")
         state = snap.slots.get(index)
         current = snap.claims.get(index)
-        if current is None or current.attempt != claim.attempt or state is None:
+        if current is None or current.attempt != claim.attempt:
             return _Ack(False, f"the claim on slot {index} was withdrawn")
+        if state is None or state.alloc_id != claim.alloc_id:
+            return _Ack(False, f"slot {index} left the pool before it answered")
         if state.session != claim.slot_session:
             return _Ack(False, f"slot {index} started afresh after it was claimed")
         if state.mode is SlotMode.ACTIVE:
