@@ -27,6 +27,8 @@ from pydantic import (
     ValidationError,
 )
 
+from botpool.pool import keys
+
 TENANT_ID = re.compile(r"^t_[a-z0-9]{6,40}$")
 
 
@@ -146,14 +148,14 @@ class SlotState(Record):
             record = cls.model_validate(meta)
         except ValidationError as exc:
             raise cls.malformed(exc) from None
-        if f"slot-{record.alloc_id}" != node.get("Node"):
+        if keys.slot_node(record.alloc_id) != node.get("Node"):
             raise MalformedRecord(f"unreadable {cls.__name__}: names another allocation than its node")
         record.modify_index = int(node.get("ModifyIndex", 0))
         return record
 
     def to_meta(self) -> dict[str, str]:
         """The node meta to publish: each set field as its JSON text (meta values are strings of at most 512)."""
-        meta = {"botpool": "slot"}
+        meta = dict([keys.SLOT_NODE_META])
         for name, value in self.model_dump(mode="json", exclude_none=True).items():
             meta[name] = value if isinstance(value, str) else str(value)
         return meta

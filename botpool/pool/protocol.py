@@ -98,6 +98,8 @@ class PoolSnapshot:
     leaving_index: int = 0
     #: Allocations with a state node but no registration in Nomad at all: gone; the reconciler removes the node.
     unregistered: set[str] = field(default_factory=set)
+    #: Allocations whose every check passes (not merely "warning"): the only slots the scaler counts as free.
+    passing: frozenset[str] = frozenset()
 
     def free(self) -> list[SlotState]:
         """Waiting slots with no claim and not on a leaving node, lowest index first: what a buyer can get now."""
@@ -227,7 +229,7 @@ async def snapshot(consul: Consul, *, since: PoolIndex | None = None, wait: str 
             snap.unreadable[key] = int(entry["ModifyIndex"])
             await report_unreadable(consul, key, int(entry["ModifyIndex"]), str(exc))
     registered = registrations(instances or [])
-    alive = {alloc_id: index for alloc_id, (index, up) in registered.items() if up}
+    snap.passing = frozenset(alloc_id for alloc_id, found in registered.items() if found.passing)
     for node in nodes or []:
         try:
             state = SlotState.from_node(node)
@@ -236,9 +238,10 @@ async def snapshot(consul: Consul, *, since: PoolIndex | None = None, wait: str 
             snap.unreadable[label] = modify_index
             await report_unreadable(consul, label, modify_index, str(exc))
             continue
-        if state.alloc_id not in registered:
+        found = registered.get(state.alloc_id)
+        if found is None:
             snap.unregistered.add(state.alloc_id)
-        if alive.get(state.alloc_id) != state.index:
+        if found is None or not found.alive or found.index != state.index:
             continue  # not (or no longer) an allocation Nomad runs and checks at that index
         present = snap.slots.get(state.index)
         if present is None or _incumbent(state, present, snap.claims.get(state.index)):
@@ -247,23 +250,32 @@ async def snapshot(consul: Consul, *, since: PoolIndex | None = None, wait: str 
     return snap
 
 
-def registrations(instances: list[dict[str, Any]]) -> dict[str, tuple[int, bool]]:
-    """Allocation id → (pool index, alive) for every ``bot-pool-slot`` instance Nomad registered.
+@dataclass(frozen=True)
+class Registration:
+    """Nomad's registration of one slot allocation in Consul: its index and how its checks stand."""
+
+    index: int
+    #: No check of the instance (nor of its node) is critical. "warning" is alive: a serving slot
+    #: reports it while PostgreSQL or Redis is down (``bot_runtime.health``), and it still serves.
+    alive: bool
+    #: Every check passes.
+    passing: bool
+
+
+def registrations(instances: list[dict[str, Any]]) -> dict[str, Registration]:
+    """Allocation id → its ``Registration``, for every ``bot-pool-slot`` instance Nomad registered.
 
     The index and allocation come from the registration's meta, written by the
     Nomad client from its own variables (``jobs/bot-pool.nomad.hcl``) with a
     token no slot holds: this is the one place a slot's index is taken from.
-    Alive means no check of the instance (nor of its node) is critical;
-    "warning" is alive: a serving slot reports it while PostgreSQL or Redis is
-    down (``bot_runtime.health``), and it still serves.
     """
-    found: dict[str, tuple[int, bool]] = {}
+    found: dict[str, Registration] = {}
     for instance in instances:
         meta = (instance.get("Service") or {}).get("Meta") or {}
-        up = not any(check.get("Status") == "critical" for check in instance.get("Checks") or [])
+        statuses = {check.get("Status") for check in instance.get("Checks") or []}
         alloc_id, index = meta.get("alloc_id"), str(meta.get("alloc_index", ""))
         if alloc_id and index.isdecimal():
-            found[str(alloc_id)] = (int(index), up or found.get(str(alloc_id), (0, False))[1])
+            found[str(alloc_id)] = Registration(int(index), "critical" not in statuses, statuses <= {"passing"})
     return found
 
 

@@ -18,8 +18,9 @@ Why these sources:
   state (its own catalog node, counted only while Nomad's registration of its
   allocation is alive) and every claim in ``botpool/pool/`` (tenant
   assignments and scale-in fences).
-- **Consul health** of service ``bot-pool-slot``: a slot counts as free only
-  while its check is passing, so a slot being deregistered is never offered.
+- **Consul health** of service ``bot-pool-slot`` (read with the snapshot): a
+  slot counts as free only while its checks pass, so a slot being
+  deregistered is never offered.
 - **Leaving nodes** (``botpool.pool.nodes``, published in the same pool
   prefix by the reconciler from Nomad's node list): a slot on a node that is
   draining, ineligible or down is not free, and a tenant served there will
@@ -29,7 +30,6 @@ Why these sources:
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,11 +39,8 @@ from typing import Any
 from consul.aio import Consul
 
 from botpool.clients.nomad import NomadClient, NomadError
-from botpool.pool import keys, protocol
+from botpool.pool import protocol
 from botpool.pool.model import ClaimKind, SlotMode
-
-#: Nomad names a group service's Consul instance ``_nomad-task-<alloc id>-group-<group>-<service>-<port>``.
-_ALLOC_IN_SERVICE_ID = re.compile(r"_nomad-task-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-")
 
 #: Modes in which a slot serves, or is about to serve, a tenant: such a slot is never removed.
 BUSY_MODES = frozenset({SlotMode.ACTIVE, SlotMode.ACTIVATING})
@@ -234,13 +231,11 @@ class PoolSource:
 
     async def read(self) -> PoolReading:
         """Read Nomad and Consul concurrently and combine them (a few milliseconds on a local cluster)."""
-        nomad_part, snap, checks = await asyncio.gather(
-            self._read_nomad(), protocol.snapshot(self.consul), self._passing_allocs()
-        )
+        nomad_part, snap = await asyncio.gather(self._read_nomad(), protocol.snapshot(self.consul))
         status, spec = nomad_part
         slots = tuple(
             SlotView(
-                index=s.index, alloc_id=s.alloc_id, mode=s.mode, healthy=s.alloc_id in checks,
+                index=s.index, alloc_id=s.alloc_id, mode=s.mode, healthy=s.alloc_id in snap.passing,
                 modify_index=s.modify_index, session=s.session, tenant_id=s.tenant_id, bot_username=s.bot_username,
             )
             for s in snap.slots.values()
@@ -311,15 +306,3 @@ class PoolSource:
                     scaling_max=int(scaling["Max"]) if scaling.get("Max") is not None else None,
                 )
         return None
-
-    async def _passing_allocs(self) -> frozenset[str]:
-        """Allocation ids whose ``bot-pool-slot`` check is passing right now."""
-        _, checks = await self.consul.health.checks(keys.SLOT_SERVICE)
-        passing = set()
-        for check in checks or []:
-            if check.get("Status") != "passing":
-                continue
-            match = _ALLOC_IN_SERVICE_ID.search(str(check.get("ServiceID", "")))
-            if match:
-                passing.add(match.group(1))
-        return frozenset(passing)

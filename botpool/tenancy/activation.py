@@ -369,40 +369,33 @@ class Activator:
         A refused handoff is reported to the operators here (``rotation.alert_refusal``, once per
         attempt), from the slot's own state: the slot itself may write no alert.
         """
-        ack = await self._settled(index, claim)
-        if not ack.ok and ack.text.startswith(rotation.REFUSED):
-            await rotation.alert_refusal(self.consul, index, claim.tenant_id or "", claim.attempt, ack.text)
-        return ack
 
-    async def _settled(self, index: int, claim: Claim) -> _Ack:
-
-        def settled(snap: protocol.PoolSnapshot) -> bool:
+        def verdict(snap: protocol.PoolSnapshot) -> _Ack | None:
             state = snap.slots.get(index)
             current = snap.claims.get(index)
             if current is None or current.attempt != claim.attempt:
-                return True  # the claim was taken away (released or reconciled)
+                return _Ack(False, f"the claim on slot {index} was withdrawn")  # released or reconciled
             if state is not None and (state.alloc_id != claim.alloc_id or state.session != claim.slot_session):
-                return True  # the slot started afresh since it was claimed: this incarnation never takes it
+                return _Ack(False, f"slot {index} started afresh after it was claimed")  # never takes it
             # A slot that left the pool (dead, frozen, its node lost) is waited for, up to the timeout: failing
             # at once sent buyers to the free slots that tenants of a lost node were about to be re-homed on
             # (bench/faults.py lose_node: 29-32 s of silence instead of 8-9 s).
             if state is None or state.attempt != claim.attempt:
-                return False
-            return state.mode is SlotMode.ACTIVE or bool(state.error)
+                return None
+            if state.mode is SlotMode.ACTIVE:
+                return _Ack(True, state.bot_username or "")
+            return _Ack(False, state.error) if state.error else None
 
         try:
-            snap = await protocol.wait_until(self.consul, settled, timeout_s=self.ack_timeout_s)
+            snap = await protocol.wait_until(
+                self.consul, lambda s: verdict(s) is not None, timeout_s=self.ack_timeout_s
+            )
         except TimeoutError:
             return _Ack(False, f"slot {index} did not acknowledge within {self.ack_timeout_s:.0f} s")
-        state = snap.slots.get(index)
-        current = snap.claims.get(index)
-        if current is None or current.attempt != claim.attempt or state is None:
-            return _Ack(False, f"the claim on slot {index} was withdrawn")
-        if state.alloc_id != claim.alloc_id or state.session != claim.slot_session:
-            return _Ack(False, f"slot {index} started afresh after it was claimed")
-        if state.mode is SlotMode.ACTIVE:
-            return _Ack(True, state.bot_username or "")
-        return _Ack(False, state.error or "unknown failure")
+        ack = verdict(snap) or _Ack(False, "unknown failure")
+        if not ack.ok:
+            await rotation.alert_refusal(self.consul, index, claim.tenant_id or "", claim.attempt, ack.text)
+        return ack
 
     async def release(self, tenant_id: str) -> int | None:
         """Stop serving a tenant (cancelled, or failed for good): the slot returns to WAITING; data is kept.

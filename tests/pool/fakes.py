@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from consul.aio import Consul
+from consul.callback import CB
 
 from botpool.clients.consul import deregister_node, register_node
 from botpool.pool import keys
@@ -40,10 +41,10 @@ async def fake_slot(consul: Consul, index: int, *, meta: dict[str, str] | None =
         "Check": {"CheckID": f"{service_id}-health", "Name": "slot-health", "Status": "passing",
                   "ServiceID": service_id},
     }
-    await consul.http.put(
-        lambda response: response, "/v1/catalog/register", data=json.dumps(registration),
-        headers=consul.prepare_headers(None),
+    registered = await consul.http.put(  # raises if Consul refuses: a fake that is not there tests nothing
+        CB.boolean(), "/v1/catalog/register", data=json.dumps(registration), headers=consul.prepare_headers(None),
     )
+    assert registered, f"Consul did not register the fake registration of slot {index}"
     return state
 
 
