@@ -27,6 +27,7 @@ import random
 import time
 import uuid
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -214,31 +215,63 @@ class Churn:
     activator: Activator
     interval_s: float = 1.0
     window: int = 3
+    #: Acknowledged tenants still owed service: the newest ``window`` (more while releases are paused).
     held: deque[Tenant] = field(default_factory=deque)
+    #: Tenants whose release was asked for: no longer owed service, asked again until a call succeeds
+    #: (a call that failed half-way, say after the database recorded it, still released the tenant).
+    releasing: deque[Tenant] = field(default_factory=deque)
     acknowledged: int = 0
     refused: int = 0
     #: Every tenant this churn tried to activate, to release at the end whatever became of it.
     tried: list[str] = field(default_factory=list)
+    #: What happened to each tenant and when (monotonic seconds), for a report to explain a loss.
+    history: dict[str, list[str]] = field(default_factory=dict)
+    #: Held by ``releases_paused``: no tenant leaves ``held`` meanwhile, so a check of them is not raced.
+    _releases: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _note(self, tenant_id: str, event: str) -> None:
+        self.history.setdefault(tenant_id, []).append(f"{time.monotonic():.1f} {event}")
+
+    @contextlib.asynccontextmanager
+    async def releases_paused(self) -> AsyncIterator[list[Tenant]]:
+        """Yield the tenants owed service now, and release none of them until the block ends.
+
+        A check that greets each held tenant takes a while; a release meanwhile (the churn goes on
+        activating) would stop a bot the check is about to count as lost. Activations go on.
+        """
+        async with self._releases:
+            yield list(self.held)
 
     async def _one(self) -> None:
         tenant = await new_tenant(self.control, "churn")
         self.tried.append(tenant.tenant_id)
+        self._note(tenant.tenant_id, "activating")
         try:
-            await self.activator.activate(new_spec(tenant.tenant_id, tenant.bot, tenant.company))
+            result = await self.activator.activate(new_spec(tenant.tenant_id, tenant.bot, tenant.company))
         except asyncio.CancelledError:
             raise
-        except Exception:  # refused while a dependency is down: not acknowledged, so nothing was promised
+        except Exception as exc:  # refused while a dependency is down: not acknowledged, so nothing was promised
+            self._note(tenant.tenant_id, f"refused: {type(exc).__name__}: {exc}"[:200])
             self.refused += 1
             return
+        self._note(tenant.tenant_id, f"acknowledged on slot {result.slot_index}")
         self.acknowledged += 1
         self.held.append(tenant)
-        while len(self.held) > self.window:
-            oldest = self.held[0]
-            try:
-                await self.activator.release(oldest.tenant_id)
-            except Exception:  # a dependency is down: keep it (still owed service) and try next time
-                return
-            self.held.popleft()
+        if self._releases.locked():
+            return  # a check is counting the held tenants: release next time
+        async with self._releases:
+            while len(self.held) > self.window:
+                self.releasing.append(self.held.popleft())
+            while self.releasing:
+                oldest = self.releasing[0]
+                self._note(oldest.tenant_id, "releasing")
+                try:
+                    await self.activator.release(oldest.tenant_id)
+                except Exception as exc:  # a dependency is down: ask again next time
+                    self._note(oldest.tenant_id, f"release failed: {type(exc).__name__}: {exc}"[:200])
+                    return
+                self._note(oldest.tenant_id, "released")
+                self.releasing.popleft()
 
     async def run(self) -> None:
         """Activate until cancelled, one at a time, starting a new one every ``interval_s``."""
@@ -254,3 +287,4 @@ class Churn:
             with contextlib.suppress(Exception):
                 await self.activator.release(tenant_id)
         self.held.clear()
+        self.releasing.clear()
