@@ -391,11 +391,26 @@ class Activator:
                 self.consul, lambda s: verdict(s) is not None, timeout_s=self.ack_timeout_s
             )
         except TimeoutError:
-            return _Ack(False, f"slot {index} did not acknowledge within {self.ack_timeout_s:.0f} s")
+            return _Ack(False, f"slot {index} did not acknowledge within {self.ack_timeout_s:.0f} s"
+                        f" ({await self._silence(index, claim)})")
         ack = verdict(snap) or _Ack(False, "unknown failure")
         if not ack.ok:
             await rotation.alert_refusal(self.consul, index, claim.tenant_id or "", claim.attempt, ack.text)
         return ack
+
+    async def _silence(self, index: int, claim: Claim) -> str:
+        """Why a claimed slot stayed silent, as far as the pool shows: it left, never took the claim, or is still
+        starting the tenant's bot. Tells an operator where to look (the slot, Consul, or the tenant's
+        dependencies) without reading every log."""
+        try:
+            state = (await protocol.snapshot(self.consul)).slots.get(index)
+        except Exception as exc:  # the pool is unreadable now; say so rather than guess
+            return f"the pool could not be read: {type(exc).__name__}"
+        if state is None:
+            return "it left the pool: its check is failing or Nomad no longer runs it"
+        if state.attempt != claim.attempt:
+            return f"it never took the claim; it reports {state.mode.value}"
+        return f"it took the claim and reports {state.mode.value}"
 
     async def release(self, tenant_id: str) -> int | None:
         """Stop serving a tenant (cancelled, or failed for good): the slot returns to WAITING; data is kept.
