@@ -160,7 +160,8 @@ class Reconciler:
                 key = f"orphan:{tenant_id}:{claim.attempt}"
                 problems.add(key)
                 if self._persisting(key, self.timing.orphan_grace_s):
-                    self._start(tenant, index, claim, actions, "slot gone" if slot is None else "slot restarted", now)
+                    self._start(tenant, index, claim, actions, "slot gone" if slot is None else "slot restarted", now,
+                                homeless=True)
                 continue
             if slot.attempt == claim.attempt and slot.mode is SlotMode.ACTIVE:
                 if (tenant.status != "active" or tenant.slot_index != index) and await self._guarded(
@@ -205,7 +206,8 @@ class Reconciler:
         adds them on other nodes) means a tenant is never taken off a slot that
         still serves it with nowhere to go.
         """
-        room = min(self.timing.max_moves - len(self._moving), len(snap.free()))
+        # Tenants whose slot died are silent now; those on a leaving node still answer: re-homes go first.
+        room = min(self.timing.max_moves - len(self._moving), len(snap.free()) - len(snap.homeless()))
         for index, tenant, claim in movable:
             if room <= 0:
                 return
@@ -239,12 +241,13 @@ class Reconciler:
         target_index = -1
         for _ in range(3):
             snap = await protocol.snapshot(act.consul)
-            for slot in reversed(snap.free()):
+            offered = snap.offered(tenant_id)  # what tenants whose slot died do not need first
+            for slot in reversed(offered):
                 fence = await protocol.reserve(act.consul, snap, slot, f"{MOVE_REASON} {tenant_id}")
                 if fence is not None:
                     target_index = slot.index
                     break
-            if fence is not None or not snap.free():
+            if fence is not None or not offered:
                 break
         if fence is None:
             log.info("no free slot to move to yet; the tenant stays where it is", tenant_id=tenant_id, slot=index)
@@ -308,12 +311,15 @@ class Reconciler:
 
     def _start(
         self, tenant: store.TenantRecord, index: int | None, claim: Claim | None, actions: list[str], why: str,
-        now: datetime, *, refusal: str | None = None,
+        now: datetime, *, refusal: str | None = None, homeless: bool = False,
     ) -> None:
         """Re-activate in the background so one slow activation never stalls the pass.
 
         ``refusal`` is the slot's error for ``claim``: a stolen handoff is recorded (durably, before
         the claim that shows it is dropped) and the tenant's credentials rotated before it moves.
+        ``homeless``: the claim's slot died or started afresh. Its claim is kept, and the new claim
+        replaces it in one transaction (``protocol.claim``): until then the tenant is offered free slots
+        ahead of buyers (``PoolSnapshot.offered``), which it would lose once its claim were dropped.
         """
         tenant_id = tenant.tenant_id
         if not self._due(tenant, now):
@@ -328,7 +334,7 @@ class Reconciler:
                 await rotation.alert_refusal(self.activator.consul, index, tenant_id, claim.attempt, refusal)
             if claim is not None and rotation.is_theft(refusal):
                 await rotation.record(self.activator.db, tenant_id, claim.attempt, refusal or "")
-            if claim is not None and index is not None:
+            if claim is not None and index is not None and not homeless:
                 await protocol.drop_claim(self.activator.consul, index, claim)
             await self._reactivate(tenant_id)
 

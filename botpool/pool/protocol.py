@@ -112,6 +112,42 @@ class PoolSnapshot:
             key=lambda s: s.index,
         )
 
+    def _own_claim(self, tenant_id: str) -> tuple[int, Claim] | None:
+        """The index and claim the tenant's record points at, if that claim is the tenant's own."""
+        held = self.tenants.get(tenant_id)
+        claim = self.claims.get(held[0]) if held is not None else None
+        if held is None or claim is None or claim.kind is not ClaimKind.TENANT or claim.tenant_id != tenant_id:
+            return None  # no claim of its own: unassigned, which the reconciler repairs
+        return held[0], claim
+
+    def home(self, tenant_id: str) -> tuple[SlotState, Claim] | None:
+        """The slot holding the tenant's claim and that claim, if the very incarnation it was claimed on runs."""
+        own = self._own_claim(tenant_id)
+        slot = self.slots.get(own[0]) if own is not None else None
+        if own is None or slot is None or (slot.alloc_id, slot.session) != (own[1].alloc_id, own[1].slot_session):
+            return None
+        return slot, own[1]
+
+    def homeless(self) -> set[str]:
+        """Tenants whose claimed slot left the pool or started afresh: served (or being served) until then.
+
+        They are owed a slot before anyone new: a tenant whose node died must not wait for the
+        scaler's next batch because buyers took the free slots meanwhile (``offered``).
+        """
+        return {t for t in self.tenants if self._own_claim(t) is not None and self.home(t) is None}
+
+    def offered(self, tenant_id: str, exclude: set[int] | None = None) -> list[SlotState]:
+        """The free slots ``tenant_id`` may claim now, lowest index first.
+
+        A homeless tenant (``homeless``) may take any free slot; anyone else only those left over once
+        every homeless tenant has one, so re-homes go first and buyers wait for the scaler's next slots.
+        """
+        free = [s for s in self.free() if s.index not in (exclude or set())]
+        homeless = self.homeless()
+        if tenant_id in homeless:
+            return free
+        return free[len(homeless):]
+
     def on_leaving_node(self) -> list[SlotState]:
         """Slots whose allocation sits on a leaving node, lowest index first (whatever they are doing)."""
         return sorted((s for s in self.slots.values() if s.alloc_id in self.leaving), key=lambda s: s.index)
@@ -345,11 +381,13 @@ async def claim(
 
     Idempotent per tenant: if the tenant already holds a slot, that slot's claim
     is returned and nothing changes (its claimer delivered). Raises ``PoolExhausted`` when no free slot
-    exists (the scaler is adding some). ``exclude`` skips slots that just failed
-    this tenant, so a retry lands elsewhere. A tenant whose slot vanished but
-    whose claim remains is moved with its old claim deleted in the same
-    transaction: a returning old process finds no claim to re-adopt, so one
-    bot never runs in two slots.
+    is offered to the tenant (the scaler is adding some): tenants whose slot died are offered the free
+    slots first (``PoolSnapshot.offered``). ``exclude`` skips slots that just failed
+    this tenant, so a retry lands elsewhere. A tenant whose slot vanished or
+    started afresh but whose claim remains is moved with its old claim deleted
+    in the same transaction: a returning old process finds no claim to re-adopt,
+    so one bot never runs in two slots; and until that transaction the tenant
+    keeps its place ahead of buyers.
 
     ``reserved`` is a fence from ``reserve``: while it still stands, the claim
     replaces it on that slot (no one else could take the slot meanwhile);
@@ -359,13 +397,16 @@ async def claim(
     for _ in range(attempts):
         snap = await snapshot(consul)
         held = snap.tenants.get(tenant_id)
-        if held is not None and held[0] in snap.claims and held[0] in snap.slots:
-            return snap.slots[held[0]], snap.claims[held[0]]
+        if (home := snap.home(tenant_id)) is not None:
+            return home
         slot, replaces = _reservation(snap, reserved)
         if slot is None:
-            candidates = [s for s in snap.free() if s.index not in (exclude or set())]
+            candidates = snap.offered(tenant_id, exclude)
             if not candidates:
-                raise PoolExhausted(f"no free slot for tenant {tenant_id} ({len(snap.slots)} slots, all busy)")
+                raise PoolExhausted(
+                    f"no free slot for tenant {tenant_id} ({len(snap.slots)} slots, "
+                    f"{len(snap.free())} free, {len(snap.homeless())} tenants to re-home first)"
+                )
             slot = candidates[0]
         record = Claim(
             kind=ClaimKind.TENANT, attempt=uuid.uuid4().hex, slot_session=slot.session,

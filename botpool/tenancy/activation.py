@@ -314,10 +314,8 @@ class Activator:
         """
 
         def claimable(snap: protocol.PoolSnapshot) -> bool:
-            held = snap.tenants.get(tenant_id)  # another activator (the reconciler) may have claimed for us
-            if held is not None and held[0] in snap.claims and held[0] in snap.slots:
-                return True
-            return any(slot.index not in excluded for slot in snap.free())
+            # Another activator (the reconciler) may have claimed for us.
+            return snap.home(tenant_id) is not None or bool(snap.offered(tenant_id, excluded))
 
         wrapped: vault_client.Wrapped | None = None
         wrapped_at = 0.0
