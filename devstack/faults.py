@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -44,10 +45,8 @@ from botpool.clients.nomad import NomadClient
 from botpool.db.migrations import quote_ident
 from botpool.leader import LeaderElection
 from botpool.pool import keys, protocol
-from botpool.pool.model import ClaimKind
-from botpool.tenancy import store
 from botpool.tenancy.activation import Activator
-from devstack import acl, booking_seed, process
+from devstack import acl, booking_seed, evidence, process
 from devstack.binaries import REPO_ROOT
 from devstack.load import Booker, Churn, Probe, Tenant, greets, new_spec, new_tenant
 from devstack.services import SECOND_NODE
@@ -128,41 +127,6 @@ class ControlProcess:
         if self.pid is not None:
             process.stop(self.pid)
             self.pid = None
-
-
-def slot_pids(alloc_id: str) -> list[int]:
-    """The bot runtime process(es) of one allocation (not its Nomad executor)."""
-    found = []
-    for pid in process.processes_mentioning(alloc_id):
-        with contextlib.suppress(OSError):
-            if b"bot_runtime" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-    return found
-
-
-def pool_problems(snap: protocol.PoolSnapshot, expected: list[Tenant]) -> list[str]:
-    """What is wrong with the pool's records: orphan claims, a tenant in two slots, an expected tenant not served."""
-    problems = []
-    serving: dict[str, list[int]] = {}
-    for slot in snap.active():
-        if slot.tenant_id:
-            serving.setdefault(slot.tenant_id, []).append(slot.index)
-    problems += [f"double:{t} in slots {ix}" for t, ix in serving.items() if len(ix) > 1]
-    for index, claim in snap.claims.items():
-        if snap.slots.get(index) is None:
-            problems.append(f"orphan:claim {index} has no slot")
-        elif claim.kind is ClaimKind.TENANT and claim.tenant_id is not None:
-            held = snap.tenants.get(claim.tenant_id)
-            if held is None or held[0] != index:
-                problems.append(f"orphan:claim {index} for {claim.tenant_id}, whose tenant key says {held}")
-    for tenant_id, (index, _) in snap.tenants.items():
-        held_claim = snap.claims.get(index)
-        if held_claim is None or held_claim.tenant_id != tenant_id:
-            problems.append(f"dangling:tenant key {tenant_id} -> slot {index} without its claim")
-    for tenant in expected:
-        if tenant.tenant_id not in serving:
-            problems.append(f"unserved:{tenant.tenant_id}")
-    return problems
 
 
 @dataclass
@@ -319,7 +283,7 @@ class Rig:
             if on_node:
                 return on_node
             moved = next(t for t in self.watched if placed.get(t.tenant_id) != node_id)
-            for pid in slot_pids(await self._slot_of(moved)):
+            for pid in process.slot_pids(await self._slot_of(moved)):
                 os.kill(pid, signal.SIGKILL)
             _, problems = await self.settle(time.monotonic(), timeout_s=120)
             if problems:
@@ -423,7 +387,7 @@ class Rig:
             return await self._node_fault(name)
         victim = self.watched[0]
         if name == "kill_slot":
-            pids = slot_pids(await self._slot_of(victim))
+            pids = process.slot_pids(await self._slot_of(victim))
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
             return [f"SIGKILL slot of {victim.tenant_id} (pids {pids})"]
@@ -438,7 +402,7 @@ class Rig:
             return [f"restarted {service}"]
         if name == "freeze_slot":
             victim = self.watched[1]
-            pids = slot_pids(await self._slot_of(victim))
+            pids = process.slot_pids(await self._slot_of(victim))
             for pid in pids:
                 os.kill(pid, signal.SIGSTOP)
             try:
@@ -516,7 +480,7 @@ class Rig:
                 problems.append(f"no {role} leader")
         assert self.churn is not None
         snap = await protocol.snapshot(self.consul)
-        problems += pool_problems(snap, [*self.watched, *self.churn.held])
+        problems += evidence.pool_problems(snap, [*self.watched, *self.churn.held])
         if len(snap.free()) < SCALER_KNOBS["MIN_FREE_BOTS"] - 1:  # one may be mid-claim by the churn
             problems.append(f"only {len(snap.free())} free slots")
         problems += [f"silent:{p.tenant.tenant_id}" for p in self.probes if p.first_answer_after(fault_at) is None]
@@ -570,55 +534,11 @@ class Rig:
                 *(greets(self.control, t, self._checker, wait_s=LOST_AFTER_S) for t in held)
             )
         lost = [t for t, ok in zip(held, results, strict=True) if not ok]
-        return [f"{t.tenant_id} ({await self._explain(t, started)})" for t in lost]
-
-    async def _explain(self, tenant: Tenant, checked_at: float) -> str:
-        """Everything known about a tenant that did not answer: its churn history (monotonic seconds), stored
-        status, pool records, slot log lines and bot; whatever could be read, so the report says why."""
-        assert self.churn is not None
-        parts = [f"checked at {checked_at:.1f}, now {time.monotonic():.1f}"]
-        parts += self.churn.history.get(tenant.tenant_id, [])
-        try:
-            await self._gather_evidence(tenant, parts)
-        except Exception as exc:  # the report must still be written; say what could not be read
-            parts.append(f"evidence cut short: {exc!r}"[:300])
-        return "; ".join(parts)
-
-    async def _gather_evidence(self, tenant: Tenant, parts: list[str]) -> None:
-        conn = await asyncpg.connect(self.stack.env()["BOTPOOL_DATABASE_URL"])
-        try:
-            record = await store.get(conn, tenant.tenant_id)
-        finally:
-            await conn.close()
-        if record is not None:
-            parts.append(f"stored {record.status} slot {record.slot_index} updated {record.updated_at:%H:%M:%S.%f} "
-                         f"error {record.last_error!r}")
-        snap = await protocol.snapshot(self.consul)
-        held = snap.tenants.get(tenant.tenant_id)
-        parts.append(f"pool record {held}")
-        if held is not None:
-            claim, slot = snap.claims.get(held[0]), snap.slots.get(held[0])
-            if claim is not None:
-                parts.append(f"claim {claim.tenant_id} {claim.attempt} {claim.alloc_id[:8]} {claim.slot_session[:8]}")
-            if slot is not None:
-                parts.append(f"slot {slot.mode.value} {slot.tenant_id} {slot.attempt} {slot.alloc_id[:8]} "
-                             f"{slot.session[:8]} {slot.error}")
-        parts += await asyncio.to_thread(self._slot_log_lines, tenant.tenant_id)
-        info = await self.control.bot_info(tenant.bot)
-        parts.append(f"bot polling {info.get('polling')} last poll {info.get('last_poll_at')} "
-                     f"pending {info.get('pending_update_count')}")
-
-    def _slot_log_lines(self, tenant_id: str) -> list[str]:
-        """The last lines naming ``tenant_id`` in each slot's log files (regular files only: the FIFOs beside
-        them, Nomad's log pipes, would block a reader)."""
-        found = []
-        for log_file in sorted(self.stack.state.root.glob("nomad*/data/alloc/*/alloc/logs/slot.std*.[0-9]*")):
-            with contextlib.suppress(OSError):
-                if not log_file.is_file():
-                    continue
-                lines = [ln for ln in log_file.read_text(errors="replace").splitlines() if tenant_id in ln]
-                found += [f"{log_file.parts[-4][:8]}: {ln[:300]}" for ln in lines[-8:]]
-        return found
+        explain = functools.partial(
+            evidence.explain, dsn=self.stack.env()["BOTPOOL_DATABASE_URL"], consul=self.consul,
+            control=self.control, state_root=self.stack.state.root, history=self.churn.history,
+        )
+        return [f"{t.tenant_id} ({await explain(t, checked_at=started)})" for t in lost]
 
     async def _lost_bookings(self) -> int:
         """Bookings confirmed to a client (one snapshot of who was told, as bookers go on) that the database lacks."""

@@ -14,6 +14,7 @@ long before the run does.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import pwd
@@ -183,6 +184,16 @@ def _ancestors() -> set[int]:
         except (OSError, ValueError, IndexError):
             break
     return pids
+
+
+def slot_pids(alloc_id: str) -> list[int]:
+    """The bot runtime process(es) of one allocation (not its Nomad executor)."""
+    found = []
+    for pid in processes_mentioning(alloc_id):
+        with contextlib.suppress(OSError):
+            if b"bot_runtime" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return found
 
 
 def processes_mentioning(needle: str) -> list[int]:

@@ -147,22 +147,22 @@ class Reconciler:
                 continue
             if tenant.status == "activating" and wall - tenant.updated_at.timestamp() < self.timing.abandoned_after_s:
                 continue  # an activator is (probably) still working on it
-            held = snap.tenants.get(tenant_id)
-            claim = snap.claims.get(held[0]) if held else None
-            if held is None or claim is None or claim.kind is not ClaimKind.TENANT or claim.tenant_id != tenant_id:
+            own = snap.own_claim(tenant_id)
+            if own is None:
                 problems.add(f"unassigned:{tenant_id}")
                 if self._persisting(f"unassigned:{tenant_id}", self.timing.orphan_grace_s):
                     self._start(tenant, None, None, actions, "unassigned", now)
                 continue
-            index = held[0]
-            slot = snap.slots.get(index)
-            if slot is None or slot.session != claim.slot_session:
+            index, claim = own
+            home = snap.home(tenant_id)
+            if home is None:  # homeless: its slot left the pool or started afresh
                 key = f"orphan:{tenant_id}:{claim.attempt}"
                 problems.add(key)
                 if self._persisting(key, self.timing.orphan_grace_s):
-                    self._start(tenant, index, claim, actions, "slot gone" if slot is None else "slot restarted", now,
-                                homeless=True)
+                    why = "slot gone" if index not in snap.slots else "slot restarted"
+                    self._start(tenant, index, claim, actions, why, now, homeless=True)
                 continue
+            slot = home[0]
             if slot.attempt == claim.attempt and slot.mode is SlotMode.ACTIVE:
                 if (tenant.status != "active" or tenant.slot_index != index) and await self._guarded(
                     tenant_id, "mark active", store.mark(

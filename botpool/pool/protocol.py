@@ -112,7 +112,7 @@ class PoolSnapshot:
             key=lambda s: s.index,
         )
 
-    def _own_claim(self, tenant_id: str) -> tuple[int, Claim] | None:
+    def own_claim(self, tenant_id: str) -> tuple[int, Claim] | None:
         """The index and claim the tenant's record points at, if that claim is the tenant's own."""
         held = self.tenants.get(tenant_id)
         claim = self.claims.get(held[0]) if held is not None else None
@@ -122,7 +122,7 @@ class PoolSnapshot:
 
     def home(self, tenant_id: str) -> tuple[SlotState, Claim] | None:
         """The slot holding the tenant's claim and that claim, if the very incarnation it was claimed on runs."""
-        own = self._own_claim(tenant_id)
+        own = self.own_claim(tenant_id)
         slot = self.slots.get(own[0]) if own is not None else None
         if own is None or slot is None or (slot.alloc_id, slot.session) != (own[1].alloc_id, own[1].slot_session):
             return None
@@ -134,7 +134,7 @@ class PoolSnapshot:
         They are owed a slot before anyone new: a tenant whose node died must not wait for the
         scaler's next batch because buyers took the free slots meanwhile (``offered``).
         """
-        return {t for t in self.tenants if self._own_claim(t) is not None and self.home(t) is None}
+        return {t for t in self.tenants if self.own_claim(t) is not None and self.home(t) is None}
 
     def offered(self, tenant_id: str, exclude: set[int] | None = None) -> list[SlotState]:
         """The free slots ``tenant_id`` may claim now, lowest index first.

@@ -24,7 +24,7 @@ from devstack import services, vault_access
 from devstack.stack import Stack
 from tests.fixtures.stack import PostgresHandle, RedisHandle, VaultHandle
 from tests.fixtures.telegram import TelegramStandin
-from tests.pool.fakes import clear_slot_states
+from tests.pool.fakes import clear_fake_slots, clear_slot_states
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +159,20 @@ async def activator(
     )
     async with wiring.control_plane(settings, db_max_size=8) as plane:
         yield plane.activator
+
+
+@pytest.fixture
+async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
+    """The pool and alert prefixes empty before and after, for tests that fake their slots (``tests.pool.fakes``)."""
+
+    async def clear() -> None:
+        await consul.kv.delete(keys.POOL, recurse=True)
+        await consul.kv.delete(keys.ALERTS, recurse=True)
+        await clear_fake_slots(consul)
+
+    await clear()
+    yield consul
+    await clear()
 
 
 @pytest.fixture

@@ -17,10 +17,14 @@ from consul.callback import CB
 
 from botpool.clients.consul import deregister_node, register_node
 from botpool.pool import keys
-from botpool.pool.model import SlotMode, SlotState, utcnow
+from botpool.pool.model import Claim, SlotMode, SlotState, utcnow
 
 #: The agentless node holding the fakes' ``bot-pool-slot`` instances (as a Nomad client's node would).
 FAKE_CLIENT = "fake-nomad-client"
+
+
+async def no_handoff(slot: SlotState, claim: Claim) -> None:
+    """The ``deliver`` of a claim on a fake slot: no process runs there, so nothing is handed over."""
 
 
 def fake_alloc(index: int) -> str:

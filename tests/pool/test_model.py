@@ -6,7 +6,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -17,7 +16,7 @@ from botpool import alerts
 from botpool.leader import LeaderRecord
 from botpool.pool import keys, protocol
 from botpool.pool.model import Claim, ClaimKind, MalformedRecord, SlotMode, SlotState
-from tests.pool.fakes import clear_fake_slots, fake_alloc, fake_slot
+from tests.pool.fakes import fake_alloc, fake_slot, no_handoff
 
 WRAP_TOKEN = "hvs.CAESIAwrappingTOKENthatMustNeverLeak0123456789"
 
@@ -42,9 +41,6 @@ OLD_ALERT = (
 )
 OLD_LEADER = '{"instance": "reconciler-1", "since": "2026-03-01T09:00:00.000001+00:00"}'
 
-
-async def no_handoff(slot: SlotState, claim: Claim) -> None:
-    """No slot runs in these tests, so a won claim hands nothing over."""
 
 
 def kv(key: str, value: str, modify_index: int = 17) -> dict[str, object]:
@@ -150,17 +146,6 @@ def test_an_unreadable_claim_never_echoes_its_token() -> None:
 
 # ------------------------------------------------ unreadable values on real Consul
 
-
-@pytest.fixture
-async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
-    """The pool and alert prefixes empty before and after (no Nomad job: slots are written by the test)."""
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await consul.kv.delete(keys.ALERTS, recurse=True)
-    await clear_fake_slots(consul)
-    yield consul
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await consul.kv.delete(keys.ALERTS, recurse=True)
-    await clear_fake_slots(consul)
 
 
 async def unreadable_alerts(consul: Consul) -> dict[str, int]:

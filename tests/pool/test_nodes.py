@@ -8,7 +8,6 @@ through ``botpool.pool.nodes``, as the reconciler's leader reads it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,25 +16,10 @@ from consul.aio import Consul
 
 from botpool.clients.nomad import NomadClient
 from botpool.errors import PoolExhausted
-from botpool.pool import keys, nodes, protocol
-from botpool.pool.model import Claim, SlotState
+from botpool.pool import nodes, protocol
 from devstack import acl
 from devstack.stack import Stack
-from tests.pool.fakes import clear_fake_slots, fake_alloc, fake_slot
-
-
-async def no_handoff(slot: SlotState, claim: Claim) -> None:
-    """No slot runs in these tests, so a won claim hands nothing over."""
-
-
-@pytest.fixture
-async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
-    """The pool empty before and after (slots are faked by the test: ``tests.pool.fakes``)."""
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await clear_fake_slots(consul)
-    yield consul
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await clear_fake_slots(consul)
+from tests.pool.fakes import fake_alloc, fake_slot, no_handoff
 
 
 async def test_a_node_marked_ineligible_is_leaving_as_nomad_reports_it(stack: Stack) -> None:

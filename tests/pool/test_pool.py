@@ -205,10 +205,7 @@ async def test_kill9_moves_tenant_to_another_slot_with_data_intact(
 
     snap = await protocol.snapshot(pool.consul)
     alloc_id = snap.slots[first.slot_index].alloc_id
-    victims = [
-        pid for pid in process.processes_mentioning(alloc_id)
-        if b"bot_runtime" in open(f"/proc/{pid}/cmdline", "rb").read()
-    ]
+    victims = process.slot_pids(alloc_id)
     assert victims, "the slot's process was found"
     started = time.monotonic()
     for pid in victims:
@@ -335,10 +332,7 @@ async def test_unacknowledged_assignment_is_retried_on_another_slot(
     await pool.scale_to_free(3)
     snap = await protocol.snapshot(pool.consul)
     frozen = snap.free()[0]
-    pids = [
-        pid for pid in process.processes_mentioning(frozen.alloc_id)
-        if b"bot_runtime" in open(f"/proc/{pid}/cmdline", "rb").read()
-    ]
+    pids = process.slot_pids(frozen.alloc_id)
     for pid in pids:
         os.kill(pid, signal.SIGSTOP)  # alive but silent: it will never acknowledge
     try:

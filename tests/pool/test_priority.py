@@ -8,30 +8,13 @@ batch (15-25 s here) instead of the reconciler's re-home (about 2 s).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from consul.aio import Consul
 
 from botpool.clients.consul import deregister_node
 from botpool.errors import PoolExhausted
 from botpool.pool import keys, protocol
-from botpool.pool.model import Claim, SlotState
-from tests.pool.fakes import clear_fake_slots, fake_slot
-
-
-async def no_handoff(slot: SlotState, claim: Claim) -> None:
-    """No slot runs here, so a won claim hands nothing over."""
-
-
-@pytest.fixture
-async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
-    """The pool empty before and after; the test fakes the slots."""
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await clear_fake_slots(consul)
-    yield consul
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await clear_fake_slots(consul)
+from tests.pool.fakes import fake_slot, no_handoff
 
 
 async def test_free_slots_go_to_tenants_whose_slot_died_before_buyers(empty_pool: Consul) -> None:

@@ -9,30 +9,12 @@ tenant's dependencies), or it left the pool (its process or node).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from consul.aio import Consul
 
 from botpool.clients.consul import deregister_node
 from botpool.pool import keys, protocol
-from botpool.pool.model import Claim, SlotState
 from botpool.tenancy.activation import Activator
-from tests.pool.fakes import clear_fake_slots, fake_slot
-
-
-async def no_handoff(slot: SlotState, claim: Claim) -> None:
-    """No slot runs here, so a won claim hands nothing over."""
-
-
-@pytest.fixture
-async def empty_pool(consul: Consul) -> AsyncIterator[Consul]:
-    """The pool empty before and after; the test fakes the slots."""
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await clear_fake_slots(consul)
-    yield consul
-    await consul.kv.delete(keys.POOL, recurse=True)
-    await clear_fake_slots(consul)
+from tests.pool.fakes import fake_slot, no_handoff
 
 
 async def test_a_silent_slot_fails_the_attempt_with_what_the_pool_shows_of_it(

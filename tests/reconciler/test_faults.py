@@ -97,10 +97,7 @@ async def tenant_alerts(activator: Activator, tenant_id: str) -> list[alerts.Ale
 
 
 def kill_slot(alloc_id: str) -> None:
-    victims = [
-        pid for pid in process.processes_mentioning(alloc_id)
-        if b"bot_runtime" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
+    victims = process.slot_pids(alloc_id)
     assert victims, "the slot's process was found"
     for pid in victims:
         os.kill(pid, signal.SIGKILL)

@@ -20,7 +20,6 @@ from botpool import jobspec, wiring
 from botpool import settings as cfg
 from botpool.pool import protocol
 from devstack import process
-from devstack.faults import slot_pids
 from devstack.services import Postgres
 from devstack.stack import Stack
 from tests.fixtures.stack import PostgresHandle
@@ -67,7 +66,7 @@ async def slot_started_from_a_sourced_shell(stack: Stack, slot_env: dict[str, st
 def test_a_slot_holds_no_credential_of_the_shell_that_started_the_stack(
     stack: Stack, slot_started_from_a_sourced_shell: str
 ) -> None:
-    pids = slot_pids(slot_started_from_a_sourced_shell)
+    pids = process.slot_pids(slot_started_from_a_sourced_shell)
     assert pids, "the slot's bot_runtime process must be found"
     secrets = stack_secrets(stack)
     for pid in pids:
@@ -93,7 +92,7 @@ def test_no_process_of_the_stack_has_a_secret_on_its_command_line(
     secrets = stack_secrets(stack)
     pids = stack_processes(stack)
     assert set(stack.state.pids.values()) <= set(pids)
-    assert set(slot_pids(slot_started_from_a_sourced_shell)) <= set(pids)
+    assert set(process.slot_pids(slot_started_from_a_sourced_shell)) <= set(pids)
     found = {}
     for pid in pids:
         try:
